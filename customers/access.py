@@ -1,0 +1,76 @@
+"""The one place that decides what a user may see and do.
+
+Roles are Django groups. Finance staff and managers see every customer; a sales rep sees
+only the customers whose sales rep they are; anyone else sees nothing. Every view, export
+and task narrows its querysets with :func:`scope_q` (through the ``visible_to`` queryset
+methods), so an object outside a user's scope answers 404 everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+FINANCE = "finance"
+SALES = "sales"
+MANAGER = "manager"
+ROLES = (FINANCE, SALES, MANAGER)
+
+
+def _groups(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
+    if not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, "_relance_groups", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._relance_groups = cached
+    return cached
+
+
+def is_finance(user) -> bool:
+    return bool(user.is_authenticated and (user.is_superuser or FINANCE in _groups(user)))
+
+
+def is_manager(user) -> bool:
+    return bool(user.is_authenticated and MANAGER in _groups(user))
+
+
+def is_sales(user) -> bool:
+    return bool(user.is_authenticated and SALES in _groups(user))
+
+
+def sees_all_customers(user) -> bool:
+    """Finance staff, managers and administrators see the whole ledger."""
+    return is_finance(user) or is_manager(user)
+
+
+def can_edit_ledger(user) -> bool:
+    """Create and edit customers, contacts, invoices and payments; approve letters."""
+    return is_finance(user)
+
+
+def can_add_notes(user) -> bool:
+    """Notes and promises to pay: finance staff, and sales reps on their own customers."""
+    return is_finance(user) or is_sales(user)
+
+
+def can_export(user) -> bool:
+    return is_finance(user) or is_manager(user)
+
+
+def scope_q(user, customer_path: str = "") -> Q:
+    """A filter restricting rows to the customers ``user`` may see.
+
+    ``customer_path`` is the lookup path from the filtered model to the customer
+    ("" for Customer itself, "customer" for Invoice, "invoice__customer" for Installment).
+    """
+    if sees_all_customers(user):
+        return Q()
+    prefix = f"{customer_path}__" if customer_path else ""
+    if is_sales(user):
+        return Q(**{f"{prefix}sales_rep": user})
+    return Q(pk__in=[])

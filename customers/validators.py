@@ -1,0 +1,44 @@
+"""Identifier validation through python-stdnum (SIREN, VAT, IBAN, BIC)."""
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from stdnum import bic, iban
+from stdnum.eu import vat
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.fr import siren
+
+
+def validate_siren(value: str) -> None:
+    try:
+        siren.validate(value)
+    except StdnumError as exc:
+        raise ValidationError(_("%(value)s is not a valid SIREN number."), params={"value": value}) from exc
+
+
+def validate_vat_number(value: str) -> None:
+    try:
+        vat.validate(value)
+    except StdnumError as exc:
+        raise ValidationError(_("%(value)s is not a valid EU VAT number."), params={"value": value}) from exc
+
+
+def validate_iban(value: str) -> None:
+    try:
+        iban.validate(value)
+    except StdnumError as exc:
+        raise ValidationError(_("%(value)s is not a valid IBAN."), params={"value": value}) from exc
+
+
+def validate_bic(value: str) -> None:
+    try:
+        bic.validate(value)
+    except StdnumError as exc:
+        raise ValidationError(_("%(value)s is not a valid BIC."), params={"value": value}) from exc
+
+
+def compact_siren(value: str) -> str:
+    return siren.compact(value) if value else value
+
+
+def compact_vat(value: str) -> str:
+    return vat.compact(value) if value else value

@@ -1,0 +1,335 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers import access
+from customers.models import Customer
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+class InvoiceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "InvoiceQuerySet":
+        return self.filter(access.scope_q(user, "customer"))
+
+    def active(self) -> "InvoiceQuerySet":
+        """Invoices and credit notes that count (not cancelled)."""
+        return self.filter(cancelled_at__isnull=True)
+
+    def invoices(self) -> "InvoiceQuerySet":
+        return self.filter(kind=Invoice.Kind.INVOICE)
+
+    def credit_notes(self) -> "InvoiceQuerySet":
+        return self.filter(kind=Invoice.Kind.CREDIT_NOTE)
+
+
+class Invoice(models.Model):
+    """An invoice or a credit note ("avoir"). An invoice is paid through its installments;
+    a credit note is a credit of the customer, allocated to installments like a payment."""
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", _("Invoice")
+        CREDIT_NOTE = "credit_note", _("Credit note")
+
+    number = models.CharField(_("number"), max_length=40, unique=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.INVOICE)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="invoices"
+    )
+    issue_date = models.DateField(_("issue date"))
+    due_date = models.DateField(_("due date"))
+    amount = models.DecimalField(_("amount incl. tax"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    po_number = models.CharField(_("PO number"), max_length=60, blank=True)
+    pdf = models.FileField(_("PDF"), upload_to="invoices/%Y/", blank=True)
+    credited_invoice = models.ForeignKey(
+        "self", verbose_name=_("credited invoice"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="credit_notes",
+    )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-issue_date", "-number"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="invoice_amount_non_negative"),
+            models.CheckConstraint(
+                condition=Q(due_date__gte=F("issue_date")), name="invoice_due_after_issue",
+                violation_error_message=_("The due date cannot be before the issue date."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "issue_date"]),
+            models.Index(fields=["due_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("receivables:invoice_detail", args=[self.pk])
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == self.Kind.CREDIT_NOTE
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class InstallmentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "InstallmentQuerySet":
+        return self.filter(access.scope_q(user, "invoice__customer"))
+
+    def counting(self) -> "InstallmentQuerySet":
+        """Installments of invoices that are not cancelled."""
+        return self.filter(invoice__cancelled_at__isnull=True, invoice__kind=Invoice.Kind.INVOICE)
+
+    def open(self) -> "InstallmentQuerySet":
+        return self.counting().filter(paid_amount__lt=F("amount"))
+
+    def overdue(self, as_of) -> "InstallmentQuerySet":
+        return self.open().filter(due_date__lt=as_of)
+
+
+class Installment(models.Model):
+    """One due date of an invoice's payment plan ("échéance"). The parts of a plan always
+    sum to the invoice total; lateness is measured per installment. ``paid_amount`` is the
+    sum of its allocations, kept by the allocation services, and the database refuses any
+    allocation beyond what is due."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="installments")
+    sequence = models.PositiveSmallIntegerField(_("part"))
+    due_date = models.DateField(_("due date"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    paid_amount = models.DecimalField(_("paid"), default=ZERO, **MONEY)
+
+    objects = InstallmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("installment")
+        verbose_name_plural = _("installments")
+        ordering = ["due_date", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "sequence"], name="installment_unique_part"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="installment_amount_non_negative"),
+            models.CheckConstraint(
+                condition=Q(paid_amount__gte=0) & Q(paid_amount__lte=F("amount")),
+                name="installment_paid_within_amount",
+                violation_error_message=_("An installment cannot be paid beyond its amount."),
+            ),
+        ]
+        indexes = [models.Index(fields=["due_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.invoice.number} #{self.sequence}"
+
+    @property
+    def amount_left(self) -> Decimal:
+        return self.amount - self.paid_amount
+
+    def days_late(self, as_of) -> int:
+        return (as_of - self.due_date).days
+
+
+class PaymentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "PaymentQuerySet":
+        return self.filter(access.scope_q(user, "customer"))
+
+    def with_unallocated(self) -> "PaymentQuerySet":
+        return self.filter(allocated_amount__lt=F("amount"))
+
+
+class Payment(models.Model):
+    """Money received from a customer ("règlement"), allocated to installments
+    ("lettrage"); what is not allocated is the customer's credit."""
+
+    class Method(models.TextChoices):
+        TRANSFER = "transfer", _("Bank transfer")
+        CHEQUE = "cheque", _("Cheque")
+        CARD = "card", _("Card")
+        DIRECT_DEBIT = "direct_debit", _("Direct debit")
+        OTHER = "other", _("Other")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="payments"
+    )
+    date = models.DateField(_("date"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    allocated_amount = models.DecimalField(_("allocated"), default=ZERO, **MONEY)
+    method = models.CharField(
+        _("method"), max_length=12, choices=Method.choices, default=Method.TRANSFER
+    )
+    reference = models.CharField(_("bank reference"), max_length=100, blank=True)
+    import_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = PaymentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-date", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(allocated_amount__gte=0) & Q(allocated_amount__lte=F("amount")),
+                name="payment_allocated_within_amount",
+                violation_error_message=_("A payment cannot be allocated beyond its amount."),
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.amount} {self.reference}".strip()
+
+    @property
+    def unallocated(self) -> Decimal:
+        return self.amount - self.allocated_amount
+
+
+class Allocation(models.Model):
+    """Part of a payment or of a credit note applied to one installment ("lettrage").
+    ``date`` is the credit's own date (payment date or credit-note issue date), so the
+    ledger can be read as of any past date."""
+
+    installment = models.ForeignKey(Installment, on_delete=models.CASCADE, related_name="allocations")
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.CASCADE, related_name="allocations"
+    )
+    credit_note = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.CASCADE, related_name="allocations_made"
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    date = models.DateField(_("date"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        ordering = ["date", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+            models.CheckConstraint(
+                condition=(Q(payment__isnull=False) & Q(credit_note__isnull=True))
+                | (Q(payment__isnull=True) & Q(credit_note__isnull=False)),
+                name="allocation_one_source",
+            ),
+        ]
+        indexes = [models.Index(fields=["installment", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.amount} → {self.installment}"
+
+
+class DisputeQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "DisputeQuerySet":
+        return self.filter(access.scope_q(user, "invoice__customer"))
+
+    def open(self) -> "DisputeQuerySet":
+        return self.filter(resolved_at__isnull=True)
+
+
+class Dispute(models.Model):
+    """A dispute ("litige") on an invoice: it suspends the invoice's reminders until
+    resolved."""
+
+    class Reason(models.TextChoices):
+        PRICE = "price", _("Price or quantity disagreement")
+        QUALITY = "quality", _("Goods or service not compliant")
+        NOT_RECEIVED = "not_received", _("Invoice or goods not received")
+        PO_MISSING = "po_missing", _("Missing purchase-order number")
+        ALREADY_PAID = "already_paid", _("Customer says it is paid")
+        OTHER = "other", _("Other")
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="disputes")
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    description = models.TextField(_("description"), blank=True)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution = models.TextField(_("resolution"), blank=True)
+
+    objects = DisputeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice"], condition=Q(resolved_at__isnull=True),
+                name="dispute_one_open_per_invoice",
+                violation_error_message=_("This invoice already has an open dispute."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} — {self.get_reason_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class PromiseQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "PromiseQuerySet":
+        return self.filter(access.scope_q(user, "customer"))
+
+    def pending(self) -> "PromiseQuerySet":
+        return self.filter(status=PromiseToPay.Status.PENDING)
+
+
+class PromiseToPay(models.Model):
+    """A date and amount the customer committed to ("promesse de paiement"). It suspends
+    reminders of the invoices it covers (all open ones when none is named) until the
+    promised date plus a grace period; a broken promise resumes the scenario."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        KEPT = "kept", _("Kept")
+        BROKEN = "broken", _("Broken")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="promises")
+    invoices = models.ManyToManyField(Invoice, blank=True, related_name="promises")
+    promised_date = models.DateField(_("promised date"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = PromiseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("promise to pay")
+        verbose_name_plural = _("promises to pay")
+        ordering = ["-promised_date"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="promise_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.amount} @ {self.promised_date}"

@@ -1,0 +1,224 @@
+"""Writes to the ledger: invoices with their plans, payments, credit notes, allocations.
+
+Each service is atomic and keeps the denormalised sums (``Installment.paid_amount``,
+``Payment.allocated_amount``) equal to the allocations, which the database then checks
+(never beyond what is due, never beyond what was paid).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer
+from receivables.models import ZERO, Allocation, Installment, Invoice, Payment
+from receivables.plans import PlanKind, build_plan
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    customer: Customer,
+    number: str,
+    issue_date: datetime.date,
+    due_date: datetime.date,
+    amount: Decimal,
+    currency: str = "EUR",
+    po_number: str = "",
+    plan: str = PlanKind.SINGLE,
+    parts: int | None = None,
+    custom: Sequence[tuple[datetime.date, Decimal]] | None = None,
+) -> Invoice:
+    """Create an invoice and its installment plan (first part due on ``due_date``)."""
+    if due_date < issue_date:
+        raise ValidationError(_("The due date cannot be before the issue date."))
+    invoice = Invoice(
+        customer=customer, number=number, issue_date=issue_date, due_date=due_date,
+        amount=amount, currency=currency, po_number=po_number,
+    )
+    invoice.full_clean(validate_unique=True, validate_constraints=False)
+    plan_parts = build_plan(total=amount, first_due=due_date, kind=plan, parts=parts, custom=custom)
+    if plan_parts[0].due_date < issue_date:
+        raise ValidationError(_("An installment cannot fall due before the issue date."))
+    invoice.save()
+    Installment.objects.bulk_create(
+        Installment(invoice=invoice, sequence=i, due_date=p.due_date, amount=p.amount)
+        for i, p in enumerate(plan_parts, start=1)
+    )
+    return invoice
+
+
+def _allocate(
+    *, installments: Iterable[Installment], available: Decimal, date: datetime.date,
+    payment: Payment | None = None, credit_note: Invoice | None = None,
+) -> Decimal:
+    """Allocate up to ``available`` to ``installments`` in the order given (they must be
+    locked by the caller). Returns what was allocated. Two queries whatever the count:
+    one insert of the allocations, one update of the installments."""
+    allocations: list[Allocation] = []
+    touched: list[Installment] = []
+    left = available
+    for inst in installments:
+        if left <= 0:
+            break
+        share = min(inst.amount - inst.paid_amount, left)
+        if share <= 0:
+            continue
+        allocations.append(
+            Allocation(installment=inst, payment=payment, credit_note=credit_note, amount=share, date=date)
+        )
+        inst.paid_amount += share
+        touched.append(inst)
+        left -= share
+    Allocation.objects.bulk_create(allocations)
+    Installment.objects.bulk_update(touched, ["paid_amount"])
+    return available - left
+
+
+def _open_installments_for_update(customer: Customer, invoice: Invoice | None = None):
+    """The open installments of a customer (or of one invoice), oldest due first,
+    locked for the rest of the transaction."""
+    qs = Installment.objects.open().filter(invoice__customer=customer)
+    if invoice is not None:
+        qs = qs.filter(invoice=invoice)
+    return qs.select_for_update(of=("self",)).order_by("due_date", "invoice__issue_date", "invoice__number", "sequence")
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    customer: Customer,
+    date: datetime.date,
+    amount: Decimal,
+    method: str = Payment.Method.TRANSFER,
+    reference: str = "",
+    invoice: Invoice | None = None,
+    installments: Sequence[Installment] | None = None,
+    import_key: str | None = None,
+) -> Payment:
+    """Record a payment and allocate it: to the chosen installments, else to the named
+    invoice's installments, else oldest first over all the customer's open installments.
+    Whatever is left (an overpayment) stays as unallocated credit."""
+    if amount <= 0:
+        raise ValidationError(_("A payment amount must be positive."))
+    if invoice is not None and invoice.customer_id != customer.pk:
+        raise ValidationError(_("That invoice belongs to another customer."))
+    payment = Payment.objects.create(
+        customer=customer, date=date, amount=amount, method=method, reference=reference,
+        import_key=import_key,
+    )
+    payment_allocate(payment=payment, invoice=invoice, installments=installments)
+    return payment
+
+
+@transaction.atomic
+def payment_allocate(
+    *,
+    payment: Payment,
+    invoice: Invoice | None = None,
+    installments: Sequence[Installment] | None = None,
+) -> Decimal:
+    """Allocate the unallocated part of ``payment``; returns the amount allocated."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if installments is not None:
+        ids = [i.pk for i in installments]
+        locked = {
+            i.pk: i
+            for i in Installment.objects.open()
+            .filter(pk__in=ids, invoice__customer_id=payment.customer_id)
+            .select_for_update(of=("self",))
+        }
+        targets = [locked[i] for i in ids if i in locked]
+    else:
+        targets = list(_open_installments_for_update(payment.customer, invoice))
+    allocated = _allocate(
+        installments=targets, available=payment.amount - payment.allocated_amount,
+        date=payment.date, payment=payment,
+    )
+    if allocated:
+        Payment.objects.filter(pk=payment.pk).update(allocated_amount=F("allocated_amount") + allocated)
+        payment.allocated_amount += allocated
+    return allocated
+
+
+@transaction.atomic
+def credit_note_create(
+    *,
+    customer: Customer,
+    number: str,
+    issue_date: datetime.date,
+    amount: Decimal,
+    credited_invoice: Invoice | None = None,
+    currency: str = "EUR",
+) -> Invoice:
+    """Issue a credit note ("avoir") and apply it to the credited invoice's open
+    installments (latest due first, as a credit note usually reduces the end of a plan);
+    without an invoice, or beyond it, it stays as unallocated credit."""
+    if amount <= 0:
+        raise ValidationError(_("A credit note amount must be positive."))
+    if credited_invoice is not None and credited_invoice.customer_id != customer.pk:
+        raise ValidationError(_("That invoice belongs to another customer."))
+    note = Invoice(
+        customer=customer, number=number, kind=Invoice.Kind.CREDIT_NOTE, issue_date=issue_date,
+        due_date=issue_date, amount=amount, currency=currency, credited_invoice=credited_invoice,
+    )
+    note.full_clean(validate_constraints=False)
+    note.save()
+    if credited_invoice is not None:
+        targets = list(
+            _open_installments_for_update(customer, credited_invoice).order_by("-due_date", "-sequence")
+        )
+        _allocate(installments=targets, available=amount, date=issue_date, credit_note=note)
+    return note
+
+
+@transaction.atomic
+def invoice_cancel(*, invoice: Invoice) -> Invoice:
+    """Cancel an invoice: it no longer counts, and whatever had been allocated to it
+    returns to the customer's unallocated credit."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.is_cancelled:
+        raise ValidationError(_("This invoice is already cancelled."))
+    if invoice.is_credit_note and invoice.allocations_made.exists():
+        _release(Allocation.objects.filter(credit_note=invoice))
+    _release(Allocation.objects.filter(installment__invoice=invoice))
+    invoice.cancelled_at = timezone.now()
+    invoice.save(update_fields=["cancelled_at"])
+    return invoice
+
+
+def _release(allocations) -> None:
+    """Delete allocations and give their amounts back to installments and payments,
+    set-based: one grouped read per side, one update per touched row kind."""
+    per_payment = allocations.filter(payment__isnull=False).values("payment").annotate(s=Sum("amount"))
+    per_inst = allocations.values("installment").annotate(s=Sum("amount"))
+    pay_updates = {row["payment"]: row["s"] for row in per_payment}
+    inst_updates = {row["installment"]: row["s"] for row in per_inst}
+    allocations.delete()
+    payments = list(Payment.objects.select_for_update().filter(pk__in=pay_updates))
+    for p in payments:
+        p.allocated_amount -= pay_updates[p.pk]
+    Payment.objects.bulk_update(payments, ["allocated_amount"])
+    insts = list(Installment.objects.select_for_update().filter(pk__in=inst_updates))
+    for i in insts:
+        i.paid_amount -= inst_updates[i.pk]
+    Installment.objects.bulk_update(insts, ["paid_amount"])
+
+
+def customer_unallocated_credit(customer: Customer) -> Decimal:
+    """Payments and credit notes not (yet) allocated to any installment."""
+    paid = Payment.objects.filter(customer=customer).aggregate(
+        s=Sum(F("amount") - F("allocated_amount"))
+    )["s"] or ZERO
+    notes = Invoice.objects.active().credit_notes().filter(customer=customer).aggregate(s=Sum("amount"))["s"] or ZERO
+    used = Allocation.objects.filter(credit_note__customer=customer, credit_note__cancelled_at__isnull=True).aggregate(
+        s=Sum("amount")
+    )["s"] or ZERO
+    return paid + notes - used

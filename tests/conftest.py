@@ -1,0 +1,29 @@
+import pytest
+
+from customers import access
+from tests.factories import CustomerFactory, make_user
+
+
+@pytest.fixture
+def finance_user(db):
+    return make_user(access.FINANCE, "finance_t")
+
+
+@pytest.fixture
+def manager_user(db):
+    return make_user(access.MANAGER, "manager_t")
+
+
+@pytest.fixture
+def sales_user(db):
+    return make_user(access.SALES, "sales_t")
+
+
+@pytest.fixture
+def other_sales_user(db):
+    return make_user(access.SALES, "sales_other_t")
+
+
+@pytest.fixture
+def customer(db, sales_user):
+    return CustomerFactory(sales_rep=sales_user)
