@@ -126,6 +126,7 @@ def payment_allocate(
     installments: Sequence[Installment] | None = None,
 ) -> Decimal:
     """Allocate the unallocated part of ``payment``; returns the amount allocated."""
+    original = payment
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if installments is not None:
         ids = [i.pk for i in installments]
@@ -145,6 +146,7 @@ def payment_allocate(
     if allocated:
         Payment.objects.filter(pk=payment.pk).update(allocated_amount=F("allocated_amount") + allocated)
         payment.allocated_amount += allocated
+    original.allocated_amount = payment.allocated_amount
     return allocated
 
 

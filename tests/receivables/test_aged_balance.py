@@ -1,0 +1,144 @@
+"""The aged balance against hand-computed figures, including past as-of dates."""
+
+import datetime
+import json
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from receivables import services
+from receivables.selectors import aged_balance
+from tests.factories import CustomerFactory, make_invoice, make_payment
+
+D = Decimal
+d = datetime.date
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ledger():
+    """Customer A: 1000.00 on 30/30/40 (due 31 Jan, 28 Feb, 31 Mar), paid 500 on 1 Mar and
+    700 on 1 May (200 overpaid). Customer B: 250.00 due 1 Jul 2025, never paid.
+    Customer C: 100.00 due 15 Jan and an unmatched credit note of 50.00 on 1 Feb."""
+    a = CustomerFactory(customer_ref="A", name="Alpha")
+    make_invoice(a, number="A1", issue_date=d(2026, 1, 1), due_date=d(2026, 1, 31), amount="1000.00", plan="30_30_40")
+    make_payment(a, date=d(2026, 3, 1), amount="500.00")
+    make_payment(a, date=d(2026, 5, 1), amount="700.00")
+    b = CustomerFactory(customer_ref="B", name="Beta")
+    make_invoice(b, number="B1", issue_date=d(2025, 6, 1), due_date=d(2025, 7, 1), amount="250.00")
+    c = CustomerFactory(customer_ref="C", name="Gamma")
+    make_invoice(c, number="C1", issue_date=d(2026, 1, 1), due_date=d(2026, 1, 15), amount="100.00")
+    services.credit_note_create(customer=c, number="AV1", issue_date=d(2026, 2, 1), amount=D("50.00"))
+    return a, b, c
+
+
+def rows(as_of):
+    return {r["customer_ref"]: [r[k] for k in ("not_due", "d1_30", "d31_60", "d61_90", "d90_plus", "total")]
+            for r in aged_balance(user=None, as_of=as_of).rows}
+
+
+def test_before_any_payment(ledger):
+    assert rows(d(2026, 2, 15))["A"] == [D("700.00"), D("300.00"), 0, 0, 0, D("1000.00")]
+
+
+def test_payment_dated_after_as_of_does_not_count(ledger):
+    # As of 15 Mar only the 500 of 1 Mar counts: #1 paid, #2 has 100 left, 15 days late.
+    assert rows(d(2026, 3, 15))["A"] == [D("400.00"), D("100.00"), 0, 0, 0, D("500.00")]
+    assert rows(d(2026, 4, 15))["A"] == [0, D("400.00"), D("100.00"), 0, 0, D("500.00")]
+
+
+def test_overpayment_shows_as_negative_not_due(ledger):
+    assert rows(d(2026, 6, 1))["A"] == [D("-200.00"), 0, 0, 0, 0, D("-200.00")]
+
+
+def test_invoices_issued_after_as_of_are_left_out(ledger):
+    assert "A" not in rows(d(2025, 12, 31))
+    assert "C" not in rows(d(2025, 12, 31))
+
+
+@pytest.mark.parametrize(
+    ("as_of", "column"),
+    [
+        (d(2025, 7, 1), 0),  # due today: not due
+        (d(2025, 7, 2), 1),  # 1 day late
+        (d(2025, 7, 31), 1),  # 30 days
+        (d(2025, 8, 1), 2),  # 31 days
+        (d(2025, 8, 30), 2),  # 60 days
+        (d(2025, 8, 31), 3),  # 61 days
+        (d(2025, 9, 29), 3),  # 90 days
+        (d(2025, 9, 30), 4),  # 91 days
+    ],
+)
+def test_bucket_boundaries(ledger, as_of, column):
+    expected = [0] * 5
+    expected[column] = D("250.00")
+    assert rows(as_of)["B"] == [*expected, D("250.00")]
+
+
+def test_unmatched_credit_note_counts_from_its_date(ledger):
+    assert rows(d(2026, 1, 31))["C"] == [0, D("100.00"), 0, 0, 0, D("100.00")]
+    assert rows(d(2026, 2, 10))["C"] == [D("-50.00"), D("100.00"), 0, 0, 0, D("50.00")]
+
+
+def test_totals_row_and_fully_paid_customers_are_left_out(ledger):
+    other = CustomerFactory(customer_ref="Z")
+    inv = make_invoice(other, issue_date=d(2026, 1, 1), amount="80.00")
+    make_payment(other, date=d(2026, 1, 5), amount="80.00", invoice=inv)
+    ab = aged_balance(user=None, as_of=d(2026, 4, 15))
+    assert [r["customer_ref"] for r in ab.rows] == ["A", "B", "C"]
+    assert ab.totals["total"] == D("500.00") + D("250.00") + D("50.00")
+    assert ab.totals["d90_plus"] == D("250.00")
+
+
+def test_sales_rep_sees_only_their_customers(ledger, sales_user):
+    a, _b, _c = ledger
+    a.sales_rep = sales_user
+    a.save()
+    ab = aged_balance(user=sales_user, as_of=d(2026, 4, 15))
+    assert [r["customer_ref"] for r in ab.rows] == ["A"]
+    assert ab.totals["total"] == D("500.00")
+
+
+def test_aged_balance_is_one_query_whatever_the_number_of_invoices(ledger):
+    with CaptureQueriesContext(connection) as small:
+        aged_balance(user=None, as_of=d(2026, 4, 15))
+    for i in range(30):
+        make_invoice(CustomerFactory(), issue_date=d(2026, 1, 1), amount=f"{i + 1}.00", plan="30_30_40")
+    with CaptureQueriesContext(connection) as large:
+        ab = aged_balance(user=None, as_of=d(2026, 4, 15))
+    assert len(ab.rows) == 33
+    assert len(small) == len(large) == 1
+
+
+def test_command_csv_output(ledger):
+    out = StringIO()
+    call_command("aged_balance", "--as-of", "2026-04-15", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "customer_ref,customer_name,not_due,d1_30,d31_60,d61_90,d90_plus,total",
+        "A,Alpha,0.00,400.00,100.00,0.00,0.00,500.00",
+        "B,Beta,0.00,0.00,0.00,0.00,250.00,250.00",
+        "C,Gamma,-50.00,0.00,0.00,100.00,0.00,50.00",
+        "TOTAL,,-50.00,400.00,100.00,100.00,250.00,800.00",
+    ]
+
+
+def test_command_json_output(ledger):
+    out = StringIO()
+    call_command("aged_balance", "--as-of", "2026-04-15", "--format", "json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["as_of"] == "2026-04-15"
+    assert data["rows"][0] == {
+        "customer_ref": "A", "customer_name": "Alpha", "not_due": "0.00", "d1_30": "400.00",
+        "d31_60": "100.00", "d61_90": "0.00", "d90_plus": "0.00", "total": "500.00",
+    }
+    assert data["total"]["total"] == "800.00"
+
+
+@pytest.mark.parametrize("bad", ["2026-02-30", "15/04/2026x", "yesterday"])
+def test_command_refuses_bad_dates(bad):
+    with pytest.raises(CommandError, match="as-of"):
+        call_command("aged_balance", "--as-of", bad, stdout=StringIO())
