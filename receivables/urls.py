@@ -1,5 +1,18 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from receivables import views
 
 app_name = "receivables"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("invoices/", views.invoice_list, name="invoice_list"),
+    path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
+    path("aged-balance/", views.aged_balance, name="aged_balance"),
+    path("aged-balance.csv", views.aged_balance_download, {"fmt": "csv"}, name="aged_balance_csv"),
+    path(
+        "aged-balance.xlsx",
+        views.aged_balance_download,
+        {"fmt": "xlsx"},
+        name="aged_balance_xlsx",
+    ),
+]

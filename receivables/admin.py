@@ -1,0 +1,83 @@
+"""Admin of the ledger, for administrators. The denormalised sums (``paid_amount``,
+``allocated_amount``) and the allocations are kept by the services in
+receivables/services.py, so they are read-only here."""
+
+from django.contrib import admin
+
+from receivables.models import Allocation, Dispute, Installment, Invoice, Payment, PromiseToPay
+
+
+class InstallmentInline(admin.TabularInline):
+    model = Installment
+    extra = 0
+    fields = ("sequence", "due_date", "amount", "paid_amount")
+    readonly_fields = ("paid_amount",)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = (
+        "number",
+        "kind",
+        "customer",
+        "issue_date",
+        "due_date",
+        "amount",
+        "currency",
+        "cancelled_at",
+    )
+    list_filter = ("kind", "currency", "issue_date", "due_date", "customer__sales_rep")
+    search_fields = ("number", "po_number", "customer__name", "customer__customer_ref")
+    list_select_related = ("customer",)
+    autocomplete_fields = ("customer", "credited_invoice")
+    readonly_fields = ("created_at",)
+    date_hierarchy = "issue_date"
+    inlines = [InstallmentInline]
+
+
+class AllocationInline(admin.TabularInline):
+    model = Allocation
+    fk_name = "payment"
+    extra = 0
+    fields = ("installment", "amount", "date", "created_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("installment__invoice")
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ("date", "customer", "amount", "allocated_amount", "method", "reference")
+    list_filter = ("method", "date")
+    search_fields = ("reference", "customer__name", "customer__customer_ref")
+    list_select_related = ("customer",)
+    autocomplete_fields = ("customer",)
+    readonly_fields = ("allocated_amount", "import_key", "created_at")
+    date_hierarchy = "date"
+    inlines = [AllocationInline]
+
+
+@admin.register(Dispute)
+class DisputeAdmin(admin.ModelAdmin):
+    list_display = ("invoice", "reason", "opened_at", "opened_by", "resolved_at")
+    list_filter = ("reason", ("resolved_at", admin.EmptyFieldListFilter), "opened_at")
+    search_fields = ("invoice__number", "invoice__customer__name", "description")
+    list_select_related = ("invoice", "opened_by")
+    autocomplete_fields = ("invoice", "opened_by", "resolved_by")
+
+
+@admin.register(PromiseToPay)
+class PromiseToPayAdmin(admin.ModelAdmin):
+    list_display = ("customer", "promised_date", "amount", "status", "recorded_by", "created_at")
+    list_filter = ("status", "promised_date")
+    search_fields = ("customer__name", "customer__customer_ref", "note")
+    list_select_related = ("customer", "recorded_by")
+    autocomplete_fields = ("customer", "invoices", "recorded_by")

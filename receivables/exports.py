@@ -1,0 +1,71 @@
+"""Writers of the aged balance ("balance âgée") as CSV and XLSX.
+
+Plain functions over an :class:`~receivables.selectors.AgedBalance`, so the web downloads
+and the ``aged_balance`` command write exactly the same rows. The CSV follows the
+contract in DESIGN.md: columns ``customer_ref, customer_name, not_due, d1_30, d31_60,
+d61_90, d90_plus, total``, one row per customer, then a ``TOTAL`` row; amounts with two
+decimals and a dot, whatever the language of the user.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from typing import TextIO
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from receivables.selectors import BUCKETS, COLUMNS, AgedBalance
+
+AMOUNT_COLUMNS: tuple[str, ...] = (*BUCKETS, "total")
+TOTAL_REF = "TOTAL"
+XLSX_AMOUNT_FORMAT = "#,##0.00"
+
+
+def _amount(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _rows(ab: AgedBalance) -> list[tuple[str, str, list[Decimal]]]:
+    rows = [
+        (row["customer_ref"], row["customer_name"], [row[k] for k in AMOUNT_COLUMNS])
+        for row in ab.rows
+    ]
+    rows.append((TOTAL_REF, "", [ab.totals[k] for k in AMOUNT_COLUMNS]))
+    return rows
+
+
+def aged_balance_csv(ab: AgedBalance, file: TextIO) -> None:
+    """Write ``ab`` as CSV (comma separated, ``\\n`` line ends) to a text file."""
+    writer = csv.writer(file, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for ref, name, amounts in _rows(ab):
+        writer.writerow([ref, name, *(_amount(a) for a in amounts)])
+
+
+def aged_balance_xlsx(ab: AgedBalance) -> bytes:
+    """``ab`` as an XLSX workbook: amounts are numeric cells with a two-decimal format,
+    the TOTAL row is bold, the header row is frozen."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = f"Aged balance {ab.as_of.isoformat()}"
+    ws.append(list(COLUMNS))
+    bold = Font(bold=True)
+    for cell in ws[1]:
+        cell.font = bold
+    for ref, name, amounts in _rows(ab):
+        ws.append([ref, name, *amounts])
+        for cell in ws[ws.max_row][2:]:
+            cell.number_format = XLSX_AMOUNT_FORMAT
+    for cell in ws[ws.max_row]:
+        cell.font = bold
+    ws.freeze_panes = "A2"
+    widths = {1: 16, 2: 40}
+    for index in range(1, len(COLUMNS) + 1):
+        ws.column_dimensions[get_column_letter(index)].width = widths.get(index, 14)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

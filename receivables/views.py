@@ -1,0 +1,149 @@
+"""Receivables pages: invoice list and page, aged balance with its CSV/XLSX downloads.
+
+Views only parse input, call a selector and render. Every row comes from a
+``visible_to(request.user)`` queryset (in the selectors), so a sales rep sees only their
+customers' invoices and totals, and anything else answers 404.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from customers import access
+from customers.selectors import sales_rep_choices
+from customers.views import render_page
+from receivables import exports, selectors
+from receivables.models import Invoice
+
+PAGE_SIZE = 50
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+# The two filter forms only read the query string; they live here until the app has a
+# receivables/forms.py of its own.
+class InvoiceFilterForm(forms.Form):
+    q = forms.CharField(
+        label=gettext_lazy("Customer or number"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[("", gettext_lazy("All")), *selectors.InvoiceStatus.choices],
+    )
+    sales_rep = forms.ModelChoiceField(
+        label=gettext_lazy("Sales rep"),
+        required=False,
+        queryset=None,
+        empty_label=gettext_lazy("All"),
+    )
+    due_from = forms.DateField(label=gettext_lazy("Due from"), required=False, widget=DATE_WIDGET)
+    due_to = forms.DateField(label=gettext_lazy("Due to"), required=False, widget=DATE_WIDGET)
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sales_rep"].queryset = sales_rep_choices(user=user)
+        self.fields["sales_rep"].label_from_instance = lambda u: u.get_full_name() or u.username
+
+    def filters(self) -> selectors.InvoiceFilters:
+        """The valid filters; an invalid field is ignored (and its error shown)."""
+        self.is_valid()
+        data = self.cleaned_data
+        rep = data.get("sales_rep")
+        return selectors.InvoiceFilters(
+            status=data.get("status") or "",
+            search=data.get("q") or "",
+            sales_rep_id=rep.pk if rep else None,
+            due_from=data.get("due_from"),
+            due_to=data.get("due_to"),
+        )
+
+
+class AsOfForm(forms.Form):
+    as_of = forms.DateField(
+        label=gettext_lazy("As of"),
+        required=False,
+        widget=DATE_WIDGET,
+        error_messages={"invalid": gettext_lazy("Enter a valid date, such as 2026-03-31.")},
+    )
+
+    def as_of_date(self) -> datetime.date | None:
+        """The requested date, today when none is given, None when it is malformed."""
+        if not self.is_valid():
+            return None
+        return self.cleaned_data["as_of"] or timezone.localdate()
+
+
+@require_GET
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    form = InvoiceFilterForm(request.GET, user=request.user)
+    today = timezone.localdate()
+    invoices = selectors.invoice_list(user=request.user, filters=form.filters(), as_of=today)
+    page = Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "show_sales_rep_filter": access.sees_all_customers(request.user),
+    }
+    return render_page(request, "receivables/invoice_list.html", context, fragment="table")
+
+
+@require_GET
+def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    today = timezone.localdate()
+    invoices = selectors.invoice_for_page(Invoice.objects.visible_to(request.user), as_of=today)
+    invoice = get_object_or_404(invoices, pk=pk)
+    data = selectors.invoice_page(invoice=invoice, as_of=today)
+    return render(request, "receivables/invoice_detail.html", {"data": data, "invoice": invoice})
+
+
+def can_download_aged_balance(user) -> bool:
+    # Sales reps download their own (scoped) aged balance before a meeting, besides the
+    # exporters named by access.can_export.
+    return access.can_export(user) or access.is_sales(user)
+
+
+@require_GET
+def aged_balance(request: HttpRequest) -> HttpResponse:
+    form = AsOfForm(request.GET or None)
+    as_of = form.as_of_date() if form.is_bound else timezone.localdate()
+    ab = selectors.aged_balance(user=request.user, as_of=as_of) if as_of else None
+    context = {
+        "form": form if form.is_bound else AsOfForm(initial={"as_of": as_of}),
+        "ab": ab,
+        "can_download": can_download_aged_balance(request.user),
+    }
+    return render(request, "receivables/aged_balance.html", context)
+
+
+@require_GET
+def aged_balance_download(request: HttpRequest, fmt: str) -> HttpResponse:
+    if not can_download_aged_balance(request.user):
+        raise PermissionDenied
+    as_of = AsOfForm(request.GET).as_of_date()
+    if as_of is None:
+        return HttpResponseBadRequest(_("Enter a valid date, such as 2026-03-31."))
+    ab = selectors.aged_balance(user=request.user, as_of=as_of)
+    filename = f"aged-balance-{as_of.isoformat()}.{fmt}"
+    if fmt == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        exports.aged_balance_csv(ab, response)
+    else:
+        response = HttpResponse(
+            exports.aged_balance_xlsx(ab),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
