@@ -33,27 +33,53 @@ DEMO_USERS = (
 )
 
 COMPANIES = [
-    ("Boulangeries Martin", "Lyon", "69003"), ("Transports Lefèvre", "Villeurbanne", "69100"),
-    ("Garage Moreau & Fils", "Grenoble", "38000"), ("Clinique Vétérinaire du Parc", "Annecy", "74000"),
-    ("Imprimerie Rousseau", "Saint-Étienne", "42000"), ("Menuiserie Girard", "Chambéry", "73000"),
-    ("Hôtel Belle Vue", "Évian-les-Bains", "74500"), ("Cabinet d'architectes Lambert", "Lyon", "69006"),
-    ("Fromagerie des Alpes", "Albertville", "73200"), ("Électricité Bonnet", "Valence", "26000"),
-    ("Pharmacie Centrale Dupuis", "Mâcon", "71000"), ("Agence Web Nova", "Lyon", "69002"),
-    ("Brasserie du Rhône", "Vienne", "38200"), ("Laboratoire Biotest", "Clermont-Ferrand", "63000"),
-    ("Atelier Mécanique Fournier", "Roanne", "42300"), ("Crèche Les Petits Pas", "Bourg-en-Bresse", "01000"),
-    ("Domaine Viticole Chevalier", "Beaujeu", "69430"), ("Plomberie Mercier", "Villefranche-sur-Saône", "69400"),
-    ("Librairie Le Chat Lettré", "Annecy", "74000"), ("Sécurité Alpes Services", "Grenoble", "38100"),
-    ("Nordic Supplies Ltd", "London", "EC1A"), ("Bavaria Tools GmbH", "München", "80331"),
-    ("Traiteur Blanc", "Lyon", "69007"), ("Paysages Roux", "Chambéry", "73000"),
-    ("Auto-École Perrin", "Vénissieux", "69200"), ("Cordonnerie Morel", "Lyon", "69004"),
-    ("Informatique Faure", "Grenoble", "38000"), ("Ambulances Gauthier", "Annemasse", "74100"),
-    ("Salon Coiffure Clément", "Aix-les-Bains", "73100"), ("Conserverie Marchand", "Bourgoin", "38300"),
-    ("Studio Photo Leroy", "Lyon", "69001"), ("BTP Rhône-Alpes", "Saint-Priest", "69800"),
-    ("Cave à vins Giraud", "Tournon", "07300"), ("Gîtes du Vercors", "Villard-de-Lans", "38250"),
-    ("Optique Vidal", "Oyonnax", "01100"), ("Nettoyage Pro Lyon", "Bron", "69500"),
+    ("Boulangeries Martin", "Lyon", "69003"),
+    ("Transports Lefèvre", "Villeurbanne", "69100"),
+    ("Garage Moreau & Fils", "Grenoble", "38000"),
+    ("Clinique Vétérinaire du Parc", "Annecy", "74000"),
+    ("Imprimerie Rousseau", "Saint-Étienne", "42000"),
+    ("Menuiserie Girard", "Chambéry", "73000"),
+    ("Hôtel Belle Vue", "Évian-les-Bains", "74500"),
+    ("Cabinet d'architectes Lambert", "Lyon", "69006"),
+    ("Fromagerie des Alpes", "Albertville", "73200"),
+    ("Électricité Bonnet", "Valence", "26000"),
+    ("Pharmacie Centrale Dupuis", "Mâcon", "71000"),
+    ("Agence Web Nova", "Lyon", "69002"),
+    ("Brasserie du Rhône", "Vienne", "38200"),
+    ("Laboratoire Biotest", "Clermont-Ferrand", "63000"),
+    ("Atelier Mécanique Fournier", "Roanne", "42300"),
+    ("Crèche Les Petits Pas", "Bourg-en-Bresse", "01000"),
+    ("Domaine Viticole Chevalier", "Beaujeu", "69430"),
+    ("Plomberie Mercier", "Villefranche-sur-Saône", "69400"),
+    ("Librairie Le Chat Lettré", "Annecy", "74000"),
+    ("Sécurité Alpes Services", "Grenoble", "38100"),
+    ("Nordic Supplies Ltd", "London", "EC1A"),
+    ("Bavaria Tools GmbH", "München", "80331"),
+    ("Traiteur Blanc", "Lyon", "69007"),
+    ("Paysages Roux", "Chambéry", "73000"),
+    ("Auto-École Perrin", "Vénissieux", "69200"),
+    ("Cordonnerie Morel", "Lyon", "69004"),
+    ("Informatique Faure", "Grenoble", "38000"),
+    ("Ambulances Gauthier", "Annemasse", "74100"),
+    ("Salon Coiffure Clément", "Aix-les-Bains", "73100"),
+    ("Conserverie Marchand", "Bourgoin", "38300"),
+    ("Studio Photo Leroy", "Lyon", "69001"),
+    ("BTP Rhône-Alpes", "Saint-Priest", "69800"),
+    ("Cave à vins Giraud", "Tournon", "07300"),
+    ("Gîtes du Vercors", "Villard-de-Lans", "38250"),
+    ("Optique Vidal", "Oyonnax", "01100"),
+    ("Nettoyage Pro Lyon", "Bron", "69500"),
 ]
-STREETS = ["rue de la République", "avenue Jean Jaurès", "boulevard des Belges", "place Bellecour",
-           "rue Victor Hugo", "chemin des Vignes", "quai Saint-Antoine", "rue du Lac"]
+STREETS = [
+    "rue de la République",
+    "avenue Jean Jaurès",
+    "boulevard des Belges",
+    "place Bellecour",
+    "rue Victor Hugo",
+    "chemin des Vignes",
+    "quai Saint-Antoine",
+    "rue du Lac",
+]
 FIRST = ["Claire", "Julien", "Nathalie", "Olivier", "Isabelle", "Thomas", "Sandrine", "Nicolas"]
 LAST = ["Durand", "Petit", "Garnier", "Faure", "André", "Mercier", "Blanc", "Guerin"]
 
@@ -72,7 +98,11 @@ def _users(password: str) -> dict[str, User]:
     for username, role, first, last, _lang in DEMO_USERS:
         user, _ = User.objects.get_or_create(
             username=username,
-            defaults={"first_name": first, "last_name": last, "email": f"{username}@relance.example"},
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "email": f"{username}@relance.example",
+            },
         )
         user.set_password(password)
         user.is_staff = user.is_superuser = role is None
@@ -84,7 +114,11 @@ def _users(password: str) -> dict[str, User]:
 
 
 @transaction.atomic
-def seed_demo(*, password: str = "demo1234", today: datetime.date | None = None) -> dict[str, int]:
+def seed_demo(
+    *,
+    password: str = "demo1234",  # noqa: S107 - the documented demo password
+    today: datetime.date | None = None,
+) -> dict[str, int]:
     """Create the demo users and a year of ledger; idempotent by customer reference."""
     today = today or timezone.localdate()
     rng = random.Random(20261123)
@@ -94,12 +128,20 @@ def seed_demo(*, password: str = "demo1234", today: datetime.date | None = None)
     profile = CompanyProfile.get()
     profile.name = "Relance Démo SAS"
     profile.legal_form = "SAS au capital de 50 000 €"
-    profile.address_line1, profile.postal_code, profile.city = "8 rue de la Charité", "69002", "Lyon"
+    profile.address_line1, profile.postal_code, profile.city = (
+        "8 rue de la Charité",
+        "69002",
+        "Lyon",
+    )
     profile.siren = "732829320"
     profile.vat_number = _vat("732829320")
     profile.rcs = "RCS Lyon 732 829 320"
     profile.email, profile.phone = "compta@relance.example", "04 72 00 00 00"
-    profile.iban, profile.bic, profile.bank_name = "FR7630006000011234567890189", "AGRIFRPPXXX", "Crédit Agricole"
+    profile.iban, profile.bic, profile.bank_name = (
+        "FR7630006000011234567890189",
+        "AGRIFRPPXXX",
+        "Crédit Agricole",
+    )
     profile.signatory_name, profile.signatory_title = "Fanny Comptable", "Responsable recouvrement"
     profile.save()
 
@@ -112,8 +154,13 @@ def seed_demo(*, password: str = "demo1234", today: datetime.date | None = None)
         foreign = postal in ("EC1A", "80331")
         siren = "" if foreign else _siren(rng)
         customer = Customer.objects.create(
-            customer_ref=ref, name=name, siren=siren, vat_number=_vat(siren) if siren else "",
-            address_line1=f"{rng.randint(1, 120)} {rng.choice(STREETS)}", postal_code=postal, city=city,
+            customer_ref=ref,
+            name=name,
+            siren=siren,
+            vat_number=_vat(siren) if siren else "",
+            address_line1=f"{rng.randint(1, 120)} {rng.choice(STREETS)}",
+            postal_code=postal,
+            city=city,
             country="GB" if postal == "EC1A" else "DE" if foreign else "FR",
             language="en" if foreign else "fr",
             sales_rep=users["sales"] if idx % 3 == 0 else users["sales2"] if idx % 3 == 1 else None,
@@ -125,15 +172,27 @@ def seed_demo(*, password: str = "demo1234", today: datetime.date | None = None)
         counts["customers"] += 1
         first, last = rng.choice(FIRST), rng.choice(LAST)
         Contact.objects.create(
-            customer=customer, name=f"{first} {last}", role="Service comptabilité",
-            email=f"compta@{ref.lower()}.example", phone=f"04 7{rng.randint(0, 9)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
-            po_required=idx % 4 == 0, invoice_channel="portal" if idx % 7 == 0 else "email",
-            invoice_instructions="Déposer sur la plateforme Chorus Pro, code service FACT01" if idx % 7 == 0 else "",
+            customer=customer,
+            name=f"{first} {last}",
+            role="Service comptabilité",
+            email=f"compta@{ref.lower()}.example",
+            phone="04 7{} {} {} {}".format(
+                rng.randint(0, 9), *(rng.randint(10, 99) for _ in range(3))
+            ),
+            po_required=idx % 4 == 0,
+            invoice_channel="portal" if idx % 7 == 0 else "email",
+            invoice_instructions="Déposer sur la plateforme Chorus Pro, code service FACT01"
+            if idx % 7 == 0
+            else "",
         )
         if idx % 2 == 0:
             Contact.objects.create(
-                customer=customer, name=f"{rng.choice(FIRST)} {rng.choice(LAST)}", role="Direction financière",
-                email=f"daf@{ref.lower()}.example", reminder_role=Contact.ReminderRole.CC, receives_invoices=False,
+                customer=customer,
+                name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                role="Direction financière",
+                email=f"daf@{ref.lower()}.example",
+                reminder_role=Contact.ReminderRole.CC,
+                receives_invoices=False,
             )
         terms = customer.payment_terms_days
         behaviour = rng.choice(["good", "good", "late", "late", "bad"])
@@ -142,17 +201,28 @@ def seed_demo(*, password: str = "demo1234", today: datetime.date | None = None)
             invoice_no += 1
             issue = today - datetime.timedelta(days=rng.randint(5, 360))
             amount = Decimal(rng.randint(30_000, 1_800_000)) / 100
-            plan = rng.choice([PlanKind.SINGLE] * 6 + [PlanKind.HALVES, PlanKind.THIRTY_THIRTY_FORTY, PlanKind.MONTHLY])
+            plan = rng.choice(
+                [PlanKind.SINGLE] * 6
+                + [PlanKind.HALVES, PlanKind.THIRTY_THIRTY_FORTY, PlanKind.MONTHLY]
+            )
             inv = services.invoice_create(
-                customer=customer, number=f"FA-{issue.year}-{invoice_no:05d}", issue_date=issue,
-                due_date=issue + datetime.timedelta(days=terms), amount=amount, plan=plan,
+                customer=customer,
+                number=f"FA-{issue.year}-{invoice_no:05d}",
+                issue_date=issue,
+                due_date=issue + datetime.timedelta(days=terms),
+                amount=amount,
+                plan=plan,
                 parts=rng.choice([3, 4, 6]) if plan == PlanKind.MONTHLY else None,
                 po_number=f"PO-{rng.randint(1000, 9999)}" if idx % 4 == 0 else "",
             )
             invoices.append(inv)
             counts["invoices"] += 1
         for inv in sorted(invoices, key=lambda i: i.issue_date):
-            delay = {"good": rng.randint(-5, 5), "late": rng.randint(10, 45), "bad": rng.randint(40, 120)}[behaviour]
+            delay = {
+                "good": rng.randint(-5, 5),
+                "late": rng.randint(10, 45),
+                "bad": rng.randint(40, 120),
+            }[behaviour]
             pay_day = inv.due_date + datetime.timedelta(days=delay)
             if pay_day >= today:
                 continue
@@ -164,39 +234,70 @@ def seed_demo(*, password: str = "demo1234", today: datetime.date | None = None)
             else:
                 continue
             services.payment_record(
-                customer=customer, date=pay_day, amount=pay_amount, invoice=inv,
+                customer=customer,
+                date=pay_day,
+                amount=pay_amount,
+                invoice=inv,
                 method=rng.choice(["transfer", "transfer", "cheque", "card"]),
                 reference=f"VIR {customer.customer_ref} {inv.number}",
             )
             counts["payments"] += 1
         open_invoices = [i for i in invoices if i.installments.open().exists()]
         if idx == 3 and open_invoices:
-            services.payment_record(customer=customer, date=today - datetime.timedelta(days=3),
-                                    amount=sum((i.amount for i in open_invoices), Decimal("0")) + Decimal("150.00"),
-                                    reference="VIR trop-perçu")
+            services.payment_record(
+                customer=customer,
+                date=today - datetime.timedelta(days=3),
+                amount=sum((i.amount for i in open_invoices), Decimal("0")) + Decimal("150.00"),
+                reference="VIR trop-perçu",
+            )
         if idx == 7 and open_invoices:
             invoice_no += 1
-            services.credit_note_create(customer=customer, number=f"AV-{today.year}-{invoice_no:05d}",
-                                        issue_date=today - datetime.timedelta(days=10), amount=Decimal("120.00"),
-                                        credited_invoice=open_invoices[0])
+            services.credit_note_create(
+                customer=customer,
+                number=f"AV-{today.year}-{invoice_no:05d}",
+                issue_date=today - datetime.timedelta(days=10),
+                amount=Decimal("120.00"),
+                credited_invoice=open_invoices[0],
+            )
         if idx in (4, 11) and open_invoices:
-            Dispute.objects.create(invoice=open_invoices[-1], reason=Dispute.Reason.QUALITY,
-                                   description="Livraison incomplète, 2 cartons manquants.", opened_by=users["finance"])
-            Activity.objects.create(customer=customer, kind=Activity.Kind.DISPUTE, author=users["finance"],
-                                    summary=f"Litige ouvert sur {open_invoices[-1].number}")
+            Dispute.objects.create(
+                invoice=open_invoices[-1],
+                reason=Dispute.Reason.QUALITY,
+                description="Livraison incomplète, 2 cartons manquants.",
+                opened_by=users["finance"],
+            )
+            Activity.objects.create(
+                customer=customer,
+                kind=Activity.Kind.DISPUTE,
+                author=users["finance"],
+                summary=f"Litige ouvert sur {open_invoices[-1].number}",
+            )
         if idx in (2, 9) and open_invoices:
             promise = PromiseToPay.objects.create(
-                customer=customer, promised_date=today + datetime.timedelta(days=7 if idx == 2 else -6),
-                amount=open_invoices[0].amount, recorded_by=users["sales"],
+                customer=customer,
+                promised_date=today + datetime.timedelta(days=7 if idx == 2 else -6),
+                amount=open_invoices[0].amount,
+                recorded_by=users["sales"],
                 note="Promesse obtenue par téléphone.",
             )
             promise.invoices.add(open_invoices[0])
-            Activity.objects.create(customer=customer, kind=Activity.Kind.PROMISE, author=users["sales"],
-                                    summary=f"Promesse de paiement de {promise.amount} € au {promise.promised_date:%d/%m/%Y}")
+            Activity.objects.create(
+                customer=customer,
+                kind=Activity.Kind.PROMISE,
+                author=users["sales"],
+                summary=(
+                    f"Promesse de paiement de {promise.amount} € "
+                    f"au {promise.promised_date:%d/%m/%Y}"
+                ),
+            )
         if idx in (1, 6, 13):
             Activity.objects.create(
-                customer=customer, kind=Activity.Kind.CALL, author=users["finance"],
-                occurred_at=timezone.now() - datetime.timedelta(days=idx), summary="Appel au service comptable",
-                outcome="Facture bien reçue, en attente de validation", next_action_date=today + datetime.timedelta(days=5),
+                customer=customer,
+                kind=Activity.Kind.CALL,
+                author=users["finance"],
+                occurred_at=timezone.now() - datetime.timedelta(days=idx),
+                summary="Appel au service comptable",
+                outcome="Facture bien reçue, en attente de validation",
+                next_action_date=today + datetime.timedelta(days=5),
             )
     return counts

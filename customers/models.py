@@ -26,7 +26,9 @@ class Customer(models.Model):
     sales-rep ownership are organised around."""
 
     customer_ref = models.CharField(
-        _("accounting reference"), max_length=40, unique=True,
+        _("accounting reference"),
+        max_length=40,
+        unique=True,
         help_text=_("The customer's account in the accounting system, e.g. 411DUPONT."),
     )
     name = models.CharField(_("legal name"), max_length=200)
@@ -43,21 +45,37 @@ class Customer(models.Model):
         _("language"), max_length=2, choices=Language.choices, default=Language.FRENCH
     )
     sales_rep = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("sales rep"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="customers",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sales rep"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
     )
     payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)
     credit_limit = models.DecimalField(
-        _("credit limit"), max_digits=14, decimal_places=2, null=True, blank=True,
+        _("credit limit"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
     insured_cover = models.DecimalField(
-        _("credit-insurance cover"), max_digits=14, decimal_places=2, null=True, blank=True,
+        _("credit-insurance cover"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
     scenario = models.ForeignKey(
-        "reminders.Scenario", verbose_name=_("reminder scenario"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="customers",
+        "reminders.Scenario",
+        verbose_name=_("reminder scenario"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="customers",
         help_text=_("Empty: the default scenario."),
     )
     reminders_exempt = models.BooleanField(_("exempt from reminders"), default=False)
@@ -131,11 +149,14 @@ class Contact(models.Model):
     )
     receives_invoices = models.BooleanField(_("receives invoices"), default=True)
     invoice_channel = models.CharField(
-        _("invoices sent by"), max_length=10, choices=InvoiceChannel.choices,
+        _("invoices sent by"),
+        max_length=10,
+        choices=InvoiceChannel.choices,
         default=InvoiceChannel.EMAIL,
     )
     invoice_instructions = models.TextField(
-        _("where and how to send invoices"), blank=True,
+        _("where and how to send invoices"),
+        blank=True,
         help_text=_("Postal address, portal URL, service code, mandatory mentions…"),
     )
     po_required = models.BooleanField(_("purchase-order number required"), default=False)
@@ -181,8 +202,12 @@ class Activity(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", help_text=_("Empty: done by the system."),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Empty: done by the system."),
     )
     occurred_at = models.DateTimeField(_("when"), default=timezone.now)
     summary = models.CharField(_("summary"), max_length=255)

@@ -12,14 +12,18 @@ def validate_siren(value: str) -> None:
     try:
         siren.validate(value)
     except StdnumError as exc:
-        raise ValidationError(_("%(value)s is not a valid SIREN number."), params={"value": value}) from exc
+        raise ValidationError(
+            _("%(value)s is not a valid SIREN number."), params={"value": value}
+        ) from exc
 
 
 def validate_vat_number(value: str) -> None:
     try:
         vat.validate(value)
     except StdnumError as exc:
-        raise ValidationError(_("%(value)s is not a valid EU VAT number."), params={"value": value}) from exc
+        raise ValidationError(
+            _("%(value)s is not a valid EU VAT number."), params={"value": value}
+        ) from exc
 
 
 def validate_iban(value: str) -> None:

@@ -48,8 +48,12 @@ class Invoice(models.Model):
     po_number = models.CharField(_("PO number"), max_length=60, blank=True)
     pdf = models.FileField(_("PDF"), upload_to="invoices/%Y/", blank=True)
     credited_invoice = models.ForeignKey(
-        "self", verbose_name=_("credited invoice"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="credit_notes",
+        "self",
+        verbose_name=_("credited invoice"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credit_notes",
     )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -63,7 +67,8 @@ class Invoice(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="invoice_amount_non_negative"),
             models.CheckConstraint(
-                condition=Q(due_date__gte=F("issue_date")), name="invoice_due_after_issue",
+                condition=Q(due_date__gte=F("issue_date")),
+                name="invoice_due_after_issue",
                 violation_error_message=_("The due date cannot be before the issue date."),
             ),
         ]
@@ -124,7 +129,9 @@ class Installment(models.Model):
         ordering = ["due_date", "sequence"]
         constraints = [
             models.UniqueConstraint(fields=["invoice", "sequence"], name="installment_unique_part"),
-            models.CheckConstraint(condition=Q(amount__gte=0), name="installment_amount_non_negative"),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="installment_amount_non_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(paid_amount__gte=0) & Q(paid_amount__lte=F("amount")),
                 name="installment_paid_within_amount",
@@ -205,7 +212,9 @@ class Allocation(models.Model):
     ``date`` is the credit's own date (payment date or credit-note issue date), so the
     ledger can be read as of any past date."""
 
-    installment = models.ForeignKey(Installment, on_delete=models.CASCADE, related_name="allocations")
+    installment = models.ForeignKey(
+        Installment, on_delete=models.CASCADE, related_name="allocations"
+    )
     payment = models.ForeignKey(
         Payment, null=True, blank=True, on_delete=models.CASCADE, related_name="allocations"
     )
@@ -275,7 +284,8 @@ class Dispute(models.Model):
         ordering = ["-opened_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["invoice"], condition=Q(resolved_at__isnull=True),
+                fields=["invoice"],
+                condition=Q(resolved_at__isnull=True),
                 name="dispute_one_open_per_invoice",
                 violation_error_message=_("This invoice already has an open dispute."),
             ),

@@ -48,7 +48,9 @@ def split_by_weights(total: Decimal, weights: Sequence[int | Decimal]) -> list[D
         raise ValidationError(_("Every part of a plan must be positive."))
     total = Decimal(total).quantize(CENT)
     weight_sum = sum(Decimal(w) for w in weights)
-    parts = [(total * Decimal(w) / weight_sum).quantize(CENT, rounding=ROUND_DOWN) for w in weights[:-1]]
+    parts = [
+        (total * Decimal(w) / weight_sum).quantize(CENT, rounding=ROUND_DOWN) for w in weights[:-1]
+    ]
     parts.append(total - sum(parts, Decimal("0.00")))
     return parts
 
@@ -98,4 +100,6 @@ def build_plan(
     if total == 0:
         return [Part(first_due, Decimal("0.00"))]
     amounts = split_by_weights(total, weights)
-    return [Part(d, a) for d, a in zip(monthly_dates(first_due, len(amounts)), amounts, strict=True)]
+    return [
+        Part(d, a) for d, a in zip(monthly_dates(first_due, len(amounts)), amounts, strict=True)
+    ]

@@ -51,7 +51,12 @@ def _money(value) -> Coalesce:
 def _scalar_sum(qs: QuerySet, group: str, expression) -> Coalesce:
     """A correlated subquery summing ``expression`` over ``qs`` (already filtered on
     OuterRef), as one scalar value."""
-    summed = qs.order_by().values(group).annotate(s=Sum(expression, output_field=MONEY_FIELD)).values("s")
+    summed = (
+        qs.order_by()
+        .values(group)
+        .annotate(s=Sum(expression, output_field=MONEY_FIELD))
+        .values("s")
+    )
     return _money(Subquery(summed[:1], output_field=MONEY_FIELD))
 
 
@@ -75,7 +80,12 @@ def _installments_as_of(as_of: datetime.date) -> QuerySet:
     return (
         Installment.objects.counting()
         .filter(invoice__issue_date__lte=as_of)
-        .annotate(left=ExpressionWrapper(F("amount") - _scalar_sum(allocated, "installment", "amount"), output_field=MONEY_FIELD))
+        .annotate(
+            left=ExpressionWrapper(
+                F("amount") - _scalar_sum(allocated, "installment", "amount"),
+                output_field=MONEY_FIELD,
+            )
+        )
     )
 
 
@@ -88,10 +98,15 @@ def with_balances(customers: QuerySet[Customer], as_of: datetime.date) -> QueryS
         name: _scalar_sum(installments.filter(cond), "invoice__customer", "left")
         for name, cond in bucket_ranges(as_of).items()
     }
-    paid = _scalar_sum(Payment.objects.filter(customer=OuterRef("pk"), date__lte=as_of), "customer", "amount")
+    paid = _scalar_sum(
+        Payment.objects.filter(customer=OuterRef("pk"), date__lte=as_of), "customer", "amount"
+    )
     credited = _scalar_sum(
-        Invoice.objects.active().credit_notes().filter(customer=OuterRef("pk"), issue_date__lte=as_of),
-        "customer", "amount",
+        Invoice.objects.active()
+        .credit_notes()
+        .filter(customer=OuterRef("pk"), issue_date__lte=as_of),
+        "customer",
+        "amount",
     )
     allocated = _scalar_sum(
         Allocation.objects.filter(
@@ -101,7 +116,8 @@ def with_balances(customers: QuerySet[Customer], as_of: datetime.date) -> QueryS
             installment__invoice__kind=Invoice.Kind.INVOICE,
             date__lte=as_of,
         ),
-        "installment__invoice__customer", "amount",
+        "installment__invoice__customer",
+        "amount",
     )
     money = {"output_field": MONEY_FIELD}
     return (
@@ -109,10 +125,15 @@ def with_balances(customers: QuerySet[Customer], as_of: datetime.date) -> QueryS
         .annotate(credit=ExpressionWrapper(paid + credited - allocated, **money))
         .annotate(
             not_due=ExpressionWrapper(F("_not_due") - F("credit"), **money),
-            d1_30=F("_d1_30"), d31_60=F("_d31_60"), d61_90=F("_d61_90"), d90_plus=F("_d90_plus"),
+            d1_30=F("_d1_30"),
+            d31_60=F("_d31_60"),
+            d61_90=F("_d61_90"),
+            d90_plus=F("_d90_plus"),
         )
         .annotate(
-            overdue=ExpressionWrapper(F("d1_30") + F("d31_60") + F("d61_90") + F("d90_plus"), **money),
+            overdue=ExpressionWrapper(
+                F("d1_30") + F("d31_60") + F("d61_90") + F("d90_plus"), **money
+            ),
         )
         .annotate(total=ExpressionWrapper(F("not_due") + F("overdue"), **money))
     )

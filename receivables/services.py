@@ -40,8 +40,13 @@ def invoice_create(
     if due_date < issue_date:
         raise ValidationError(_("The due date cannot be before the issue date."))
     invoice = Invoice(
-        customer=customer, number=number, issue_date=issue_date, due_date=due_date,
-        amount=amount, currency=currency, po_number=po_number,
+        customer=customer,
+        number=number,
+        issue_date=issue_date,
+        due_date=due_date,
+        amount=amount,
+        currency=currency,
+        po_number=po_number,
     )
     invoice.full_clean(validate_unique=True, validate_constraints=False)
     plan_parts = build_plan(total=amount, first_due=due_date, kind=plan, parts=parts, custom=custom)
@@ -56,8 +61,12 @@ def invoice_create(
 
 
 def _allocate(
-    *, installments: Iterable[Installment], available: Decimal, date: datetime.date,
-    payment: Payment | None = None, credit_note: Invoice | None = None,
+    *,
+    installments: Iterable[Installment],
+    available: Decimal,
+    date: datetime.date,
+    payment: Payment | None = None,
+    credit_note: Invoice | None = None,
 ) -> Decimal:
     """Allocate up to ``available`` to ``installments`` in the order given (they must be
     locked by the caller). Returns what was allocated. Two queries whatever the count:
@@ -72,7 +81,9 @@ def _allocate(
         if share <= 0:
             continue
         allocations.append(
-            Allocation(installment=inst, payment=payment, credit_note=credit_note, amount=share, date=date)
+            Allocation(
+                installment=inst, payment=payment, credit_note=credit_note, amount=share, date=date
+            )
         )
         inst.paid_amount += share
         touched.append(inst)
@@ -88,7 +99,9 @@ def _open_installments_for_update(customer: Customer, invoice: Invoice | None = 
     qs = Installment.objects.open().filter(invoice__customer=customer)
     if invoice is not None:
         qs = qs.filter(invoice=invoice)
-    return qs.select_for_update(of=("self",)).order_by("due_date", "invoice__issue_date", "invoice__number", "sequence")
+    return qs.select_for_update(of=("self",)).order_by(
+        "due_date", "invoice__issue_date", "invoice__number", "sequence"
+    )
 
 
 @transaction.atomic
@@ -111,7 +124,11 @@ def payment_record(
     if invoice is not None and invoice.customer_id != customer.pk:
         raise ValidationError(_("That invoice belongs to another customer."))
     payment = Payment.objects.create(
-        customer=customer, date=date, amount=amount, method=method, reference=reference,
+        customer=customer,
+        date=date,
+        amount=amount,
+        method=method,
+        reference=reference,
         import_key=import_key,
     )
     payment_allocate(payment=payment, invoice=invoice, installments=installments)
@@ -140,11 +157,15 @@ def payment_allocate(
     else:
         targets = list(_open_installments_for_update(payment.customer, invoice))
     allocated = _allocate(
-        installments=targets, available=payment.amount - payment.allocated_amount,
-        date=payment.date, payment=payment,
+        installments=targets,
+        available=payment.amount - payment.allocated_amount,
+        date=payment.date,
+        payment=payment,
     )
     if allocated:
-        Payment.objects.filter(pk=payment.pk).update(allocated_amount=F("allocated_amount") + allocated)
+        Payment.objects.filter(pk=payment.pk).update(
+            allocated_amount=F("allocated_amount") + allocated
+        )
         payment.allocated_amount += allocated
     original.allocated_amount = payment.allocated_amount
     return allocated
@@ -168,14 +189,22 @@ def credit_note_create(
     if credited_invoice is not None and credited_invoice.customer_id != customer.pk:
         raise ValidationError(_("That invoice belongs to another customer."))
     note = Invoice(
-        customer=customer, number=number, kind=Invoice.Kind.CREDIT_NOTE, issue_date=issue_date,
-        due_date=issue_date, amount=amount, currency=currency, credited_invoice=credited_invoice,
+        customer=customer,
+        number=number,
+        kind=Invoice.Kind.CREDIT_NOTE,
+        issue_date=issue_date,
+        due_date=issue_date,
+        amount=amount,
+        currency=currency,
+        credited_invoice=credited_invoice,
     )
     note.full_clean(validate_constraints=False)
     note.save()
     if credited_invoice is not None:
         targets = list(
-            _open_installments_for_update(customer, credited_invoice).order_by("-due_date", "-sequence")
+            _open_installments_for_update(customer, credited_invoice).order_by(
+                "-due_date", "-sequence"
+            )
         )
         _allocate(installments=targets, available=amount, date=issue_date, credit_note=note)
     return note
@@ -199,7 +228,9 @@ def invoice_cancel(*, invoice: Invoice) -> Invoice:
 def _release(allocations) -> None:
     """Delete allocations and give their amounts back to installments and payments,
     set-based: one grouped read per side, one update per touched row kind."""
-    per_payment = allocations.filter(payment__isnull=False).values("payment").annotate(s=Sum("amount"))
+    per_payment = (
+        allocations.filter(payment__isnull=False).values("payment").annotate(s=Sum("amount"))
+    )
     per_inst = allocations.values("installment").annotate(s=Sum("amount"))
     pay_updates = {row["payment"]: row["s"] for row in per_payment}
     inst_updates = {row["installment"]: row["s"] for row in per_inst}
@@ -216,11 +247,23 @@ def _release(allocations) -> None:
 
 def customer_unallocated_credit(customer: Customer) -> Decimal:
     """Payments and credit notes not (yet) allocated to any installment."""
-    paid = Payment.objects.filter(customer=customer).aggregate(
-        s=Sum(F("amount") - F("allocated_amount"))
-    )["s"] or ZERO
-    notes = Invoice.objects.active().credit_notes().filter(customer=customer).aggregate(s=Sum("amount"))["s"] or ZERO
-    used = Allocation.objects.filter(credit_note__customer=customer, credit_note__cancelled_at__isnull=True).aggregate(
-        s=Sum("amount")
-    )["s"] or ZERO
+    paid = (
+        Payment.objects.filter(customer=customer).aggregate(
+            s=Sum(F("amount") - F("allocated_amount"))
+        )["s"]
+        or ZERO
+    )
+    notes = (
+        Invoice.objects.active()
+        .credit_notes()
+        .filter(customer=customer)
+        .aggregate(s=Sum("amount"))["s"]
+        or ZERO
+    )
+    used = (
+        Allocation.objects.filter(
+            credit_note__customer=customer, credit_note__cancelled_at__isnull=True
+        ).aggregate(s=Sum("amount"))["s"]
+        or ZERO
+    )
     return paid + notes - used

@@ -84,7 +84,9 @@ def make_invoice(
 make_invoice.counter = 0
 
 
-def make_payment(customer: Customer, *, date: datetime.date, amount: Decimal | str, **kwargs) -> Payment:
+def make_payment(
+    customer: Customer, *, date: datetime.date, amount: Decimal | str, **kwargs
+) -> Payment:
     return services.payment_record(customer=customer, date=date, amount=Decimal(amount), **kwargs)
 
 

@@ -21,10 +21,19 @@ PRODUCTION_ENV = {
 
 
 def run_manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DJANGO_SETTINGS_MODULE"}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean | env,
-        capture_output=True, text=True, timeout=120, check=False,
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PRODUCTION_ENV and k != "DJANGO_SETTINGS_MODULE"
+    }
+    return subprocess.run(  # noqa: S603 - our own manage.py
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -46,12 +55,19 @@ def test_email_url_maps_onto_mailers():
     assert smtp == {
         "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "OPTIONS": {
-            "host": "smtp.example.com", "port": 587, "use_ssl": False, "use_tls": True, "timeout": 15,
-            "username": "ar@example.com", "password": "s3cret",
+            "host": "smtp.example.com",
+            "port": 587,
+            "use_ssl": False,
+            "use_tls": True,
+            "timeout": 15,
+            "username": "ar@example.com",
+            "password": "s3cret",
         },
     }
     assert mailer_from_url("smtp://127.0.0.1:1025")["OPTIONS"]["port"] == 1025
     assert mailer_from_url("smtps://mail.example.com")["OPTIONS"]["use_ssl"] is True
-    assert mailer_from_url("consolemail://") == {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    assert mailer_from_url("consolemail://") == {
+        "BACKEND": "django.core.mail.backends.console.EmailBackend"
+    }
     with pytest.raises(ImproperlyConfigured, match="unsupported scheme"):
         mailer_from_url("carrier-pigeon://loft")

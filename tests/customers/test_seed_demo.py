@@ -18,13 +18,16 @@ def test_seed_demo_builds_a_living_ledger_and_is_idempotent():
         assert authenticate(username=username, password="pw-demo-9876"), username
     customers = Customer.objects.count()
     assert customers >= 30
-    assert Installment.objects.values("invoice").distinct().count() < Installment.objects.count()  # plans
+    assert (
+        Installment.objects.values("invoice").distinct().count() < Installment.objects.count()
+    )  # plans
     assert Payment.objects.filter(allocated_amount__lt=F("amount")).exists()  # credit left
     assert Installment.objects.filter(paid_amount__gt=0, paid_amount__lt=F("amount")).exists()
     assert Dispute.objects.exists() and PromiseToPay.objects.exists()
     ab = aged_balance(user=None, as_of=datetime.date.today())
-    overdue_columns = {k for r in ab.rows for k in ("d1_30", "d31_60", "d61_90", "d90_plus") if r[k] > 0}
+    overdue_columns = {
+        k for r in ab.rows for k in ("d1_30", "d31_60", "d61_90", "d90_plus") if r[k] > 0
+    }
     assert len(overdue_columns) == 4
     call_command("seed_demo", verbosity=0)
     assert Customer.objects.count() == customers
-

@@ -25,20 +25,33 @@ def ledger():
     700 on 1 May (200 overpaid). Customer B: 250.00 due 1 Jul 2025, never paid.
     Customer C: 100.00 due 15 Jan and an unmatched credit note of 50.00 on 1 Feb."""
     a = CustomerFactory(customer_ref="A", name="Alpha")
-    make_invoice(a, number="A1", issue_date=d(2026, 1, 1), due_date=d(2026, 1, 31), amount="1000.00", plan="30_30_40")
+    make_invoice(
+        a,
+        number="A1",
+        issue_date=d(2026, 1, 1),
+        due_date=d(2026, 1, 31),
+        amount="1000.00",
+        plan="30_30_40",
+    )
     make_payment(a, date=d(2026, 3, 1), amount="500.00")
     make_payment(a, date=d(2026, 5, 1), amount="700.00")
     b = CustomerFactory(customer_ref="B", name="Beta")
     make_invoice(b, number="B1", issue_date=d(2025, 6, 1), due_date=d(2025, 7, 1), amount="250.00")
     c = CustomerFactory(customer_ref="C", name="Gamma")
     make_invoice(c, number="C1", issue_date=d(2026, 1, 1), due_date=d(2026, 1, 15), amount="100.00")
-    services.credit_note_create(customer=c, number="AV1", issue_date=d(2026, 2, 1), amount=D("50.00"))
+    services.credit_note_create(
+        customer=c, number="AV1", issue_date=d(2026, 2, 1), amount=D("50.00")
+    )
     return a, b, c
 
 
 def rows(as_of):
-    return {r["customer_ref"]: [r[k] for k in ("not_due", "d1_30", "d31_60", "d61_90", "d90_plus", "total")]
-            for r in aged_balance(user=None, as_of=as_of).rows}
+    return {
+        r["customer_ref"]: [
+            r[k] for k in ("not_due", "d1_30", "d31_60", "d61_90", "d90_plus", "total")
+        ]
+        for r in aged_balance(user=None, as_of=as_of).rows
+    }
 
 
 def test_before_any_payment(ledger):
@@ -107,7 +120,9 @@ def test_aged_balance_is_one_query_whatever_the_number_of_invoices(ledger):
     with CaptureQueriesContext(connection) as small:
         aged_balance(user=None, as_of=d(2026, 4, 15))
     for i in range(30):
-        make_invoice(CustomerFactory(), issue_date=d(2026, 1, 1), amount=f"{i + 1}.00", plan="30_30_40")
+        make_invoice(
+            CustomerFactory(), issue_date=d(2026, 1, 1), amount=f"{i + 1}.00", plan="30_30_40"
+        )
     with CaptureQueriesContext(connection) as large:
         ab = aged_balance(user=None, as_of=d(2026, 4, 15))
     assert len(ab.rows) == 33
@@ -132,8 +147,14 @@ def test_command_json_output(ledger):
     data = json.loads(out.getvalue())
     assert data["as_of"] == "2026-04-15"
     assert data["rows"][0] == {
-        "customer_ref": "A", "customer_name": "Alpha", "not_due": "0.00", "d1_30": "400.00",
-        "d31_60": "100.00", "d61_90": "0.00", "d90_plus": "0.00", "total": "500.00",
+        "customer_ref": "A",
+        "customer_name": "Alpha",
+        "not_due": "0.00",
+        "d1_30": "400.00",
+        "d31_60": "100.00",
+        "d61_90": "0.00",
+        "d90_plus": "0.00",
+        "total": "500.00",
     }
     assert data["total"]["total"] == "800.00"
 

@@ -29,12 +29,21 @@ def test_database_refuses_negative_amounts_and_due_before_issue():
     customer = CustomerFactory()
     base = {"customer": customer, "issue_date": datetime.date(2026, 1, 10), "currency": "EUR"}
     with pytest.raises(IntegrityError), transaction.atomic():
-        Invoice.objects.create(number="N1", due_date=datetime.date(2026, 2, 1), amount=D("-1"), **base)
+        Invoice.objects.create(
+            number="N1", due_date=datetime.date(2026, 2, 1), amount=D("-1"), **base
+        )
     with pytest.raises(IntegrityError), transaction.atomic():
-        Invoice.objects.create(number="N2", due_date=datetime.date(2026, 1, 1), amount=D("1"), **base)
+        Invoice.objects.create(
+            number="N2", due_date=datetime.date(2026, 1, 1), amount=D("1"), **base
+        )
     with pytest.raises(ValidationError, match="before the issue date"):
-        services.invoice_create(number="N3", due_date=datetime.date(2026, 1, 1), amount=D("1"),
-                                customer=customer, issue_date=base["issue_date"])
+        services.invoice_create(
+            number="N3",
+            due_date=datetime.date(2026, 1, 1),
+            amount=D("1"),
+            customer=customer,
+            issue_date=base["issue_date"],
+        )
 
 
 def test_database_refuses_an_installment_paid_beyond_its_amount():
@@ -49,13 +58,17 @@ def test_database_refuses_a_payment_allocated_beyond_its_amount_and_sourceless_a
     with pytest.raises(IntegrityError), transaction.atomic():
         Payment.objects.filter(pk=pay.pk).update(allocated_amount=D("40.01"))
     with pytest.raises(IntegrityError), transaction.atomic():
-        Allocation.objects.create(installment=inv.installments.get(), amount=D("1"), date=datetime.date(2026, 3, 1))
+        Allocation.objects.create(
+            installment=inv.installments.get(), amount=D("1"), date=datetime.date(2026, 3, 1)
+        )
 
 
 def test_payment_allocates_oldest_installment_first_and_keeps_the_excess_as_credit():
     customer = CustomerFactory()
     old = make_invoice(customer, issue_date=datetime.date(2026, 1, 1), amount="300.00")
-    new = make_invoice(customer, issue_date=datetime.date(2026, 2, 1), amount="1000.00", plan="50_50")
+    new = make_invoice(
+        customer, issue_date=datetime.date(2026, 2, 1), amount="1000.00", plan="50_50"
+    )
     pay = make_payment(customer, date=datetime.date(2026, 4, 1), amount="1000.00")
     assert pay.allocated_amount == D("1000.00")
     assert old.installments.get().paid_amount == D("300.00")
@@ -92,8 +105,13 @@ def test_payment_to_another_customers_invoice_is_refused_and_writes_nothing():
 
 def test_credit_note_reduces_the_credited_invoice_from_its_last_installment():
     inv = make_invoice(amount="900.00", plan="30_30_40")
-    services.credit_note_create(customer=inv.customer, number="AV-1", issue_date=datetime.date(2026, 2, 1),
-                                amount=D("400.00"), credited_invoice=inv)
+    services.credit_note_create(
+        customer=inv.customer,
+        number="AV-1",
+        issue_date=datetime.date(2026, 2, 1),
+        amount=D("400.00"),
+        credited_invoice=inv,
+    )
     paid = list(inv.installments.order_by("sequence").values_list("paid_amount", flat=True))
     assert paid == [D("0.00"), D("40.00"), D("360.00")]
     assert customer_unallocated_credit(inv.customer) == 0
@@ -114,13 +132,19 @@ def test_cancelling_an_invoice_releases_its_allocations_as_credit():
 class AllocationProperties(HypothesisTestCase):
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(
-        invoices=st.lists(st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2), min_size=1, max_size=5),
-        payments=st.lists(st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2), min_size=1, max_size=5),
+        invoices=st.lists(
+            st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2), min_size=1, max_size=5
+        ),
+        payments=st.lists(
+            st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2), min_size=1, max_size=5
+        ),
     )
     def test_allocations_always_balance(self, invoices, payments):
         customer = CustomerFactory()
         for i, amount in enumerate(invoices):
-            make_invoice(customer, issue_date=datetime.date(2026, 1, 1 + i), amount=amount, plan="30_30_40")
+            make_invoice(
+                customer, issue_date=datetime.date(2026, 1, 1 + i), amount=amount, plan="30_30_40"
+            )
         for j, amount in enumerate(payments):
             make_payment(customer, date=datetime.date(2026, 6, 1 + j), amount=amount)
         insts = Installment.objects.filter(invoice__customer=customer)

@@ -13,7 +13,10 @@ class Command(BaseCommand):
         counts = seed_demo(password=password)
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo data loaded: {customers} customers, {invoices} invoices, {payments} payments. "
-                "Users admin, finance, manager, sales, sales2 (password: {pw}).".format(**counts, pw=password)
+                "Demo data loaded: {customers} customers, {invoices} invoices, "
+                "{payments} payments. "
+                "Users admin, finance, manager, sales, sales2 (password: {pw}).".format(
+                    **counts, pw=password
+                )
             )
         )

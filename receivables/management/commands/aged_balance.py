@@ -14,7 +14,9 @@ def parse_as_of(value: str) -> datetime.date:
             return datetime.datetime.strptime(value, fmt).date()  # noqa: DTZ007 - a date
         except ValueError:
             continue
-    raise CommandError(f"--as-of: {value!r} is not a valid date (expected YYYY-MM-DD or DD/MM/YYYY).")
+    raise CommandError(
+        f"--as-of: {value!r} is not a valid date (expected YYYY-MM-DD or DD/MM/YYYY)."
+    )
 
 
 def aged_balance_json(ab: AgedBalance) -> dict:
