@@ -1,0 +1,138 @@
+"""The permission matrix of every page: anonymous, another sales rep, the owning sales rep,
+finance staff and a manager. Scoping comes from ``visible_to`` (customers/access.py):
+what a sales rep may not see answers 404 on detail pages and is absent from lists,
+downloads and totals."""
+
+import datetime
+from urllib.parse import urlsplit
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import CustomerFactory, make_invoice, make_user
+
+pytestmark = pytest.mark.django_db
+AS_OF = "2026-04-15"
+
+# (URL name, the object whose pk it takes: the owned customer or invoice, or None)
+PAGES = [
+    ("customers:list", None),
+    ("customers:detail", "customer"),
+    ("receivables:invoice_list", None),
+    ("receivables:invoice_detail", "invoice"),
+    ("receivables:aged_balance", None),
+    ("receivables:aged_balance_csv", None),
+    ("receivables:aged_balance_xlsx", None),
+]
+DETAIL_PAGES = [p for p in PAGES if p[1]]
+ROLES = ["owner", "other_sales", "finance", "manager"]
+
+
+@pytest.fixture
+def world(sales_user, other_sales_user, finance_user, manager_user):
+    """``owned`` belongs to sales_user; ``foreign`` to other_sales_user."""
+    owned = CustomerFactory(customer_ref="411OWNED", name="Owned SARL", sales_rep=sales_user)
+    foreign = CustomerFactory(
+        customer_ref="411FOREIGN", name="Foreign SA", sales_rep=other_sales_user
+    )
+    own_invoice = make_invoice(
+        owned, number="OWN-1", issue_date=datetime.date(2026, 1, 1), amount="1000.00"
+    )
+    make_invoice(foreign, number="FOR-1", issue_date=datetime.date(2026, 1, 1), amount="70.00")
+    return {
+        "users": {
+            "owner": sales_user,
+            "other_sales": other_sales_user,
+            "finance": finance_user,
+            "manager": manager_user,
+        },
+        "customer": owned,
+        "invoice": own_invoice,
+    }
+
+
+def url_for(world, name, obj):
+    args = [world[obj].pk] if obj else []
+    url = reverse(name, args=args)
+    return f"{url}?as_of={AS_OF}" if "aged_balance" in name else url
+
+
+@pytest.mark.parametrize(("name", "obj"), PAGES)
+def test_anonymous_is_sent_to_login(client, world, name, obj):
+    url = url_for(world, name, obj)
+    response = client.get(url)
+    assert response.status_code == 302
+    location = urlsplit(response["Location"])
+    assert location.path == reverse("login")
+    assert "next=" in location.query
+
+
+def test_home_needs_login_too(client, db):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert urlsplit(response["Location"]).path == reverse("login")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "obj"), PAGES)
+def test_matrix(client, world, name, obj, role):
+    client.force_login(world["users"][role])
+    response = client.get(url_for(world, name, obj))
+    expected = 404 if (obj and role == "other_sales") else 200
+    assert response.status_code == expected
+
+
+@pytest.mark.parametrize("role", ["owner", "finance", "manager"])
+def test_lists_show_the_owned_customer(client, world, role):
+    client.force_login(world["users"][role])
+    assert "Owned SARL" in client.get(reverse("customers:list")).content.decode()
+    assert "OWN-1" in client.get(reverse("receivables:invoice_list")).content.decode()
+    ab = client.get(reverse("receivables:aged_balance"), {"as_of": AS_OF}).context["ab"]
+    assert "411OWNED" in [r["customer_ref"] for r in ab.rows]
+
+
+def test_other_sales_rep_does_not_see_the_owned_customer_anywhere(client, world):
+    client.force_login(world["users"]["other_sales"])
+    customers = client.get(reverse("customers:list")).content.decode()
+    assert "Owned SARL" not in customers and "Foreign SA" in customers
+    invoices = client.get(reverse("receivables:invoice_list")).content.decode()
+    assert "OWN-1" not in invoices and "FOR-1" in invoices
+    ab = client.get(reverse("receivables:aged_balance"), {"as_of": AS_OF}).context["ab"]
+    assert [r["customer_ref"] for r in ab.rows] == ["411FOREIGN"]
+    assert str(ab.totals["total"]) == "70.00"
+    csv = client.get(reverse("receivables:aged_balance_csv"), {"as_of": AS_OF}).content.decode()
+    assert "411OWNED" not in csv
+    assert csv.splitlines()[-1] == "TOTAL,,0.00,0.00,0.00,70.00,0.00,70.00"
+    # Searching by name or reference does not reveal it either.
+    search = client.get(reverse("customers:list"), {"q": "OWNED"})
+    assert list(search.context["page"].object_list) == []
+    search = client.get(reverse("receivables:invoice_list"), {"q": "OWN-1"})
+    assert list(search.context["page"].object_list) == []
+
+
+@pytest.mark.parametrize("role", ["finance", "manager"])
+def test_finance_and_managers_see_every_customer_in_totals(client, world, role):
+    client.force_login(world["users"][role])
+    csv = client.get(reverse("receivables:aged_balance_csv"), {"as_of": AS_OF}).content.decode()
+    assert csv.splitlines()[-1] == "TOTAL,,0.00,0.00,0.00,1070.00,0.00,1070.00"
+
+
+@pytest.mark.parametrize(("name", "obj"), DETAIL_PAGES)
+def test_user_without_a_role_sees_nothing(client, world, name, obj):
+    client.force_login(make_user(None, "norole_t"))
+    assert client.get(url_for(world, name, obj)).status_code == 404
+    assert list(client.get(reverse("customers:list")).context["page"].object_list) == []
+
+
+def test_user_without_a_role_cannot_download(client, world):
+    client.force_login(make_user(None, "norole_t"))
+    assert client.get(reverse("receivables:aged_balance_csv")).status_code == 403
+    assert client.get(reverse("receivables:aged_balance_xlsx")).status_code == 403
+
+
+def test_login_page_is_public_and_styled(client, db):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/css/app.css" in html
+    assert 'name="username"' in html and 'name="password"' in html
