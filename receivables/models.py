@@ -343,3 +343,43 @@ class PromiseToPay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} {self.amount} @ {self.promised_date}"
+
+
+class ReferenceRateQuerySet(models.QuerySet):
+    def in_force_on(self, day) -> "ReferenceRate | None":
+        """The row in force on ``day``: the latest one starting on or before it."""
+        return self.filter(start_date__lte=day).order_by("-start_date").first()
+
+
+class ReferenceRate(models.Model):
+    """The ECB main refinancing rate ("taux de refinancement de la BCE") in force from
+    ``start_date`` until the next row. Late interest (Code de commerce L441-10) uses the
+    rate in force on 1 January for the first half-year and on 1 July for the second, so
+    administrators add a row each half-year (and may add the ECB's decision dates too).
+    It is data, not code: see receivables/interest.py."""
+
+    start_date = models.DateField(_("in force from"), unique=True)
+    rate = models.DecimalField(_("rate (%)"), max_digits=5, decimal_places=2)
+    source = models.CharField(
+        _("source"),
+        max_length=200,
+        blank=True,
+        help_text=_("e.g. the ECB decision or the Banque de France notice."),
+    )
+
+    objects = ReferenceRateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ECB reference rate")
+        verbose_name_plural = _("ECB reference rates")
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__gte=-10) & Q(rate__lte=50),
+                name="reference_rate_plausible",
+                violation_error_message=_("A reference rate lies between -10 % and 50 %."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start_date}: {self.rate} %"
