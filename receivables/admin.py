@@ -4,7 +4,15 @@ receivables/services.py, so they are read-only here."""
 
 from django.contrib import admin
 
-from receivables.models import Allocation, Dispute, Installment, Invoice, Payment, PromiseToPay
+from receivables.models import (
+    Allocation,
+    Dispute,
+    Installment,
+    Invoice,
+    Payment,
+    PromiseToPay,
+    ReferenceRate,
+)
 
 
 class InstallmentInline(admin.TabularInline):
@@ -81,3 +89,14 @@ class PromiseToPayAdmin(admin.ModelAdmin):
     search_fields = ("customer__name", "customer__customer_ref", "note")
     list_select_related = ("customer", "recorded_by")
     autocomplete_fields = ("customer", "invoices", "recorded_by")
+
+
+@admin.register(ReferenceRate)
+class ReferenceRateAdmin(admin.ModelAdmin):
+    """The ECB rates used for late interest: administrators add the rate in force on
+    1 January and on 1 July each half-year (receivables/interest.py)."""
+
+    list_display = ("start_date", "rate", "source")
+    search_fields = ("source",)
+    date_hierarchy = "start_date"
+    ordering = ("-start_date",)
