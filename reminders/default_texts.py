@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the default wording reads best unwrapped
 """The default scenario and its wording in French and English.
 
 Shipped by a data migration (``0003_default_scenario``) and used as the last-resort
@@ -94,9 +95,11 @@ Phone: {{ company.phone }}{% endif %}{% if company.email %}
 
 
 def _html(*paragraphs: str) -> str:
-    return "<!doctype html>\n<html><body style=\"font-family:Arial,sans-serif\">\n" + "\n".join(
-        paragraphs
-    ) + "\n</body></html>\n"
+    return (
+        '<!doctype html>\n<html><body style="font-family:Arial,sans-serif">\n'
+        + "\n".join(paragraphs)
+        + "\n</body></html>\n"
+    )
 
 
 def _sign_html(text: str) -> str:

@@ -27,3 +27,10 @@ def other_sales_user(db):
 @pytest.fixture
 def customer(db, sales_user):
     return CustomerFactory(sales_rep=sales_user)
+
+
+@pytest.fixture
+def company_profile(db):
+    from tests.factories import make_company_profile
+
+    return make_company_profile()

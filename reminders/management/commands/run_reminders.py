@@ -1,0 +1,85 @@
+"""``run_reminders [--date DATE] [--dry-run]``: the daily escalation, the same service the
+django-q2 schedule runs every morning."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from reminders import services
+from reminders.emails import format_money
+
+
+def parse_date(value: str) -> datetime.date:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.datetime.strptime(value, fmt).date()  # noqa: DTZ007 - a date only
+        except ValueError:
+            continue
+    raise CommandError(f"Invalid date {value!r}: use YYYY-MM-DD or DD/MM/YYYY.")
+
+
+class Command(BaseCommand):
+    help = "Run the reminder scenario as of a date (default today); --dry-run writes nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--date", help="YYYY-MM-DD (default: today)")
+        parser.add_argument("--dry-run", action="store_true", help="print, send and write nothing")
+
+    def handle(self, *args, date=None, dry_run=False, **options):
+        day = parse_date(date) if date else timezone.localdate()
+        if dry_run:
+            result = services.reminders_dry_run(run_date=day)
+            self._print_plans(result)
+            return
+        result = services.reminders_run(run_date=day)
+        if not result.business_day:
+            self.stdout.write(f"{day}: not a business day, nothing sent.")
+            return
+        self.stdout.write(
+            f"{day}: {result.planned} reminder(s) planned, {result.sent} email(s) sent, "
+            f"{result.failed} failed, {result.unknown} marked unknown, "
+            f"{result.cancelled} cancelled before sending."
+        )
+
+    def _print_plans(self, result: services.RunResult) -> None:
+        day = result.run_date
+        if not result.business_day:
+            self.stdout.write(f"[dry run] {day}: not a business day, nothing would be sent.")
+            return
+        self.stdout.write(f"[dry run] {day}: {len(result.plans)} customer(s)")
+        from reminders.engine import load_recipients
+
+        recipients = load_recipients(p.customer.id for p in result.plans if p.emails)
+        for plan in result.plans:
+            c = plan.customer
+            lang = c.language
+            for label, items in (
+                ("email", plan.emails),
+                ("letter", plan.letters),
+                ("task", plan.tasks),
+            ):
+                if not items:
+                    continue
+                step = max((i.step for i in items), key=lambda s: s.position)
+                total = sum((i.installment.amount_left for i in items), Decimal("0.00"))
+                line = (
+                    f"{c.customer_ref} {c.name} | {label} step {step.position} {step.name}"
+                    f" | total {format_money(total, lang)}"
+                )
+                if label == "email":
+                    rec = recipients[c.id]
+                    line += f" | to: {', '.join(rec.to) or '-'} cc: {', '.join(rec.cc) or '-'}"
+                self.stdout.write(line)
+                for i in items:
+                    inst = i.installment
+                    self.stdout.write(
+                        f"    {inst.invoice_number}#{inst.sequence} due {inst.due_date} "
+                        f"left {format_money(inst.amount_left, lang)} "
+                        f"{i.days_late} days late -> step {i.step.position}"
+                    )
+        if result.retries:
+            self.stdout.write(f"[dry run] would retry failed email(s): {result.retries}")
