@@ -343,6 +343,8 @@ class CustomerPlan:
     tasks: list[PlannedItem] = field(default_factory=list)
     # Other overdue installments, listed in the email for information only.
     others: list[InstallmentState] = field(default_factory=list)
+    # Filled in by readers that show the plan (the preview).
+    recipients: Recipients | None = None
 
     @property
     def email_step(self) -> Step | None:

@@ -1,0 +1,101 @@
+"""Administration of scenarios, their wording and the company profile; the reminder log
+is shown read-only and can never be deleted (it is the proof file)."""
+
+from django.contrib import admin
+
+from reminders.models import (
+    CompanyProfile,
+    Reminder,
+    ReminderItem,
+    ReminderRun,
+    ReminderTemplate,
+    Scenario,
+    ScenarioStep,
+)
+
+
+class ScenarioStepInline(admin.TabularInline):
+    model = ScenarioStep
+    extra = 0
+    fields = (
+        "position",
+        "name",
+        "offset_days",
+        "action",
+        "also_phone_task",
+        "approval_required",
+        "min_amount",
+    )
+    show_change_link = True
+
+
+@admin.register(Scenario)
+class ScenarioAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_default")
+    inlines = [ScenarioStepInline]
+
+
+class ReminderTemplateInline(admin.StackedInline):
+    model = ReminderTemplate
+    extra = 0
+
+
+@admin.register(ScenarioStep)
+class ScenarioStepAdmin(admin.ModelAdmin):
+    list_display = (
+        "scenario",
+        "position",
+        "name",
+        "offset_days",
+        "action",
+        "approval_required",
+        "min_amount",
+    )
+    list_filter = ("scenario", "action")
+    inlines = [ReminderTemplateInline]
+
+
+@admin.register(ReminderTemplate)
+class ReminderTemplateAdmin(admin.ModelAdmin):
+    list_display = ("step", "language", "subject")
+    list_filter = ("language", "step__scenario")
+
+
+@admin.register(CompanyProfile)
+class CompanyProfileAdmin(admin.ModelAdmin):
+    list_display = ("name", "iban", "promise_grace_days")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReminderItemInline(admin.TabularInline):
+    model = ReminderItem
+    extra = 0
+    can_delete = False
+    readonly_fields = ("installment", "step", "amount_left", "days_late", "active")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyAdmin):
+    list_display = ("run_date", "customer", "step", "channel", "status", "attempts", "sent_at")
+    list_filter = ("status", "channel", "run_date")
+    search_fields = ("customer__name", "customer__customer_ref", "message_id")
+    list_select_related = ("customer", "step")
+    inlines = [ReminderItemInline]
+
+
+@admin.register(ReminderRun)
+class ReminderRunAdmin(ReadOnlyAdmin):
+    list_display = ("run_date", "started_at", "finished_at", "planned", "sent", "failed")

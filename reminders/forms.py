@@ -1,0 +1,83 @@
+"""Input forms of the manual reminder actions: they validate, services act."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Activity
+from receivables.models import Dispute, Invoice
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class CallLogForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[(Activity.Kind.CALL, _("Call")), (Activity.Kind.NOTE, _("Note"))],
+        initial=Activity.Kind.CALL,
+    )
+    summary = forms.CharField(label=_("Summary"), max_length=255)
+    outcome = forms.CharField(label=_("Outcome"), max_length=100, required=False)
+    body = forms.CharField(
+        label=_("Details"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    next_action_date = forms.DateField(label=_("Next action"), required=False, widget=DATE_WIDGET)
+
+
+class PromiseForm(forms.Form):
+    promised_date = forms.DateField(label=_("Promised date"), widget=DATE_WIDGET)
+    amount = forms.DecimalField(
+        label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
+    )
+    invoices = forms.ModelMultipleChoiceField(
+        label=_("Invoices (none: all)"), queryset=Invoice.objects.none(), required=False
+    )
+    note = forms.CharField(
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+    def __init__(self, *args, customer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if customer is not None:
+            self.fields["invoices"].queryset = (
+                Invoice.objects.active().invoices().filter(customer=customer).order_by("due_date")
+            )
+
+
+class PauseForm(forms.Form):
+    until = forms.DateField(
+        label=_("Pause reminders until"),
+        required=False,
+        widget=DATE_WIDGET,
+        help_text=_("Empty: resume now."),
+    )
+    note = forms.CharField(label=_("Reason"), max_length=1000, required=False)
+
+
+class DisputeOpenForm(forms.Form):
+    invoice = forms.ModelChoiceField(label=_("Invoice"), queryset=Invoice.objects.none())
+    reason = forms.ChoiceField(label=_("Reason"), choices=Dispute.Reason.choices)
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+    def __init__(self, *args, customer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if customer is not None:
+            self.fields["invoice"].queryset = (
+                Invoice.objects.active()
+                .invoices()
+                .filter(customer=customer)
+                .exclude(Exists(Dispute.objects.open().filter(invoice=OuterRef("pk"))))
+                .order_by("due_date")
+            )
+
+
+class DisputeResolveForm(forms.Form):
+    resolution = forms.CharField(
+        label=_("Resolution"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )

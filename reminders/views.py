@@ -1,0 +1,203 @@
+"""Reminder pages and manual actions. Views parse input, fetch objects through
+``visible_to`` (404 outside the user's scope), call one service and render a fragment
+for htmx or redirect for a plain form post."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from customers import access
+from customers.models import Customer
+from receivables.models import Dispute
+from reminders import forms, selectors, services
+from reminders.models import Reminder
+
+
+def _wants_fragment(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def _customer(request: HttpRequest, pk: int) -> Customer:
+    return get_object_or_404(Customer.objects.visible_to(request.user), pk=pk)
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied
+
+
+def _customer_url(customer: Customer) -> str:
+    try:
+        return customer.get_absolute_url()
+    except NoReverseMatch:
+        return reverse("reminders:customer_actions", args=[customer.pk])
+
+
+def _panel_context(request: HttpRequest, customer: Customer, **forms_given) -> dict:
+    user = request.user
+    context = {
+        "customer": customer,
+        "can_send": access.can_edit_ledger(user),
+        "can_note": access.can_add_notes(user),
+        "open_disputes": list(
+            Dispute.objects.visible_to(user)
+            .open()
+            .filter(invoice__customer=customer)
+            .select_related("invoice")
+        ),
+        "call_form": forms.CallLogForm(),
+        "promise_form": forms.PromiseForm(customer=customer),
+        "pause_form": forms.PauseForm(initial={"until": customer.reminders_paused_until}),
+        "dispute_form": forms.DisputeOpenForm(customer=customer),
+        "resolve_form": forms.DisputeResolveForm(),
+    }
+    context.update(forms_given)
+    return context
+
+
+def _respond(
+    request: HttpRequest, customer: Customer, fragment: str, context: dict, ok: str | None
+) -> HttpResponse:
+    """htmx: the form's fragment again (with the message or errors); else redirect to the
+    customer page, with the message."""
+    if _wants_fragment(request) or ok is None:
+        context = _panel_context(request, customer, **context) | {"message": ok}
+        response = render(request, fragment, context)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+    messages.success(request, ok)
+    return redirect(_customer_url(customer))
+
+
+@require_GET
+def customer_actions(request: HttpRequest, pk: int) -> HttpResponse:
+    """The actions panel of a customer (loaded by ``_customer_actions.html``)."""
+    customer = _customer(request, pk)
+    response = render(request, "reminders/_actions_panel.html", _panel_context(request, customer))
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_POST
+def send_now(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request, pk)
+    _require(access.can_edit_ledger(request.user))
+    try:
+        reminder = services.reminder_send_now(customer=customer, user=request.user)
+    except ValidationError as exc:
+        return _respond(
+            request, customer, "reminders/_send_now_form.html", {"error": exc.messages[0]}, None
+        )
+    if reminder.status == Reminder.Status.SENT:
+        ok = _("Reminder sent to %(to)s.") % {"to": ", ".join(reminder.recipients.get("to", []))}
+    else:
+        ok = _("The reminder could not be sent (%(error)s); the next run retries it.") % {
+            "error": reminder.last_error
+        }
+    return _respond(request, customer, "reminders/_send_now_form.html", {}, ok)
+
+
+@require_http_methods(["GET", "POST"])
+def log_call(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request, pk)
+    _require(access.can_add_notes(request.user))
+    form = forms.CallLogForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.activity_log(customer=customer, user=request.user, **form.cleaned_data)
+        return _respond(request, customer, "reminders/_call_form.html", {}, _("Logged."))
+    return _respond(request, customer, "reminders/_call_form.html", {"call_form": form}, None)
+
+
+@require_http_methods(["GET", "POST"])
+def record_promise(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request, pk)
+    _require(access.can_add_notes(request.user))
+    form = forms.PromiseForm(request.POST or None, customer=customer)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.promise_record(
+            customer=customer,
+            user=request.user,
+            promised_date=data["promised_date"],
+            amount=data["amount"],
+            invoices=list(data["invoices"]),
+            note=data["note"],
+        )
+        return _respond(
+            request, customer, "reminders/_promise_form.html", {}, _("Promise recorded.")
+        )
+    return _respond(request, customer, "reminders/_promise_form.html", {"promise_form": form}, None)
+
+
+@require_http_methods(["GET", "POST"])
+def pause(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request, pk)
+    _require(access.can_edit_ledger(request.user))
+    form = forms.PauseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.reminders_pause(
+            customer=customer,
+            user=request.user,
+            until=form.cleaned_data["until"],
+            note=form.cleaned_data["note"],
+        )
+        return _respond(request, customer, "reminders/_pause_form.html", {}, _("Saved."))
+    return _respond(request, customer, "reminders/_pause_form.html", {"pause_form": form}, None)
+
+
+@require_http_methods(["GET", "POST"])
+def open_dispute(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request, pk)
+    _require(access.can_edit_ledger(request.user))
+    form = forms.DisputeOpenForm(request.POST or None, customer=customer)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.dispute_open(
+            invoice=data["invoice"],
+            user=request.user,
+            reason=data["reason"],
+            description=data["description"],
+        )
+        return _respond(request, customer, "reminders/_dispute_form.html", {}, _("Dispute opened."))
+    return _respond(request, customer, "reminders/_dispute_form.html", {"dispute_form": form}, None)
+
+
+@require_POST
+def resolve_dispute(request: HttpRequest, pk: int) -> HttpResponse:
+    dispute = get_object_or_404(
+        Dispute.objects.visible_to(request.user).select_related("invoice__customer"), pk=pk
+    )
+    customer = dispute.invoice.customer
+    _require(access.can_edit_ledger(request.user))
+    form = forms.DisputeResolveForm(request.POST)
+    form.is_valid()
+    try:
+        services.dispute_resolve(
+            dispute=dispute, user=request.user, resolution=form.cleaned_data.get("resolution", "")
+        )
+    except ValidationError as exc:
+        return _respond(
+            request, customer, "reminders/_dispute_form.html", {"error": exc.messages[0]}, None
+        )
+    return _respond(request, customer, "reminders/_dispute_form.html", {}, _("Dispute resolved."))
+
+
+@require_GET
+def preview(request: HttpRequest) -> HttpResponse:
+    """What the next runs would send, from tomorrow, day by day; nothing is sent."""
+    today = timezone.localdate()
+    data = selectors.reminders_preview(
+        user=request.user, start=today + datetime.timedelta(days=1), days=7
+    )
+    return render(request, "reminders/preview.html", {"preview": data, "today": today})
