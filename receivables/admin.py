@@ -1,6 +1,9 @@
-"""Admin of the ledger, for administrators. The denormalised sums (``paid_amount``,
-``allocated_amount``) and the allocations are kept by the services in
-receivables/services.py, so they are read-only here."""
+"""Admin of the ledger, for administrators.
+
+Invoices and payments are created by the services in receivables/services.py (which build
+the installment plan and allocate payments), never here: the admin can correct what does
+not touch the amounts (PO number, PDF, bank reference, method) and shows the rest
+read-only, so the plan always sums to the invoice and the allocations to the payment."""
 
 from django.contrib import admin
 
@@ -15,11 +18,21 @@ from receivables.models import (
 )
 
 
-class InstallmentInline(admin.TabularInline):
-    model = Installment
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class InstallmentInline(ReadOnlyInline):
+    model = Installment
     fields = ("sequence", "due_date", "amount", "paid_amount")
-    readonly_fields = ("paid_amount",)
+    readonly_fields = fields
 
 
 @admin.register(Invoice)
@@ -38,24 +51,30 @@ class InvoiceAdmin(admin.ModelAdmin):
     search_fields = ("number", "po_number", "customer__name", "customer__customer_ref")
     list_select_related = ("customer",)
     autocomplete_fields = ("customer", "credited_invoice")
-    readonly_fields = ("created_at",)
+    readonly_fields = (
+        "number",
+        "kind",
+        "customer",
+        "issue_date",
+        "due_date",
+        "amount",
+        "currency",
+        "credited_invoice",
+        "cancelled_at",
+        "created_at",
+    )
     date_hierarchy = "issue_date"
     inlines = [InstallmentInline]
 
+    def has_add_permission(self, request) -> bool:
+        return False  # through import_invoices or services.invoice_create
 
-class AllocationInline(admin.TabularInline):
+
+class AllocationInline(ReadOnlyInline):
     model = Allocation
     fk_name = "payment"
-    extra = 0
     fields = ("installment", "amount", "date", "created_at")
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("installment__invoice")
@@ -68,9 +87,12 @@ class PaymentAdmin(admin.ModelAdmin):
     search_fields = ("reference", "customer__name", "customer__customer_ref")
     list_select_related = ("customer",)
     autocomplete_fields = ("customer",)
-    readonly_fields = ("allocated_amount", "import_key", "created_at")
+    readonly_fields = ("customer", "date", "amount", "allocated_amount", "import_key", "created_at")
     date_hierarchy = "date"
     inlines = [AllocationInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # through import_payments or services.payment_record
 
 
 @admin.register(Dispute)

@@ -9,7 +9,9 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import reverse
 
-from tests.factories import CustomerFactory, make_invoice, make_user
+from customers.models import Activity
+from receivables.models import Dispute, PromiseToPay
+from tests.factories import CustomerFactory, make_invoice, make_payment, make_user
 
 pytestmark = pytest.mark.django_db
 AS_OF = "2026-04-15"
@@ -136,3 +138,39 @@ def test_login_page_is_public_and_styled(client, db):
     html = response.content.decode()
     assert "/static/css/app.css" in html
     assert 'name="username"' in html and 'name="password"' in html
+
+
+ADMIN_MODELS = [
+    "customers/customer",
+    "customers/activity",
+    "receivables/invoice",
+    "receivables/payment",
+    "receivables/dispute",
+    "receivables/promisetopay",
+]
+
+
+@pytest.mark.parametrize("model", ADMIN_MODELS)
+def test_admin_pages_open_for_a_superuser(client, world, model):
+    owned = world["customer"]
+    Activity.objects.create(customer=owned, kind=Activity.Kind.NOTE, summary="Note")
+    Dispute.objects.create(invoice=world["invoice"], reason=Dispute.Reason.OTHER)
+    PromiseToPay.objects.create(
+        customer=owned, promised_date=datetime.date(2026, 5, 1), amount="10.00"
+    )
+    make_payment(owned, date=datetime.date(2026, 2, 1), amount="100.00")
+    admin = make_user(None, "admin_t")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    changelist = client.get(f"/admin/{model}/")
+    assert changelist.status_code == 200
+    obj = changelist.context["cl"].result_list[0]
+    assert client.get(f"/admin/{model}/{obj.pk}/change/").status_code == 200
+    can_add = model not in ("receivables/invoice", "receivables/payment")
+    assert client.get(f"/admin/{model}/add/").status_code == (200 if can_add else 403)
+
+
+def test_admin_refuses_sales_reps(client, world):
+    client.force_login(world["users"]["owner"])
+    assert client.get("/admin/customers/customer/").status_code == 302
