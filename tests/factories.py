@@ -101,9 +101,14 @@ def make_company_profile(**kwargs):
     from reminders.models import CompanyProfile
 
     defaults = {
-        "name": "Relance demo SAS", "iban": "FR7630006000011234567890189", "bic": "AGRIFRPP",
-        "bank_name": "Crédit Agricole", "email": "compta@relance.example", "phone": "01 23 45 67 89",
-        "signatory_name": "Marie Curie", "signatory_title": "Credit manager",
+        "name": "Relance demo SAS",
+        "iban": "FR7630006000011234567890189",
+        "bic": "AGRIFRPP",
+        "bank_name": "Crédit Agricole",
+        "email": "compta@relance.example",
+        "phone": "01 23 45 67 89",
+        "signatory_name": "Marie Curie",
+        "signatory_title": "Credit manager",
     }
     profile = CompanyProfile.objects.order_by("pk").first() or CompanyProfile()
     for key, value in (defaults | kwargs).items():
@@ -112,11 +117,15 @@ def make_company_profile(**kwargs):
     return profile
 
 
-def make_reminder_customer(ref: str, *, language: str = "fr", cc: str | None = None, **kwargs) -> Customer:
+def make_reminder_customer(
+    ref: str, *, language: str = "fr", cc: str | None = None, **kwargs
+) -> Customer:
     """A customer with a billing contact who receives reminders (and an optional cc)."""
     customer = CustomerFactory(customer_ref=ref, name=f"{ref} SARL", language=language, **kwargs)
     Contact.objects.create(
-        customer=customer, name=f"Compta {ref}", email=f"{ref.lower()}@client.example",
+        customer=customer,
+        name=f"Compta {ref}",
+        email=f"{ref.lower()}@client.example",
         reminder_role=Contact.ReminderRole.TO,
     )
     if cc:
