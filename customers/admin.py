@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import Activity, Contact, Customer
 
@@ -37,11 +38,11 @@ class CustomerAdmin(admin.ModelAdmin):
             {"fields": ("name", "customer_ref", ("siren", "vat_number"), "language", "sales_rep")},
         ),
         (
-            "Address",
+            _("Address"),
             {"fields": ("address_line1", "address_line2", ("postal_code", "city"), "country")},
         ),
         (
-            "Credit and reminders",
+            _("Credit and reminders"),
             {
                 "fields": (
                     "payment_terms_days",
