@@ -1,0 +1,568 @@
+"""Formal-notice letters ("mises en demeure"): what they say, how they are rendered, and
+the approval workflow around them.
+
+A letter step of the scenario creates a ``Reminder`` (channel "letter", status
+"awaiting_approval"). From there:
+
+    awaiting_approval --approve--> sending --posted (tracking number)--> sent
+            \\                         \\
+             `--cancel--> cancelled    `--cancel--> cancelled
+
+"sending" means approved, printed and about to be posted: an intent recorded before the
+letter leaves, as for emails. On approval the PDF is rendered by a django-q2 task queued
+after commit and stored in ``Reminder.pdf``, once: the stored file is the proof of what
+was sent and is never rendered again. A letter is dated the day it was approved, and its
+figures (interest up to that date, deadline eight days later) are computed for that date.
+
+The letter claims the customer's overdue invoices as of its date (not the disputed ones),
+each with the late interest and the EUR 40 indemnity (receivables/interest.py), lists the
+previous reminders sent, and gives the bank details. Everything a template prints is
+formatted here for the letter's language; customer data is never marked safe, so Django's
+autoescape applies to all of it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers import access
+from customers.models import Activity, Customer
+from receivables.interest import (
+    DAYS_PER_YEAR,
+    LEGAL_MARGIN,
+    CustomerClaim,
+    InvoiceClaim,
+    MissingReferenceRateError,
+    customer_late_claims,
+)
+from receivables.models import ZERO
+from receivables.selectors import to_cents, with_balances
+from reminders.models import CompanyProfile, Reminder, ReminderItem
+from reminders.pdf import asset_url, render_pdf
+
+logger = logging.getLogger(__name__)
+
+Status = Reminder.Status
+DEADLINE_DAYS = 8
+TEMPLATE = "reminders/letters/formal_notice_{language}.html"
+LANGUAGES = ("fr", "en")
+
+# --- formatting: the letter is not rendered in a request, so no locale applies ----------
+
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+MONTHS = {
+    "fr": (
+        "janvier", "février", "mars", "avril", "mai", "juin",
+        "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+    ),
+    "en": (
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ),
+}  # fmt: skip
+CHANNELS = {
+    "fr": {"email": "courriel", "letter": "courrier", "phone": "téléphone",
+           "collection": "recouvrement"},
+    "en": {"email": "email", "letter": "letter", "phone": "phone", "collection": "collection"},
+}  # fmt: skip
+NBSP, NNBSP = "\u00a0", "\u202f"
+# Country lines of postal addresses sent from France (UPU: in French, capitals).
+COUNTRIES = {
+    "BE": "BELGIQUE", "CH": "SUISSE", "LU": "LUXEMBOURG", "DE": "ALLEMAGNE",
+    "ES": "ESPAGNE", "IT": "ITALIE", "GB": "ROYAUME-UNI", "NL": "PAYS-BAS",
+    "IE": "IRLANDE", "PT": "PORTUGAL", "AT": "AUTRICHE", "MC": "MONACO",
+    "US": "ÉTATS-UNIS", "CA": "CANADA",
+}  # fmt: skip
+
+
+def format_money(amount: Decimal, language: str, currency: str = "EUR") -> str:
+    """Amounts as the reader writes them: "1 234,56 €" in French (narrow no-break space
+    between thousands, no-break space before the symbol), "€1,234.56" in English."""
+    text = f"{amount.quantize(Decimal('0.01')):,.2f}"
+    symbol = CURRENCY_SYMBOLS.get(currency, currency)
+    if language == "fr":
+        return f"{text.replace(',', NNBSP).replace('.', ',')}{NBSP}{symbol}"
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    return f"{sign}{symbol}{digits}" if len(symbol) == 1 else f"{text}{NBSP}{symbol}"
+
+
+def format_rate(rate: Decimal, language: str) -> str:
+    """ "13,15 %" in French, "13.15%" in English."""
+    text = f"{rate.quantize(Decimal('0.01'))}"
+    return f"{text.replace('.', ',')}{NBSP}%" if language == "fr" else f"{text}%"
+
+
+def format_date(day: datetime.date, language: str) -> str:
+    """ "1er décembre 2026", "22 novembre 2026" in French; "22 November 2026" in English."""
+    month = MONTHS[language][day.month - 1]
+    number = "1er" if language == "fr" and day.day == 1 else str(day.day)
+    return f"{number}{NBSP}{month} {day.year}"
+
+
+def format_short_date(day: datetime.date, language: str) -> str:
+    """Dates in tables: "10/06/2025" in French, "10 Jun 2025" in English."""
+    if language == "fr":
+        return day.strftime("%d/%m/%Y")
+    return f"{day.day} {MONTHS['en'][day.month - 1][:3]} {day.year}"
+
+
+# --- what the letter says ----------------------------------------------------------------
+
+
+class NothingOverdueError(ValidationError):
+    """The customer owes nothing overdue on that date: there is no letter to write."""
+
+
+@dataclass(frozen=True)
+class PeriodLine:
+    start: str
+    end: str
+    days: int
+    base: str
+    rate: str
+    reference_rate: str  # "" for a contract rate
+    interest: str
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    number: str
+    issue_date: str
+    due_date: str
+    amount: str
+    paid: str
+    left: str
+    not_yet_due: str  # "" when the whole rest is overdue
+    days_late: int
+    interest: str
+    indemnity: str
+    periods: tuple[PeriodLine, ...]
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    date: str
+    channel: str
+    step: str
+    tracking_number: str
+
+
+@dataclass(frozen=True)
+class LetterContext:
+    """Everything the letter template prints, already formatted."""
+
+    language: str
+    customer: Customer
+    company: CompanyProfile
+    claim: CustomerClaim
+    letter_date: datetime.date
+    deadline: datetime.date
+    place_and_date: str
+    date_text: str
+    deadline_text: str
+    reference: str
+    payment_reference: str
+    invoices: tuple[InvoiceLine, ...]
+    principal: str
+    interest: str
+    indemnities: str
+    credit: str  # "" when the customer has no unallocated credit
+    total: str
+    history: tuple[HistoryLine, ...]
+    attention: str  # "À l'attention de …" line of the address block, may be ""
+    country: str  # the country line of the address block, "" for France
+    legal_rate: bool  # ECB + 10 points (else the contract rate): the ECB column shows
+    rate_basis: str  # how the rate is set, in the letter's language
+    days_per_year: int
+    fonts: dict[str, str]
+
+    def as_template_context(self) -> dict:
+        return {"letter": self, "customer": self.customer, "company": self.company}
+
+
+def _attention(customer: Customer) -> str:
+    """The name of the billing contact who receives reminders, if any."""
+    contact = customer.contacts.filter(reminder_role="to").exclude(name="").order_by("pk").first()
+    return contact.name if contact is not None else ""
+
+
+def letter_language(customer: Customer, reminder: Reminder | None = None) -> str:
+    language = (reminder.language if reminder is not None else "") or customer.language
+    return language if language in LANGUAGES else "fr"
+
+
+def unallocated_credit(customer: Customer, as_of: datetime.date) -> Decimal:
+    """Payments and credit notes of the customer not allocated to any invoice on that
+    date: deducted on the letter, since the customer has paid them."""
+    row = with_balances(Customer.objects.filter(pk=customer.pk), as_of).values("credit").first()
+    return max(to_cents(row["credit"] if row else ZERO), ZERO)
+
+
+def _invoice_line(claim: InvoiceClaim, language: str) -> InvoiceLine:
+    currency = claim.invoice.currency
+
+    def money(value: Decimal) -> str:
+        return format_money(value, language, currency)
+
+    periods = tuple(
+        PeriodLine(
+            start=format_short_date(p.start, language),
+            end=format_short_date(p.end, language),
+            days=p.days,
+            base=money(p.base),
+            rate=format_rate(p.rate, language),
+            reference_rate=(
+                format_rate(p.reference_rate, language) if p.reference_rate is not None else ""
+            ),
+            interest=money(p.interest),
+        )
+        for p in claim.interest.periods
+    )
+    return InvoiceLine(
+        number=claim.invoice.number,
+        issue_date=format_short_date(claim.invoice.issue_date, language),
+        due_date=format_short_date(claim.first_overdue_due_date, language),
+        amount=money(claim.amount),
+        paid=money(claim.paid),
+        left=money(claim.overdue_left),
+        not_yet_due=money(claim.not_yet_due) if claim.not_yet_due > 0 else "",
+        days_late=claim.days_late,
+        interest=money(claim.interest.interest),
+        indemnity=money(claim.indemnity),
+        periods=periods,
+    )
+
+
+def reminder_history(
+    customer: Customer, before: datetime.date, language: str
+) -> tuple[HistoryLine, ...]:
+    """The reminders already sent to the customer up to ``before``, oldest first."""
+    rows = (
+        Reminder.objects.filter(customer=customer, status=Status.SENT)
+        .select_related("step")
+        .order_by("sent_at", "run_date", "pk")
+    )
+    lines = []
+    for r in rows:
+        day = timezone.localdate(r.sent_at) if r.sent_at else (r.attempted_on or r.run_date)
+        if day > before:
+            continue
+        lines.append(
+            HistoryLine(
+                date=format_short_date(day, language),
+                channel=CHANNELS[language].get(r.channel, r.channel),
+                step=r.step.name,
+                tracking_number=r.tracking_number,
+            )
+        )
+    return tuple(lines)
+
+
+def build_letter_context(
+    *,
+    customer: Customer,
+    letter_date: datetime.date,
+    reminder: Reminder | None = None,
+    company: CompanyProfile | None = None,
+) -> LetterContext:
+    """The formal notice ``customer`` gets if it is dated ``letter_date``. Raises
+    :class:`NothingOverdueError` when nothing is overdue on that date."""
+    company = company or CompanyProfile.get()
+    language = letter_language(customer, reminder)
+    try:
+        claim = customer_late_claims(
+            customer=customer, as_of=letter_date, contract_rate=company.late_interest_rate
+        )
+    except MissingReferenceRateError as exc:
+        raise ValidationError(str(exc)) from exc
+    if claim.is_empty:
+        raise NothingOverdueError(
+            _("%(customer)s has nothing overdue on %(date)s.")
+            % {"customer": customer.customer_ref, "date": letter_date.isoformat()}
+        )
+    credit = unallocated_credit(customer, letter_date)
+    total = claim.total - credit
+
+    def money(value: Decimal) -> str:
+        return format_money(value, language)
+
+    deadline = letter_date + datetime.timedelta(days=DEADLINE_DAYS)
+    if company.late_interest_rate is not None:
+        rate_basis = (
+            f"taux contractuel de {format_rate(company.late_interest_rate, 'fr')}"
+            if language == "fr"
+            else f"the contractual rate of {format_rate(company.late_interest_rate, 'en')}"
+        )
+    else:
+        margin = f"{LEGAL_MARGIN:.0f}"
+        rate_basis = (
+            f"taux de refinancement de la BCE du semestre + {margin} points"
+            if language == "fr"
+            else f"the ECB main refinancing rate for the half-year + {margin} points"
+        )
+    place = company.city or ""
+    date_text = format_date(letter_date, language)
+    if language == "fr":
+        place_and_date = f"{place}, le {date_text}" if place else f"Le {date_text}"
+    else:
+        place_and_date = f"{place}, {date_text}" if place else date_text
+    numbers = [c.invoice.number for c in claim.invoices]
+    return LetterContext(
+        language=language,
+        customer=customer,
+        company=company,
+        claim=claim,
+        letter_date=letter_date,
+        deadline=deadline,
+        place_and_date=place_and_date,
+        date_text=date_text,
+        deadline_text=format_date(deadline, language),
+        reference=(f"MED-{reminder.pk}" if reminder is not None and reminder.pk else ""),
+        payment_reference=" ".join([customer.customer_ref, *numbers])[:140],
+        invoices=tuple(_invoice_line(c, language) for c in claim.invoices),
+        principal=money(claim.principal),
+        interest=money(claim.interest),
+        indemnities=money(claim.indemnities),
+        credit=money(-credit) if credit > 0 else "",
+        total=money(total),
+        history=reminder_history(customer, letter_date, language),
+        attention=_attention(customer),
+        country=COUNTRIES.get(customer.country.upper(), customer.country.upper())
+        if customer.country.upper() != "FR"
+        else "",
+        legal_rate=company.late_interest_rate is None,
+        rate_basis=rate_basis,
+        days_per_year=DAYS_PER_YEAR,
+        fonts={
+            "regular": asset_url("fonts/DejaVuSans.ttf"),
+            "bold": asset_url("fonts/DejaVuSans-Bold.ttf"),
+        },
+    )
+
+
+def render_letter_html(context: LetterContext) -> str:
+    return render_to_string(
+        TEMPLATE.format(language=context.language), context.as_template_context()
+    )
+
+
+def render_letter_pdf(
+    *, customer: Customer, letter_date: datetime.date, reminder: Reminder | None = None
+) -> bytes:
+    """The letter as PDF bytes (a preview: nothing is stored, sent or logged)."""
+    context = build_letter_context(customer=customer, letter_date=letter_date, reminder=reminder)
+    return render_pdf(render_letter_html(context))
+
+
+def letter_date_of(reminder: Reminder) -> datetime.date:
+    """A letter is dated the day it was approved; before that, today (a preview)."""
+    if reminder.approved_at is not None:
+        return timezone.localdate(reminder.approved_at)
+    return timezone.localdate()
+
+
+# --- reads for the pages --------------------------------------------------------------------
+
+
+def letters_visible(user) -> QuerySet[Reminder]:
+    return (
+        Reminder.objects.visible_to(user)
+        .filter(channel=Reminder.Channel.LETTER)
+        .select_related("customer", "step", "approved_by")
+    )
+
+
+def letters_worklist(*, user) -> dict[str, list[Reminder]]:
+    """Letters to approve, approved ones to post, and the ones posted in the last 60 days."""
+    _require_finance(user)
+    letters = letters_visible(user)
+    recent = timezone.now() - datetime.timedelta(days=60)
+    return {
+        "to_approve": list(letters.filter(status=Status.AWAITING_APPROVAL).order_by("run_date")),
+        "to_post": list(letters.filter(status=Status.SENDING).order_by("approved_at")),
+        "posted": list(
+            letters.filter(status=Status.SENT, sent_at__gte=recent).order_by("-sent_at")[:50]
+        ),
+    }
+
+
+def letter_for_user(*, user, reminder_id: int) -> Reminder:
+    """A letter the user may work on: finance staff only, within their scope (404)."""
+    _require_finance(user)
+    reminder = letters_visible(user).filter(pk=reminder_id).first()
+    if reminder is None:
+        raise Http404
+    return reminder
+
+
+def letter_preview_pdf(*, reminder: Reminder) -> bytes:
+    """The stored PDF once there is one; until then the letter rendered for its date."""
+    if reminder.pdf:
+        with reminder.pdf.open("rb") as f:
+            return f.read()
+    return render_letter_pdf(
+        customer=reminder.customer, letter_date=letter_date_of(reminder), reminder=reminder
+    )
+
+
+# --- the workflow ----------------------------------------------------------------------------
+
+
+def _require_finance(user) -> None:
+    if not access.can_edit_ledger(user):
+        raise PermissionDenied(_("Only finance staff may handle formal notices."))
+
+
+def _lock_letter(user, reminder_id: int) -> Reminder:
+    _require_finance(user)
+    reminder = (
+        Reminder.objects.visible_to(user)
+        .select_for_update(of=("self",))
+        .select_related("customer", "step")
+        .filter(pk=reminder_id, channel=Reminder.Channel.LETTER)
+        .first()
+    )
+    if reminder is None:
+        raise Http404
+    return reminder
+
+
+def _log(reminder: Reminder, user, summary: str, body: str = "") -> None:
+    Activity.objects.create(
+        customer=reminder.customer,
+        kind=Activity.Kind.LETTER,
+        author=user,
+        summary=summary[:255],
+        body=body,
+    )
+
+
+@transaction.atomic
+def letter_approve(*, user, reminder_id: int) -> Reminder:
+    """Approve a formal notice: it is dated today, and its PDF is rendered and stored by
+    a background task once this transaction commits. Refused when the customer has
+    nothing overdue any more (cancel the letter instead)."""
+    reminder = _lock_letter(user, reminder_id)
+    if reminder.status != Status.AWAITING_APPROVAL:
+        raise ValidationError(_("This letter is not awaiting approval."))
+    now = timezone.now()
+    context = build_letter_context(
+        customer=reminder.customer, letter_date=timezone.localdate(now), reminder=reminder
+    )
+    reminder.status = Status.SENDING
+    reminder.approved_by = user
+    reminder.approved_at = now
+    reminder.actor = user
+    reminder.save(update_fields=["status", "approved_by", "approved_at", "actor"])
+    _log(
+        reminder,
+        user,
+        _("Formal notice approved (%(total)s)") % {"total": context.total},
+        _("Letter %(ref)s, payment deadline %(deadline)s.")
+        % {"ref": context.reference, "deadline": context.deadline.isoformat()},
+    )
+    transaction.on_commit(lambda: _queue_render(reminder.pk))
+    return reminder
+
+
+def _queue_render(reminder_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task(
+        "reminders.tasks_letters.render_approved_letter",
+        reminder_id,
+        task_name=f"letter-{reminder_id}",
+    )
+
+
+@transaction.atomic
+def letter_cancel(*, user, reminder_id: int, reason: str = "") -> Reminder:
+    """Cancel a letter not posted yet. As for any cancelled reminder, its items are set
+    inactive, which lets the scenario take the step again if the debt remains."""
+    reminder = _lock_letter(user, reminder_id)
+    if reminder.status not in (Status.AWAITING_APPROVAL, Status.SENDING):
+        raise ValidationError(_("Only a letter not posted yet can be cancelled."))
+    reminder.status = Status.CANCELLED
+    reminder.actor = user
+    reminder.note = "\n".join(p for p in (reminder.note, reason.strip()) if p)
+    reminder.save(update_fields=["status", "actor", "note"])
+    ReminderItem.objects.filter(reminder=reminder).update(active=False)
+    _log(reminder, user, _("Formal notice cancelled"), reason.strip())
+    return reminder
+
+
+@transaction.atomic
+def letter_record_posting(
+    *, user, reminder_id: int, tracking_number: str, posted_on: datetime.date | None = None
+) -> Reminder:
+    """Record the registered-post number of an approved, stored letter: the letter is
+    sent as of the posting day, from which the scenario counts its next step."""
+    reminder = _lock_letter(user, reminder_id)
+    tracking_number = " ".join(tracking_number.split()).upper()
+    if reminder.status != Status.SENDING:
+        raise ValidationError(_("Only an approved letter not posted yet can be posted."))
+    if not reminder.pdf:
+        raise ValidationError(_("The letter's PDF is not stored yet: wait for it, then post."))
+    if not 6 <= len(tracking_number) <= 60:
+        raise ValidationError(_("Enter the registered-post number (6 to 60 characters)."))
+    today = timezone.localdate()
+    posted_on = posted_on or today
+    if posted_on > today or posted_on < timezone.localdate(reminder.approved_at):
+        raise ValidationError(_("The posting date must lie between approval and today."))
+    reminder.tracking_number = tracking_number
+    reminder.status = Status.SENT
+    reminder.attempted_on = posted_on
+    reminder.sent_at = timezone.now() if posted_on == today else _noon(posted_on)
+    reminder.save(update_fields=["tracking_number", "status", "attempted_on", "sent_at"])
+    _log(
+        reminder,
+        user,
+        _("Formal notice posted, registered letter %(number)s") % {"number": tracking_number},
+    )
+    return reminder
+
+
+def _noon(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+
+
+def letter_store_pdf(*, reminder_id: int) -> str | None:
+    """Render an approved letter as of its approval day and store it, once. Returns the
+    stored file's SHA-256, or None when there was nothing to do (already stored,
+    cancelled meanwhile). The slow rendering happens outside any transaction; the row
+    is then locked and the file saved only if no PDF was stored in between."""
+    reminder = Reminder.objects.select_related("customer").get(pk=reminder_id)
+    if reminder.pdf or reminder.approved_at is None or reminder.status != Status.SENDING:
+        logger.info("Letter %s: nothing to render (%s).", reminder_id, reminder.status)
+        return None
+    pdf = render_letter_pdf(
+        customer=reminder.customer, letter_date=letter_date_of(reminder), reminder=reminder
+    )
+    digest = hashlib.sha256(pdf).hexdigest()
+    with transaction.atomic():
+        locked = Reminder.objects.select_for_update().get(pk=reminder_id)
+        if locked.pdf or locked.status != Status.SENDING:
+            return None
+        name = f"mise-en-demeure-{reminder.customer.customer_ref}-{reminder_id}.pdf"
+        locked.pdf.save(name, ContentFile(pdf), save=False)
+        Reminder.objects.filter(pk=reminder_id, pdf="").update(pdf=locked.pdf.name)
+        _log(
+            locked,
+            None,
+            _("Formal notice PDF stored (%(name)s)") % {"name": locked.pdf.name},
+            f"SHA-256: {digest}",
+        )
+    return digest
