@@ -15,6 +15,8 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("receivables/", include("receivables.urls")),
     path("reminders/", include("reminders.urls")),
+    path("reports/", include("receivables.report_urls")),
+    path("letters/", include("reminders.letter_urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -68,11 +68,12 @@ def asset_url(relative_path: str) -> str:
 
 class StaticOnlyFetcher(URLFetcher):
     """A WeasyPrint URL fetcher that serves the project's static files and refuses every
-    other URL (``file:``, ``http(s):`` elsewhere, ``data:``, ``ftp:``…). ``refused``
-    lists what was refused, for logs and tests."""
+    other URL (``file:``, ``http(s):`` elsewhere, ``data:``, ``ftp:``…). ``served`` and
+    ``refused`` list what was asked for, for logs and tests."""
 
     def __init__(self) -> None:
         super().__init__(timeout=1, allowed_protocols=(), allow_redirects=False)
+        self.served: list[str] = []
         self.refused: list[str] = []
 
     def fetch(self, url: str, headers=None) -> URLFetcherResponse:
@@ -88,6 +89,7 @@ class StaticOnlyFetcher(URLFetcher):
             self.refused.append(url)
             raise RefusedURLError(f"asset too large: {url}")
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        self.served.append(url)
         return URLFetcherResponse(url, body=body, headers={"Content-Type": content_type})
 
     @staticmethod
