@@ -190,6 +190,9 @@ def main() -> None:
     with timed("create the ledger (bulk_create)", results):
         counts = create_ledger(args.installments, run_date)
     print("created:", ", ".join(f"{v} {k}" for k, v in counts.items()))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # what autovacuum does after a bulk load
     with timed(f"dry run {run_date}", results):
         dry = services.reminders_dry_run(run_date=run_date)
     print(f"  dry run: {len(dry.plans)} customers would get something")

@@ -30,7 +30,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 import holidays
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from customers.models import Contact, Customer
 from receivables.models import Dispute, Installment, PromiseToPay
@@ -252,7 +252,10 @@ def load_state(
             amount_left=r["amount"] - r["paid_amount"],
             promised_until=promised + grace if promised else None,
         )
-    items = ReminderItem.objects.filter(active=True, installment__in=base.values("pk")).values_list(
+    # Joins rather than IN (subquery): the planner handles them well at any size.
+    items = ReminderItem.objects.filter(
+        active=True, installment__paid_amount__lt=F("installment__amount")
+    ).values_list(
         "installment_id",
         "step_id",
         "reminder__channel",
@@ -270,7 +273,7 @@ def load_state(
             inst.last_done_on = _done_on(channel, status, attempted_on, run_date)
     customers: dict[int, CustomerState] = {}
     customer_rows = (
-        Customer.objects.filter(pk__in=base.values("invoice__customer_id"))
+        Customer.objects.filter(pk__in=sorted({i.customer_id for i in installments.values()}))
         .annotate(
             in_flight=Exists(Reminder.objects.in_flight().filter(customer=OuterRef("pk"))),
             open_phone_task=Exists(
@@ -304,7 +307,6 @@ def load_state(
     recent = (
         Reminder.objects.emails()
         .exclude(status=Status.CANCELLED)
-        .filter(customer__in=base.values("invoice__customer_id"))
         .filter(
             Q(run_date__gte=last_day - datetime.timedelta(days=1))
             | Q(attempted_on__gte=last_day - datetime.timedelta(days=1))
