@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -28,6 +30,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
@@ -48,6 +51,24 @@ def _money(value) -> Coalesce:
     return Coalesce(value, Value(ZERO), output_field=MONEY_FIELD)
 
 
+class _PerRowScalar(Coalesce):
+    """A correlated scalar subquery that depends only on the outer row's primary key.
+
+    Django would add such an expression to the GROUP BY of an aggregating query, which
+    makes PostgreSQL evaluate it once per joined row; it is functionally dependent on the
+    grouped primary key, so it needs no grouping and is evaluated once per output row."""
+
+    def get_group_by_cols(self):
+        return []
+
+
+class _Ungrouped(ExpressionWrapper):
+    """An expression built only from :class:`_PerRowScalar` parts: no GROUP BY term."""
+
+    def get_group_by_cols(self):
+        return []
+
+
 def _scalar_sum(qs: QuerySet, group: str, expression) -> Coalesce:
     """A correlated subquery summing ``expression`` over ``qs`` (already filtered on
     OuterRef), as one scalar value."""
@@ -57,47 +78,75 @@ def _scalar_sum(qs: QuerySet, group: str, expression) -> Coalesce:
         .annotate(s=Sum(expression, output_field=MONEY_FIELD))
         .values("s")
     )
-    return _money(Subquery(summed[:1], output_field=MONEY_FIELD))
-
-
-def bucket_ranges(as_of: datetime.date) -> dict[str, Q]:
-    """Installment due-date filters for each aged-balance column as of ``as_of``
-    (days late = as_of - due date; not due holds days late <= 0)."""
-    d = datetime.timedelta
-    return {
-        "not_due": Q(due_date__gte=as_of),
-        "d1_30": Q(due_date__range=(as_of - d(30), as_of - d(1))),
-        "d31_60": Q(due_date__range=(as_of - d(60), as_of - d(31))),
-        "d61_90": Q(due_date__range=(as_of - d(90), as_of - d(61))),
-        "d90_plus": Q(due_date__lte=as_of - d(91)),
-    }
-
-
-def _installments_as_of(as_of: datetime.date) -> QuerySet:
-    """Installments of the invoices issued on or before ``as_of``, with what was still
-    unpaid on that date (``left``): their amount less allocations dated on or before it."""
-    allocated = Allocation.objects.filter(installment=OuterRef("pk"), date__lte=as_of)
-    return (
-        Installment.objects.counting()
-        .filter(invoice__issue_date__lte=as_of)
-        .annotate(
-            left=ExpressionWrapper(
-                F("amount") - _scalar_sum(allocated, "installment", "amount"),
-                output_field=MONEY_FIELD,
-            )
-        )
+    return _PerRowScalar(
+        Subquery(summed[:1], output_field=MONEY_FIELD), Value(ZERO), output_field=MONEY_FIELD
     )
 
 
-def with_balances(customers: QuerySet[Customer], as_of: datetime.date) -> QuerySet[Customer]:
+def bucket_ranges(as_of: datetime.date, prefix: str = "") -> dict[str, Q]:
+    """Installment due-date filters for each aged-balance column as of ``as_of``
+    (days late = as_of - due date; not due holds days late <= 0). ``prefix`` is the
+    lookup path to the installment ("" from Installment itself)."""
+    d = datetime.timedelta
+    f = f"{prefix}due_date"
+    return {
+        "not_due": Q(**{f"{f}__gte": as_of}),
+        "d1_30": Q(**{f"{f}__range": (as_of - d(30), as_of - d(1))}),
+        "d31_60": Q(**{f"{f}__range": (as_of - d(60), as_of - d(31))}),
+        "d61_90": Q(**{f"{f}__range": (as_of - d(90), as_of - d(61))}),
+        "d90_plus": Q(**{f"{f}__lte": as_of - d(91)}),
+    }
+
+
+def _counting(as_of: datetime.date, prefix: str) -> Q:
+    """Installments of invoices (not credit notes) issued on or before ``as_of`` and not
+    cancelled, seen through the lookup path ``prefix``."""
+    return Q(
+        **{
+            f"{prefix}cancelled_at__isnull": True,
+            f"{prefix}kind": Invoice.Kind.INVOICE,
+            f"{prefix}issue_date__lte": as_of,
+        }
+    )
+
+
+def with_balances(
+    customers: QuerySet[Customer], as_of: datetime.date, *, today: datetime.date | None = None
+) -> QuerySet[Customer]:
     """Annotate customers with their aged balance as of ``as_of``: the five buckets,
     ``credit`` (payments and credit notes not allocated on that date, shown negative in
-    ``not_due``), ``overdue`` and ``total`` (the net balance)."""
-    installments = _installments_as_of(as_of).filter(invoice__customer=OuterRef("pk"))
-    buckets = {
-        name: _scalar_sum(installments.filter(cond), "invoice__customer", "left")
-        for name, cond in bucket_ranges(as_of).items()
+    ``not_due``), ``overdue`` and ``total`` (the net balance).
+
+    One pass over the customers' installments (a join grouped by customer, with
+    conditional sums) plus small indexed subqueries for the credits. Payments are never
+    dated in the future, so for ``as_of`` on or after today an installment's unpaid part
+    is simply ``amount - paid_amount``; for a past date, the allocations dated after it
+    are added back, bucket by bucket.
+    """
+    today = today or timezone.localdate()
+    inst = "invoices__installments__"
+    counting = _counting(as_of, "invoices__")
+    money = {"output_field": MONEY_FIELD, "default": ZERO}
+    past = as_of < today
+    unpaid = F(f"{inst}amount") if past else F(f"{inst}amount") - F(f"{inst}paid_amount")
+    buckets: dict[str, Any] = {
+        f"_{name}": Sum(unpaid, filter=counting & cond, **money)
+        for name, cond in bucket_ranges(as_of, inst).items()
     }
+    if past:
+        # What had been allocated by ``as_of`` to each bucket's installments.
+        allocations = Allocation.objects.filter(
+            _counting(as_of, "installment__invoice__"),
+            installment__invoice__customer=OuterRef("pk"),
+            date__lte=as_of,
+        )
+        allocated_by_bucket = {
+            name: _scalar_sum(allocations.filter(cond), "installment__invoice__customer", "amount")
+            for name, cond in bucket_ranges(as_of, "installment__").items()
+        }
+        allocated = sum(allocated_by_bucket.values(), Value(ZERO))
+    else:
+        allocated = Sum(F(f"{inst}paid_amount"), filter=counting, **money)
     paid = _scalar_sum(
         Payment.objects.filter(customer=OuterRef("pk"), date__lte=as_of), "customer", "amount"
     )
@@ -108,34 +157,31 @@ def with_balances(customers: QuerySet[Customer], as_of: datetime.date) -> QueryS
         "customer",
         "amount",
     )
-    allocated = _scalar_sum(
-        Allocation.objects.filter(
-            installment__invoice__customer=OuterRef("pk"),
-            installment__invoice__issue_date__lte=as_of,
-            installment__invoice__cancelled_at__isnull=True,
-            installment__invoice__kind=Invoice.Kind.INVOICE,
-            date__lte=as_of,
-        ),
-        "installment__invoice__customer",
-        "amount",
-    )
-    money = {"output_field": MONEY_FIELD}
+
+    def ungrouped(expression) -> _Ungrouped:
+        # Every balance is a function of the customer's primary key and of aggregates
+        # over its own rows: nothing to add to the GROUP BY.
+        return _Ungrouped(expression, output_field=MONEY_FIELD)
+
+    qs = customers.annotate(**buckets)
+    if past:
+        qs = qs.annotate(
+            **{
+                f"_{name}": ungrouped(F(f"_{name}") - sub)
+                for name, sub in allocated_by_bucket.items()
+            }
+        )
     return (
-        customers.annotate(**{f"_{k}": v for k, v in buckets.items()})
-        .annotate(credit=ExpressionWrapper(paid + credited - allocated, **money))
+        qs.annotate(credit=ungrouped(paid + credited - allocated))
         .annotate(
-            not_due=ExpressionWrapper(F("_not_due") - F("credit"), **money),
-            d1_30=F("_d1_30"),
-            d31_60=F("_d31_60"),
-            d61_90=F("_d61_90"),
-            d90_plus=F("_d90_plus"),
+            not_due=ungrouped(F("_not_due") - F("credit")),
+            d1_30=ungrouped(F("_d1_30")),
+            d31_60=ungrouped(F("_d31_60")),
+            d61_90=ungrouped(F("_d61_90")),
+            d90_plus=ungrouped(F("_d90_plus")),
         )
-        .annotate(
-            overdue=ExpressionWrapper(
-                F("d1_30") + F("d31_60") + F("d61_90") + F("d90_plus"), **money
-            ),
-        )
-        .annotate(total=ExpressionWrapper(F("not_due") + F("overdue"), **money))
+        .annotate(overdue=ungrouped(F("d1_30") + F("d31_60") + F("d61_90") + F("d90_plus")))
+        .annotate(total=ungrouped(F("not_due") + F("overdue")))
     )
 
 
@@ -155,15 +201,93 @@ class AgedBalance:
     totals: dict[str, Decimal]
 
 
+_AGED_BALANCE_SQL = """
+SELECT c.id, c.customer_ref, c.name,
+       COALESCE(b.not_due, 0), COALESCE(b.d1_30, 0), COALESCE(b.d31_60, 0),
+       COALESCE(b.d61_90, 0), COALESCE(b.d90_plus, 0),
+       COALESCE(p.paid, 0) + COALESCE(n.credited, 0) - COALESCE(b.allocated, 0)
+FROM customers_customer c
+LEFT JOIN (
+    SELECT v.customer_id,
+           SUM(CASE WHEN i.due_date >= %(as_of)s
+                    THEN i.amount - COALESCE(a.s, 0) ELSE 0 END) AS not_due,
+           SUM(CASE WHEN i.due_date BETWEEN %(d30)s AND %(d1)s
+                    THEN i.amount - COALESCE(a.s, 0) ELSE 0 END) AS d1_30,
+           SUM(CASE WHEN i.due_date BETWEEN %(d60)s AND %(d31)s
+                    THEN i.amount - COALESCE(a.s, 0) ELSE 0 END) AS d31_60,
+           SUM(CASE WHEN i.due_date BETWEEN %(d90)s AND %(d61)s
+                    THEN i.amount - COALESCE(a.s, 0) ELSE 0 END) AS d61_90,
+           SUM(CASE WHEN i.due_date <= %(d91)s
+                    THEN i.amount - COALESCE(a.s, 0) ELSE 0 END) AS d90_plus,
+           SUM(COALESCE(a.s, 0)) AS allocated
+    FROM receivables_installment i
+    JOIN receivables_invoice v ON v.id = i.invoice_id
+    LEFT JOIN (
+        SELECT installment_id, SUM(amount) AS s FROM receivables_allocation
+        WHERE date <= %(as_of)s GROUP BY installment_id
+    ) a ON a.installment_id = i.id
+    WHERE v.cancelled_at IS NULL AND v.kind = %(invoice)s AND v.issue_date <= %(as_of)s
+    GROUP BY v.customer_id
+) b ON b.customer_id = c.id
+LEFT JOIN (
+    SELECT customer_id, SUM(amount) AS paid FROM receivables_payment
+    WHERE date <= %(as_of)s GROUP BY customer_id
+) p ON p.customer_id = c.id
+LEFT JOIN (
+    SELECT customer_id, SUM(amount) AS credited FROM receivables_invoice
+    WHERE kind = %(credit_note)s AND cancelled_at IS NULL AND issue_date <= %(as_of)s
+    GROUP BY customer_id
+) n ON n.customer_id = c.id
+WHERE (b.customer_id IS NOT NULL OR p.customer_id IS NOT NULL OR n.customer_id IS NOT NULL)
+  {scope}
+ORDER BY c.customer_ref
+"""
+
+
 def aged_balance(*, user, as_of: datetime.date) -> AgedBalance:
     """The aged balance of the customers ``user`` may see, as of ``as_of``; ``user``
-    None means the whole ledger (command-line use)."""
-    customers = Customer.objects.all() if user is None else Customer.objects.visible_to(user)
-    rows = [
-        {"customer_id": c.pk, "customer_ref": c.customer_ref, "customer_name": c.name}
-        | {k: to_cents(getattr(c, k)) for k in (*BUCKETS, "total")}
-        for c in aged_balance_rows(customers, as_of).only("pk", "customer_ref", "name")
-    ]
+    None means the whole ledger (command-line use, monthly snapshots).
+
+    One SQL statement of grouped derived tables (installments with what had been
+    allocated to them by that date, payments, credit notes), joined to the customers:
+    the database reads each table once, whatever the date, instead of evaluating
+    correlated subqueries per customer. Written in SQL that PostgreSQL and SQLite share.
+    """
+    d = datetime.timedelta
+    params: dict[str, Any] = {
+        "as_of": as_of,
+        "d1": as_of - d(1),
+        "d30": as_of - d(30),
+        "d31": as_of - d(31),
+        "d60": as_of - d(60),
+        "d61": as_of - d(61),
+        "d90": as_of - d(90),
+        "d91": as_of - d(91),
+        "invoice": Invoice.Kind.INVOICE,
+        "credit_note": Invoice.Kind.CREDIT_NOTE,
+    }
+    scope = ""
+    if user is not None:
+        visible_sql, visible_params = (
+            Customer.objects.visible_to(user).values("pk").query.sql_with_params()
+        )
+        # Django's SQL uses %s placeholders: name them for the dict-style query.
+        for index, value in enumerate(visible_params):
+            params[f"scope{index}"] = value
+        parts = visible_sql.split("%s")
+        visible_sql = parts[0] + "".join(f"%(scope{i})s{part}" for i, part in enumerate(parts[1:]))
+        scope = f"AND c.id IN ({visible_sql})"
+    with connection.cursor() as cursor:
+        cursor.execute(_AGED_BALANCE_SQL.format(scope=scope), params)
+        fetched = cursor.fetchall()
+    rows = []
+    for pk, ref, name, *buckets, credit in fetched:
+        amounts = dict(zip(BUCKETS, (to_cents(v) for v in buckets), strict=True))
+        amounts["not_due"] -= to_cents(credit)
+        if not any(amounts.values()):
+            continue
+        amounts["total"] = sum(amounts.values(), ZERO)
+        rows.append({"customer_id": pk, "customer_ref": ref, "customer_name": name} | amounts)
     totals = {k: sum((r[k] for r in rows), ZERO) for k in (*BUCKETS, "total")}
     return AgedBalance(as_of=as_of, rows=rows, totals=totals)
 

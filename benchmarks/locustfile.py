@@ -1,0 +1,49 @@
+"""Locust scenario for benchmarks/load_test.py: a finance user working the main pages."""
+
+import random
+import re
+
+from locust import HttpUser, between, task
+
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+class FinanceUser(HttpUser):
+    wait_time = between(0.5, 1.5)
+    customer_ids: list[int] = []
+
+    def on_start(self) -> None:
+        page = self.client.get("/login/", name="login form")
+        token = CSRF.search(page.text).group(1)
+        response = self.client.post(
+            "/login/",
+            {"username": "finance", "password": "demo1234", "csrfmiddlewaretoken": token},
+            headers={"Referer": f"{self.host}/login/"},
+            name="login",
+        )
+        if "/login/" in response.url:
+            raise RuntimeError("login failed")
+        if not FinanceUser.customer_ids:
+            listing = self.client.get("/customers/?sort=-overdue", name="customer list")
+            FinanceUser.customer_ids = [
+                int(x) for x in re.findall(r'href="/customers/(\d+)/"', listing.text)
+            ]
+
+    @task(3)
+    def dashboard(self) -> None:
+        self.client.get("/", name="dashboard")
+
+    @task(3)
+    def customer_list(self) -> None:
+        self.client.get(f"/customers/?page={random.randint(1, 20)}", name="customer list")
+
+    @task(4)
+    def customer_page(self) -> None:
+        if FinanceUser.customer_ids:
+            self.client.get(
+                f"/customers/{random.choice(FinanceUser.customer_ids)}/", name="customer page"
+            )
+
+    @task(2)
+    def aged_balance(self) -> None:
+        self.client.get("/receivables/aged-balance/", name="aged balance")
