@@ -15,6 +15,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("receivables/", include("receivables.urls")),
     path("reminders/", include("reminders.urls")),
+    path("reports/", include("receivables.report_urls")),
     path("letters/", include("reminders.letter_urls")),
 ]
 if settings.DEBUG:

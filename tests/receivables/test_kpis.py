@@ -5,7 +5,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.urls import reverse_lazy
+from django.urls import reverse
 
 from customers import access
 from receivables import kpis, services
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 d = datetime.date
 AS_OF = d(2026, 6, 30)
-REPORTS = reverse_lazy("reports:home")
+REPORTS = reverse("reports:home")
 
 
 @pytest.fixture
@@ -221,3 +221,63 @@ def test_month_ends():
         d(2026, 2, 28),
     ]
     assert kpis.month_ends(until=d(2024, 2, 29), count=2) == [d(2024, 1, 31), d(2024, 2, 29)]
+
+
+# --- The manager page ------------------------------------------------------------------
+
+
+@pytest.fixture
+def manager_client(client, manager_user):
+    client.force_login(manager_user)
+    return client
+
+
+@pytest.mark.parametrize("role", [access.MANAGER, access.FINANCE])
+def test_managers_and_finance_see_the_dashboard(client, ledger, role):
+    client.force_login(make_user(role, f"dash_{role}"))
+    response = client.get(REPORTS, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    page = response.content.decode()
+    for text in ("Outstanding", "DSO", "Collection forecast", "Top 10 debtors", "<svg"):
+        assert text in page
+    # Every customer owes something today (the ledger's open invoices): all five are
+    # linked to their customer page, largest balance first.
+    links = [reverse("customers:detail", args=[ledger[ref].pk]) for ref in "ABCDE"]
+    assert all(link in page for link in links)
+
+
+@pytest.mark.parametrize("role", [access.SALES, None])
+def test_sales_reps_are_refused(client, ledger, role):
+    client.force_login(make_user(role, f"dash_refused_{role}"))
+    assert client.get(REPORTS).status_code == 403
+
+
+def test_dashboard_shows_no_javascript_outside_the_csp(manager_client, ledger):
+    page = manager_client.get(REPORTS).content.decode()
+    assert "onclick" not in page and "onload" not in page
+    assert ' style="' not in page  # inline style attributes are refused by the CSP
+    assert "<style nonce=" in page
+
+
+def _grow_ledger(count: int) -> None:
+    for i in range(count):
+        customer = CustomerFactory()
+        make_invoice(
+            customer, issue_date=d(2026, 1, 1) + datetime.timedelta(days=i), amount="120.00"
+        )
+        make_invoice(customer, issue_date=d(2026, 4, 1), plan="50_50", amount="300.00")
+        make_payment(customer, date=d(2026, 3, 1) + datetime.timedelta(days=i), amount="150")
+
+
+def test_dashboard_query_count_does_not_grow_with_the_ledger(manager_client, ledger):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    manager_client.get(REPORTS)  # warm the session and the groups cache of the user
+    with CaptureQueriesContext(connection) as small:
+        assert manager_client.get(REPORTS).status_code == 200
+    _grow_ledger(12)
+    with CaptureQueriesContext(connection) as large:
+        assert manager_client.get(REPORTS).status_code == 200
+    assert len(small) == len(large)
+    assert len(large) <= 25
