@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Case,
@@ -268,9 +269,14 @@ def aged_balance(*, user, as_of: datetime.date) -> AgedBalance:
     }
     scope = ""
     if user is not None:
-        visible_sql, visible_params = (
-            Customer.objects.visible_to(user).values("pk").query.sql_with_params()
-        )
+        try:
+            visible_sql, visible_params = (
+                Customer.objects.visible_to(user).values("pk").query.sql_with_params()
+            )
+        except EmptyResultSet:  # a user with no role sees no customer
+            return AgedBalance(
+                as_of=as_of, rows=[], totals=dict.fromkeys((*BUCKETS, "total"), ZERO)
+            )
         # Django's SQL uses %s placeholders: name them for the dict-style query.
         for index, value in enumerate(visible_params):
             params[f"scope{index}"] = value

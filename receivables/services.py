@@ -266,4 +266,4 @@ def customer_unallocated_credit(customer: Customer) -> Decimal:
         ).aggregate(s=Sum("amount"))["s"]
         or ZERO
     )
-    return paid + notes - used
+    return (paid + notes - used).quantize(Decimal("0.01"))  # SQLite sums decimals as floats
