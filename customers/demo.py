@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import random
+import unicodedata
 from decimal import Decimal
 
 from django.contrib.auth.models import Group, User
@@ -148,7 +149,8 @@ def seed_demo(
     counts = {"customers": 0, "invoices": 0, "payments": 0}
     invoice_no = Invoice.objects.count()
     for idx, (name, city, postal) in enumerate(COMPANIES):
-        ref = f"411{name.split()[0][:5].upper()}{idx:02d}"
+        ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        ref = "411" + "".join(ch for ch in ascii_name.upper() if ch.isalnum())[:5] + f"{idx:02d}"
         if Customer.objects.filter(customer_ref=ref).exists():
             continue
         foreign = postal in ("EC1A", "80331")

@@ -1,0 +1,58 @@
+"""Each role logs in and does the real things, in Chromium."""
+
+import datetime
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from customers.models import Customer
+from tests.e2e.conftest import login, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo(transactional_db):
+    call_command("seed_demo", verbosity=0)
+    call_command("run_reminders", "--date", datetime.date.today().isoformat(), verbosity=0)
+
+
+def test_sales_rep_sees_only_their_customers_and_cannot_reach_another_reps(page, live_server, demo):
+    login(page, live_server, "sales")
+    page.goto(f"{live_server.url}/customers/")
+    own = Customer.objects.filter(sales_rep__username="sales")
+    other = Customer.objects.exclude(sales_rep__username="sales").first()
+    text = page.inner_text("main")
+    assert all(c.name in text for c in own[:5])
+    assert other.name not in text
+    screenshot(page, "sales-customers")
+    response = page.goto(f"{live_server.url}/customers/{other.pk}/")
+    assert response.status == 404
+
+
+def test_customer_list_live_search(page, live_server, demo):
+    login(page, live_server, "finance")
+    page.goto(f"{live_server.url}/customers/")
+    target = Customer.objects.order_by("name").last()
+    page.locator("input[name=q]").press_sequentially(target.name[:12], delay=40)
+    total = Customer.objects.count()
+    page.wait_for_function(
+        "([name, total]) => document.querySelectorAll('tbody tr').length < total && "
+        "document.querySelector('tbody').innerText.includes(name)",
+        arg=[target.name, total],
+    )
+    assert 1 <= page.locator("tbody tr").count() < total
+    assert "q=" in page.url  # the search is kept in the address bar
+    screenshot(page, "finance-customers")
+
+
+def test_aged_balance_page_and_download(page, live_server, demo):
+    login(page, live_server, "manager")
+    page.goto(f"{live_server.url}/receivables/aged-balance/")
+    assert "TOTAL" in page.inner_text("main")
+    screenshot(page, "aged-balance")
+    with page.expect_download() as info:
+        page.click("a[href*='aged-balance.csv']")
+    content = Path(info.value.path()).read_text(encoding="utf-8")
+    assert content.startswith("customer_ref,customer_name,not_due")
