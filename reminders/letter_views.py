@@ -11,9 +11,11 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.csp import CSP
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_POST
 
 from reminders import letters, recovery
@@ -66,8 +68,15 @@ def letter_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "reminders/letters/letter_detail.html", context)
 
 
+# Chrome shows a PDF through an internal <embed> in a synthetic page that the PDF
+# response's own CSP governs: the site-wide object-src 'none' would block it. A PDF runs
+# no script of ours, so this response only keeps who may frame it.
+PDF_FRAME_CSP = {"frame-ancestors": [CSP.SELF]}
+
+
 @require_GET
 @xframe_options_sameorigin
+@csp_override(PDF_FRAME_CSP)
 def letter_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The PDF shown in the detail page's <iframe> (same origin only)."""
     reminder = letters.letter_for_user(user=request.user, reminder_id=pk)

@@ -88,6 +88,8 @@ def test_finance_previews_approves_and_posts_and_the_pdf_never_changes(
     assert preview.status_code == 200
     assert preview["Content-Type"] == "application/pdf"
     assert preview["X-Frame-Options"] == "SAMEORIGIN"
+    # Chrome's PDF viewer needs an <embed>: no object-src 'none' on the PDF itself.
+    assert preview["Content-Security-Policy"] == "frame-ancestors 'self'"
     assert preview["Content-Disposition"].startswith("inline")
     assert "Mise en demeure de payer" in flat(pdf_text(preview.content))
     reminder.refresh_from_db()
