@@ -225,3 +225,29 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+class UserPreferences(models.Model):
+    """A user's own settings. The interface language is stored here rather than only in
+    a cookie so that it follows the user from one browser or device to the next; the
+    middleware (customers/middleware.py) activates it on every request."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="preferences",
+    )
+    language = models.CharField(
+        _("interface language"),
+        max_length=2,
+        choices=Language.choices,
+        default=Language.FRENCH,
+    )
+
+    class Meta:
+        verbose_name = _("user preferences")
+        verbose_name_plural = _("user preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.language})"
