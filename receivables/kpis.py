@@ -3,8 +3,8 @@ forecast, top debtors and their 12-month trend.
 
 Every figure is scoped through ``Customer.objects.visible_to(user)`` and computed by the
 database in a fixed number of queries, whatever the number of customers or invoices: the
-balances reuse :func:`receivables.selectors.with_balances` (the aged balance), summed
-over customers; nothing loops over invoices in Python.
+balances reuse :func:`receivables.selectors.aged_balance` (one set-based statement per
+date); nothing loops over invoices in Python.
 
 Definitions (also shown on the page):
 
@@ -32,11 +32,12 @@ Definitions (also shown on the page):
 from __future__ import annotations
 
 import datetime
+import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-from django.db import NotSupportedError
+from django.db import NotSupportedError, connection
 from django.db.models import (
     Case,
     DateField,
@@ -50,16 +51,15 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest, Round
+from django.db.models.functions import Cast, Greatest, Round
 
 from customers.models import Customer
 from receivables.models import ZERO, Allocation, Dispute, Installment, Invoice
-from receivables.selectors import BUCKETS, MONEY_FIELD, to_cents, with_balances
+from receivables.selectors import BUCKETS, MONEY_FIELD, AgedBalance, aged_balance, to_cents
 
 DSO_WINDOW_DAYS = 90
 BEHAVIOUR_MONTHS = 12
@@ -158,22 +158,17 @@ class LedgerTotals:
         return [(k, getattr(self, k)) for k in OVERDUE_BUCKETS]
 
 
-_TOTAL_FIELDS: tuple[str, ...] = (*BUCKETS, "overdue", "total")
-
-
-def _balance_sums(customers: QuerySet[Customer], as_of: datetime.date) -> LedgerTotals:
-    """The aged-balance columns of :func:`with_balances` summed over ``customers`` as
-    of ``as_of``: the aged balance's TOTAL row, in one query."""
-    row = with_balances(customers, as_of).aggregate(
-        **{f"sum_{k}": Sum(k, output_field=MONEY_FIELD) for k in _TOTAL_FIELDS}
-    )
-    return LedgerTotals(as_of=as_of, **{k: to_cents(row[f"sum_{k}"]) for k in _TOTAL_FIELDS})
+def _totals(ab: AgedBalance) -> LedgerTotals:
+    t = ab.totals
+    overdue = sum((t[k] for k in OVERDUE_BUCKETS), ZERO)
+    return LedgerTotals(as_of=ab.as_of, overdue=overdue, **{k: t[k] for k in (*BUCKETS, "total")})
 
 
 def ledger_totals(*, user, as_of: datetime.date) -> LedgerTotals:
     """Outstanding, overdue and each aged-balance bucket over the customers ``user``
-    sees, as of ``as_of``, in one query."""
-    return _balance_sums(_visible_customers(user), as_of)
+    sees, as of ``as_of``: the TOTAL row of :func:`receivables.selectors.aged_balance`
+    (one set-based statement), so the dashboard and the aged balance always agree."""
+    return _totals(aged_balance(user=user, as_of=as_of))
 
 
 # --- Sales and DSO ---------------------------------------------------------------------
@@ -286,23 +281,22 @@ def payment_behaviour(*, user, as_of: datetime.date) -> PaymentBehaviour:
     )
 
 
-def customer_delay(as_of: datetime.date, customer: OuterRef | int) -> Coalesce:
-    """A per-customer subquery: that customer's amount-weighted average days late over
-    the 12 months ending on ``as_of``, rounded to whole days, 0 without history. The
-    division runs in floating point because SQLite would divide integers as integers."""
-    weighted = (
+def customer_delays(*, user, as_of: datetime.date) -> QuerySet:
+    """One row per customer ``user`` sees who paid something in the 12 months ending on
+    ``as_of``: ``customer_id`` and ``delay``, the amount-weighted average days late of
+    those payments rounded to whole days (as in :func:`payment_behaviour`). The division
+    runs in floating point: SQLite would divide whole amounts as integers."""
+    return (
         _payment_allocations(as_of)
-        .filter(installment__invoice__customer=customer)
+        .filter(installment__invoice__customer__in=_visible_customers(user))
         .order_by()
-        .values("installment__invoice__customer")
+        .values(customer_id=F("installment__invoice__customer"))
         .annotate(
             delay=Round(
                 Cast(Sum(_weighted_lateness()), FloatField()) / Cast(Sum("amount"), FloatField())
             )
         )
-        .values("delay")
     )
-    return Coalesce(Subquery(weighted[:1], output_field=FloatField()), Value(0.0))
 
 
 # --- Collection forecast ---------------------------------------------------------------
@@ -323,50 +317,69 @@ class Forecast:
     disputed: Decimal
 
 
+# The delays are a MATERIALIZED common table expression: computed once, whatever plan
+# the database picks (with stale statistics after a bulk import, PostgreSQL would
+# otherwise re-run a derived table for every open installment).
+_FORECAST_SQL = """
+WITH cd AS MATERIALIZED ({delays})
+SELECT SUM(CASE WHEN f.f_disputed THEN f.f_left ELSE 0 END),
+       {buckets}
+FROM ({installments}) f
+LEFT JOIN cd ON cd.customer_id = f.f_customer
+"""
+_FORECAST_BUCKET = (
+    "SUM(CASE WHEN NOT f.f_disputed AND f.f_days + COALESCE(cd.delay, 0) > %s"
+    " AND f.f_days + COALESCE(cd.delay, 0) <= %s THEN f.f_left ELSE 0 END)"
+)
+
+
 def collection_forecast(*, user, as_of: datetime.date) -> Forecast:
     """Cash expected in the next 4, 8 and 12 weeks from the open installments (see the
-    module docstring for the rule), in one query: each customer's average delay is a
-    correlated subquery, the buckets conditional sums."""
+    module docstring for the rule), in one statement: the open installments (with the
+    days to their due date and whether their invoice is disputed) are joined to
+    :func:`customer_delays`, so each customer's delay is computed once, not once per
+    installment, and the horizons are conditional sums."""
     has_dispute = Exists(Dispute.objects.open().filter(invoice=OuterRef("invoice")))
     installments = (
         Installment.objects.open()
         .filter(invoice__customer__in=_visible_customers(user))
+        .order_by()
         .annotate(
-            left=ExpressionWrapper(F("amount") - F("paid_amount"), output_field=MONEY_FIELD),
-            in_dispute=has_dispute,
-            lead=ExpressionWrapper(
-                DaysBetween(F("due_date"), _date(as_of))
-                + customer_delay(as_of, OuterRef("invoice__customer")),
-                output_field=FloatField(),
-            ),
+            f_customer=F("invoice__customer"),
+            f_left=ExpressionWrapper(F("amount") - F("paid_amount"), output_field=MONEY_FIELD),
+            f_disputed=has_dispute,
+            f_days=DaysBetween(F("due_date"), _date(as_of)),
         )
+        .values("f_customer", "f_left", "f_disputed", "f_days")
     )
-    conditions: dict[str, Q] = {"disputed": Q(in_dispute=True)}
-    previous: int | None = None
-    for weeks in FORECAST_WEEKS:
-        bucket = Q(in_dispute=False, lead__lte=weeks * 7)
-        if previous is not None:
-            bucket &= Q(lead__gt=previous * 7)
-        conditions[f"w{weeks}"] = bucket
-        previous = weeks
-    conditions["later"] = Q(in_dispute=False, lead__gt=FORECAST_WEEKS[-1] * 7)
-    sums = installments.aggregate(
-        **{
-            key: Sum("left", filter=cond, output_field=MONEY_FIELD)
-            for key, cond in conditions.items()
-        }
+    installments_sql, installments_params = installments.query.sql_with_params()
+    delays_sql, delays_params = customer_delays(user=user, as_of=as_of).query.sql_with_params()
+    # "Now" has no lower bound: what should already have been paid falls in the first
+    # horizon; "later" has no upper bound.
+    bounds = [-(10**6), *(weeks * 7 for weeks in FORECAST_WEEKS), 10**6]
+    sql = _FORECAST_SQL.format(
+        buckets=",\n       ".join([_FORECAST_BUCKET] * (len(bounds) - 1)),
+        installments=installments_sql,
+        delays=delays_sql,
     )
+    # Parameters in the order they appear: the delays', the sums' bounds, the installments'.
+    params = [*delays_params]
+    params += [bound for pair in itertools.pairwise(bounds) for bound in pair]
+    params += installments_params
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        disputed, *amounts = cursor.fetchone()
     horizons: list[ForecastHorizon] = []
     cumulative = ZERO
-    for weeks in FORECAST_WEEKS:
-        amount = to_cents(sums[f"w{weeks}"])
+    for weeks, raw in zip(FORECAST_WEEKS, amounts, strict=False):
+        amount = to_cents(raw)
         cumulative += amount
         horizons.append(ForecastHorizon(weeks=weeks, amount=amount, cumulative=cumulative))
     return Forecast(
         as_of=as_of,
         horizons=horizons,
-        later=to_cents(sums["later"]),
-        disputed=to_cents(sums["disputed"]),
+        later=to_cents(amounts[-1]),
+        disputed=to_cents(disputed),
     )
 
 
@@ -382,19 +395,27 @@ class Debtor:
     overdue: Decimal
 
 
-def top_debtors(*, user, as_of: datetime.date, limit: int = TOP_DEBTORS) -> list[Debtor]:
-    """The ``limit`` customers owing the most (net balance) as of ``as_of``, largest
-    first, ties by reference: one query."""
-    rows = (
-        with_balances(_visible_customers(user), as_of)
-        .filter(total__gt=0)
-        .order_by("-total", "customer_ref")
-        .values_list("pk", "customer_ref", "name", "total", "overdue")[:limit]
+def _top(ab: AgedBalance, limit: int) -> list[Debtor]:
+    owing = sorted(
+        (r for r in ab.rows if r["total"] > 0), key=lambda r: (-r["total"], r["customer_ref"])
     )
     return [
-        Debtor(customer_id=pk, customer_ref=ref, name=name, total=to_cents(t), overdue=to_cents(o))
-        for pk, ref, name, t, o in rows
+        Debtor(
+            customer_id=r["customer_id"],
+            customer_ref=r["customer_ref"],
+            name=r["customer_name"],
+            total=r["total"],
+            overdue=sum((r[k] for k in OVERDUE_BUCKETS), ZERO),
+        )
+        for r in owing[:limit]
     ]
+
+
+def top_debtors(*, user, as_of: datetime.date, limit: int = TOP_DEBTORS) -> list[Debtor]:
+    """The ``limit`` customers owing the most (net balance) as of ``as_of``, largest
+    first, ties by reference: taken from the aged balance's rows (one per customer with a
+    balance), so no second pass over the ledger is needed on the dashboard."""
+    return _top(aged_balance(user=user, as_of=as_of), limit)
 
 
 # --- Trend -----------------------------------------------------------------------------
@@ -413,16 +434,15 @@ def outstanding_trend(
     *, user, as_of: datetime.date, months: int = TREND_MONTHS
 ) -> list[TrendPoint]:
     """Outstanding, overdue and DSO at each of the ``months`` latest month ends on or
-    before ``as_of``, oldest first. ``months`` + 1 queries whatever the size of the
-    ledger: one :func:`with_balances` aggregate per month end (its subqueries are built
-    for one date, so the dates cannot share one query without repeating them all), and
-    one query of conditional sums for every sales window."""
-    customers = _visible_customers(user)
+    before ``as_of``, oldest first: ``months`` + 1 queries whatever the size of the
+    ledger, one :func:`aged_balance` statement per month end (each reads every table
+    once; folding twelve dates into one statement would multiply its work by twelve
+    anyway) and one query of conditional sums for all the sales windows."""
     ends = month_ends(until=as_of, count=months)
-    sales = _net_sales(customers, ends)
+    sales = _net_sales(_visible_customers(user), ends)
     points = []
     for end in ends:
-        totals = _balance_sums(customers, end)
+        totals = ledger_totals(user=user, as_of=end)
         points.append(
             TrendPoint(
                 as_of=end,
@@ -451,8 +471,10 @@ class ManagerKpis:
 
 
 def manager_kpis(*, user, as_of: datetime.date) -> ManagerKpis:
-    """Everything the manager page shows, in a fixed number of queries (18)."""
-    totals = ledger_totals(user=user, as_of=as_of)
+    """Everything the manager page shows, in a fixed number of queries (17): the aged
+    balance of the day serves both the totals and the top debtors."""
+    ab = aged_balance(user=user, as_of=as_of)
+    totals = _totals(ab)
     sales = net_sales(user=user, as_of=as_of)
     return ManagerKpis(
         as_of=as_of,
@@ -461,6 +483,6 @@ def manager_kpis(*, user, as_of: datetime.date) -> ManagerKpis:
         dso=dso_from(totals.total, sales),
         behaviour=payment_behaviour(user=user, as_of=as_of),
         forecast=collection_forecast(user=user, as_of=as_of),
-        top_debtors=top_debtors(user=user, as_of=as_of),
+        top_debtors=_top(ab, TOP_DEBTORS),
         trend=outstanding_trend(user=user, as_of=as_of),
     )
