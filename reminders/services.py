@@ -135,7 +135,8 @@ def mark_stale_sending(*, now: datetime.datetime) -> int:
     """A row still "sending" long after its claim means the process died between the
     SMTP send and the record: whether it left is unknown, so it is never re-sent
     automatically; finance staff check it with its Message-ID."""
-    return Reminder.objects.filter(
+    # Emails only: an approved letter stays "sending" until its posting is recorded.
+    return Reminder.objects.emails().filter(
         status=Status.SENDING, claimed_at__lt=now - SENDING_TIMEOUT
     ).update(
         status=Status.UNKNOWN,
