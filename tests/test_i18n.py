@@ -110,8 +110,10 @@ def test_aged_balance_in_the_users_language(client, ledger, finance_user, langua
     assert "Traduction SARL" in response.content.decode()
 
 
-def test_french_by_default(client, ledger, finance_user):
-    """No preference and no cookie: LANGUAGE_CODE, French."""
+def test_french_by_default(client, ledger, finance_user, settings):
+    """No preference, no cookie, no Accept-Language: LANGUAGE_CODE, French (pinned here
+    so that a test-wide English default would not change what this test checks)."""
+    settings.LANGUAGE_CODE = "fr"
     logged_in(client, finance_user, None)
     response = client.get(reverse("receivables:aged_balance"), {"as_of": AS_OF})
     check_page(response, "fr", AGED_BALANCE["fr"])
