@@ -38,7 +38,7 @@ def main() -> None:
     django.setup()
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from customers import access
@@ -146,6 +146,9 @@ def main() -> None:
         Installment.objects.bulk_update(
             [i for i in installments if i.paid_amount], ["paid_amount"], batch_size=5000
         )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # fresh statistics, as autovacuum would later
+            cursor.execute("ANALYZE")
     print(
         f"{len(customers)} customers, {len(invoices)} invoices, {len(installments)} installments, "
         f"{len(payments)} payments in {time.perf_counter() - started:.1f} s"

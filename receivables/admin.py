@@ -8,6 +8,7 @@ read-only, so the plan always sums to the invoice and the allocations to the pay
 from django.contrib import admin
 
 from receivables.models import (
+    AgedBalanceSnapshot,
     Allocation,
     Dispute,
     Installment,
@@ -122,3 +123,22 @@ class ReferenceRateAdmin(admin.ModelAdmin):
     search_fields = ("source",)
     date_hierarchy = "start_date"
     ordering = ("-start_date",)
+
+
+@admin.register(AgedBalanceSnapshot)
+class AgedBalanceSnapshotAdmin(admin.ModelAdmin):
+    """Monthly snapshots are evidence: read-only here, made by the schedule or the
+    manager's page."""
+
+    list_display = ("as_of", "status", "progress", "total", "created_by", "completed_at")
+    list_filter = ("status",)
+    date_hierarchy = "as_of"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,7 +1,16 @@
 import pytest
+from django.utils import translation
 
 from customers import access
 from tests.factories import CustomerFactory, make_user
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """Messages raised by services are checked in English (their source language); pages
+    follow each request's language as the middleware decides."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

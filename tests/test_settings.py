@@ -21,12 +21,9 @@ PRODUCTION_ENV = {
 
 
 def run_manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in PRODUCTION_ENV and k != "DJANGO_SETTINGS_MODULE"
-    }
-    return subprocess.run(  # noqa: S603 - our own manage.py
+    leave_out = {*PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in leave_out}
+    return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=clean | env,
