@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django import forms
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Activity
@@ -81,3 +83,54 @@ class DisputeResolveForm(forms.Form):
     resolution = forms.CharField(
         label=_("Resolution"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
+
+
+# --- worklist actions (the finance dashboard) -------------------------------------------
+
+
+def _not_past(day: datetime.date | None) -> datetime.date | None:
+    if day is not None and day < timezone.localdate():
+        raise forms.ValidationError(_("Choose today or a later date."))
+    return day
+
+
+# Suggested call outcomes (the field stays free text: a call rarely fits a list).
+CALL_OUTCOMES = (
+    _("Reached: payment promised"),
+    _("Reached: payment on its way"),
+    _("Reached: disagrees with the invoice"),
+    _("No answer"),
+    _("Left a message"),
+    _("Wrong number"),
+)
+
+
+class WorklistCallForm(forms.Form):
+    """A call made from the worklist: what came of it, and when to act next."""
+
+    outcome = forms.CharField(label=_("Outcome"), max_length=100)
+    note = forms.CharField(
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    next_action_date = forms.DateField(label=_("Next action"), required=False, widget=DATE_WIDGET)
+
+    def clean_next_action_date(self) -> datetime.date | None:
+        return _not_past(self.cleaned_data["next_action_date"])
+
+
+class PostponeForm(forms.Form):
+    """Postpone a call or a follow-up to a later day."""
+
+    until = forms.DateField(label=_("Postpone to"), widget=DATE_WIDGET)
+
+    def clean_until(self) -> datetime.date:
+        until = self.cleaned_data["until"]
+        if until <= timezone.localdate():
+            raise forms.ValidationError(_("Choose a day after today."))
+        return until
+
+
+class ReasonForm(forms.Form):
+    """An optional reason, kept with a cancelled letter or send."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)

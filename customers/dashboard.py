@@ -1,0 +1,476 @@
+"""Reads for the two "home" pages: the finance dashboard (today's worklist and the
+totals that matter) and the sales rep's view of their own clients.
+
+Every function is scoped by ``visible_to(user)`` and builds its rows with joins,
+subqueries and conditional aggregates, so the number of queries never depends on the
+number of items: each worklist section is one QuerySet that the dashboard slices and
+counts and the "see all" page paginates.
+
+One write lives here too, :func:`reminder_retry_now`, because it serves only the
+worklist's "retry" button (see its docstring).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from customers import access
+from customers.models import Activity, Customer
+from receivables import kpis
+from receivables.models import Dispute, PromiseToPay
+from receivables.selectors import with_balances
+from reminders import engine, services
+from reminders import selectors as reminder_selectors
+from reminders.models import Reminder, ReminderItem, Scenario
+
+SECTION_CAP = 8
+BROKEN_PROMISE_DAYS = 30
+HUMAN_FOLLOW_UP = (Activity.Kind.CALL, Activity.Kind.NOTE, Activity.Kind.PROMISE)
+
+
+def week_start(today: datetime.date) -> datetime.datetime:
+    """Monday 00:00 (local time) of ``today``'s week: "the week's reminders"."""
+    monday = today - datetime.timedelta(days=today.weekday())
+    return timezone.make_aware(datetime.datetime.combine(monday, datetime.time.min))
+
+
+# --- worklist sections that are not reminder rows --------------------------------------
+
+
+def follow_ups(*, user, today: datetime.date) -> QuerySet[Activity]:
+    """Next actions that fell due: the timeline entries whose next action date is today or
+    past and that nothing superseded. A later entry supersedes one when it sets its own
+    next action date (a postponement, a new promise) or when a person logged a call or a
+    note since (the follow-up happened). Broken promises have their own section."""
+    later = Activity.objects.filter(customer=OuterRef("customer")).filter(
+        Q(occurred_at__gt=OuterRef("occurred_at"))
+        | Q(occurred_at=OuterRef("occurred_at"), pk__gt=OuterRef("pk"))
+    )
+    superseding = later.filter(
+        Q(next_action_date__isnull=False)
+        | Q(kind__in=[Activity.Kind.CALL, Activity.Kind.NOTE], author__isnull=False)
+    )
+    return reminder_selectors.with_phones(
+        Activity.objects.visible_to(user)
+        .filter(next_action_date__lte=today)
+        .exclude(kind=Activity.Kind.PROMISE, outcome="broken")
+        .exclude(Exists(superseding))
+        .select_related("customer", "author")
+        .order_by("next_action_date", "occurred_at", "pk")
+    )
+
+
+def broken_promises(*, user, today: datetime.date) -> QuerySet[PromiseToPay]:
+    """Promises broken in the last :data:`BROKEN_PROMISE_DAYS` days (by promised date)
+    that nobody followed up yet: no call, note or new promise logged by a person on the
+    customer since the promised date. Most recent first."""
+    followed_up = Activity.objects.filter(
+        customer=OuterRef("customer"),
+        kind__in=HUMAN_FOLLOW_UP,
+        author__isnull=False,
+        occurred_at__date__gte=OuterRef("promised_date"),
+    )
+    return reminder_selectors.with_phones(
+        PromiseToPay.objects.visible_to(user)
+        .filter(
+            status=PromiseToPay.Status.BROKEN,
+            promised_date__gte=today - datetime.timedelta(days=BROKEN_PROMISE_DAYS),
+        )
+        .exclude(Exists(followed_up))
+        .select_related("customer", "recorded_by")
+        .order_by("-promised_date", "-pk")
+    )
+
+
+def open_disputes(*, user) -> QuerySet[Dispute]:
+    """Disputes waiting for an answer, oldest first (the age is shown)."""
+    return (
+        Dispute.objects.visible_to(user)
+        .open()
+        .select_related("invoice__customer", "opened_by")
+        .order_by("opened_at", "pk")
+    )
+
+
+def credit_alerts(*, user, today: datetime.date) -> QuerySet[Customer]:
+    """Customers whose balance today exceeds their credit limit or their credit-insurance
+    cover, compared in the database on the balances annotation; largest balance first."""
+    limited = Customer.objects.visible_to(user).filter(
+        Q(credit_limit__isnull=False) | Q(insured_cover__isnull=False)
+    )
+    return (
+        with_balances(limited.select_related("sales_rep"), today)
+        .filter(
+            Q(credit_limit__isnull=False, total__gt=F("credit_limit"))
+            | Q(insured_cover__isnull=False, total__gt=F("insured_cover"))
+        )
+        .order_by("-total", "name", "pk")
+    )
+
+
+# --- sections ---------------------------------------------------------------------------
+
+
+# The worklist's sections, in the order the dashboard shows them. The sizes of the
+# reminder-based ones come from one query of conditional counts.
+SECTION_KEYS: tuple[str, ...] = (
+    "tasks",
+    "followups",
+    "letters",
+    "promises",
+    "disputes",
+    "sends",
+    "collection",
+    "credit",
+    "sent",
+)
+REMINDER_SECTIONS = frozenset({"tasks", "letters", "sends", "collection", "sent"})
+SECTION_TITLES = {
+    "tasks": gettext_lazy("Calls to make"),
+    "followups": gettext_lazy("Next actions due"),
+    "letters": gettext_lazy("Letters awaiting approval"),
+    "promises": gettext_lazy("Broken promises"),
+    "disputes": gettext_lazy("Disputes waiting for an answer"),
+    "sends": gettext_lazy("Failed and unknown sends"),
+    "collection": gettext_lazy("Files to hand to collection"),
+    "credit": gettext_lazy("Over credit limit or insured cover"),
+    "sent": gettext_lazy("Reminders sent this week"),
+}
+
+
+def section_rows(section: str, *, user, today: datetime.date) -> QuerySet:
+    """The rows of one worklist section, in the order they are worked."""
+    match section:
+        case "tasks":
+            return reminder_selectors.phone_tasks(user=user)
+        case "followups":
+            return follow_ups(user=user, today=today)
+        case "letters":
+            return reminder_selectors.letters_to_approve(user=user)
+        case "promises":
+            return broken_promises(user=user, today=today)
+        case "disputes":
+            return open_disputes(user=user)
+        case "sends":
+            return reminder_selectors.sends_to_check(user=user)
+        case "collection":
+            return reminder_selectors.collection_tasks(user=user)
+        case "credit":
+            return credit_alerts(user=user, today=today)
+        case "sent":
+            return reminder_selectors.sent_since(user=user, since=week_start(today))
+    raise KeyError(section)
+
+
+def decorate(section: str, rows: Sequence[Any], today: datetime.date) -> list[Any]:
+    """Per-row facts the templates show and that are plain date arithmetic (no query):
+    the age of a dispute, how late a task or a follow-up is."""
+    rows = list(rows)
+    for row in rows:
+        if section == "disputes":
+            row.age_days = (today - timezone.localdate(row.opened_at)).days
+        elif section == "followups":
+            row.late_days = (today - row.next_action_date).days
+        elif section in ("tasks", "collection", "letters"):
+            row.waiting_days = (today - row.run_date).days
+    return rows
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    items: list[Any]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return max(self.total - len(self.items), 0)
+
+
+# --- totals and their trend -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    """A small line chart drawn by the template as inline SVG: ``segments`` are SVG
+    "points" attributes (a gap where a value is undefined, e.g. DSO without sales)."""
+
+    width: int
+    height: int
+    segments: list[str]
+    last: tuple[str, str] | None  # preformatted: templates would localize "12.5" as "12,5"
+    low: Decimal | None
+    high: Decimal | None
+
+
+def sparkline(values: Sequence[Decimal | None], *, width: int = 120, height: int = 32) -> Sparkline:
+    """Geometry of a sparkline over ``values`` (oldest first), scaled to their range."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return Sparkline(width, height, [], None, None, None)
+    low, high = min(known), max(known)
+    span = float(high - low) or 1.0
+    pad = 3.0
+    step = (width - 2 * pad) / max(len(values) - 1, 1)
+    segments: list[list[str]] = [[]]
+    last = None
+    for i, value in enumerate(values):
+        if value is None:
+            if segments[-1]:
+                segments.append([])
+            continue
+        x = pad + i * step
+        y = height - pad - (float(value - low) / span) * (height - 2 * pad)
+        segments[-1].append(f"{x:.1f},{y:.1f}")
+        last = (f"{x:.1f}", f"{y:.1f}")
+    return Sparkline(
+        width=width,
+        height=height,
+        segments=[" ".join(s) for s in segments if s],
+        last=last,
+        low=low,
+        high=high,
+    )
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    value: Decimal | None
+    kind: str  # "money", "percent" or "days": how the template formats it
+    trend: Sparkline
+    first: Decimal | None  # the value twelve months ago, for the sparkline's caption
+
+
+@dataclass(frozen=True)
+class Totals:
+    as_of: datetime.date
+    since: datetime.date | None
+    figures: list[Figure]
+
+
+def _percent(share: Decimal | None) -> Decimal | None:
+    return None if share is None else (share * 100).quantize(Decimal("0.1"))
+
+
+def dashboard_totals(*, user, today: datetime.date) -> Totals:
+    """Outstanding, overdue, overdue share and DSO today, each with its trend over the
+    last 12 month ends (receivables.kpis, so the dashboard and the manager's page agree):
+    a fixed number of queries, one aged-balance statement per date."""
+    totals = kpis.ledger_totals(user=user, as_of=today)
+    dso = kpis.dso_from(totals.total, kpis.net_sales(user=user, as_of=today))
+    trend = kpis.outstanding_trend(user=user, as_of=today)
+    points = [p for p in trend if p.as_of < today]
+    series: dict[str, list[Decimal | None]] = {
+        "outstanding": [p.outstanding for p in points] + [totals.total],
+        "overdue": [p.overdue for p in points] + [totals.overdue],
+        "share": [_percent(kpis._ratio(p.overdue, p.outstanding)) for p in points]
+        + [_percent(totals.overdue_share)],
+        "dso": [p.dso for p in points] + [dso],
+    }
+    labels = {
+        "outstanding": (_("Outstanding"), "money"),
+        "overdue": (_("Overdue"), "money"),
+        "share": (_("Overdue share"), "percent"),
+        "dso": (_("DSO"), "days"),
+    }
+    figures = [
+        Figure(
+            label=labels[key][0],
+            value=values[-1],
+            kind=labels[key][1],
+            trend=sparkline(values),
+            first=values[0] if len(values) > 1 else None,
+        )
+        for key, values in series.items()
+    ]
+    return Totals(as_of=today, since=points[0].as_of if points else None, figures=figures)
+
+
+# --- the dashboard ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    today: datetime.date
+    week_start: datetime.date
+    sections: dict[str, Section]
+    totals: Totals
+
+    @property
+    def to_do(self) -> int:
+        """How many items need a person today (the sent list is for information)."""
+        return sum(s.total for key, s in self.sections.items() if key != "sent")
+
+
+def finance_dashboard(*, user, today: datetime.date, cap: int = SECTION_CAP) -> Dashboard:
+    """Today's worklist (the first ``cap`` rows of each section and its size) and the
+    totals: about thirty queries whatever the number of items."""
+    since = week_start(today)
+    counts = reminder_selectors.worklist_counts(user=user, since=since)
+    sections: dict[str, Section] = {}
+    for key in SECTION_KEYS:
+        rows = section_rows(key, user=user, today=today)
+        items = decorate(key, rows[:cap], today)
+        if key in REMINDER_SECTIONS:
+            total = counts[key]
+        elif len(items) < cap:
+            total = len(items)  # the whole section is on screen: no count needed
+        else:
+            total = rows.count()
+        sections[key] = Section(key=key, title=SECTION_TITLES[key], items=items, total=total)
+    return Dashboard(
+        today=today,
+        week_start=since.date(),
+        sections=sections,
+        totals=dashboard_totals(user=user, today=today),
+    )
+
+
+# --- the sales rep's view ---------------------------------------------------------------
+
+
+@dataclass
+class NextStep:
+    name: str
+    on: datetime.date
+    pending: bool = False  # the previous step is not done yet: the date is a floor
+
+
+def _latest_sent(field_name: str) -> Subquery:
+    return Subquery(
+        Reminder.objects.filter(customer=OuterRef("pk"), status=Reminder.Status.SENT)
+        .order_by("-sent_at", "-pk")
+        .values(field_name)[:1]
+    )
+
+
+def _last_item(field_name: str) -> Subquery:
+    """A field of the highest live step taken by the customer's oldest remindable
+    installment (annotated as ``next_inst``)."""
+    return Subquery(
+        ReminderItem.objects.filter(installment_id=OuterRef("next_inst"), active=True)
+        .order_by("-step__position", "-pk")
+        .values(field_name)[:1]
+    )
+
+
+def sales_customers(*, user, today: datetime.date, rep_id: int | None = None) -> QuerySet[Customer]:
+    """The customers ``user`` may see (a sales rep: their own), riskiest first (overdue,
+    then balance), with their balances, the last reminder sent (step and date) and what
+    the scenario will do next for their oldest remindable installment: its due date,
+    and the step and status of the last live reminder item on it. All subqueries of one
+    statement; :func:`next_steps` turns them into the next step without a query per row.
+    ``rep_id`` narrows the list to one rep's customers (for finance and managers)."""
+    qs = Customer.objects.visible_to(user)
+    if rep_id is not None:
+        qs = qs.filter(sales_rep_id=rep_id)
+    remindable = engine.reminder_base_installments().filter(
+        invoice__customer=OuterRef("pk"), invoice__issue_date__lte=today
+    )
+    oldest = remindable.order_by("due_date", "invoice__number", "sequence")
+    return (
+        with_balances(qs.select_related("sales_rep"), today)
+        .annotate(
+            last_sent_step=_latest_sent("step__name"),
+            last_sent_at=_latest_sent("sent_at"),
+            next_inst=Subquery(oldest.values("pk")[:1]),
+            next_inst_due=Subquery(oldest.values("due_date")[:1]),
+        )
+        .annotate(
+            last_step_id=_last_item("step_id"),
+            last_channel=_last_item("reminder__channel"),
+            last_status=_last_item("reminder__status"),
+            last_attempted_on=_last_item("reminder__attempted_on"),
+            last_run_date=_last_item("reminder__run_date"),
+            effective_scenario=Coalesce(
+                F("scenario_id"),
+                Subquery(Scenario.objects.filter(is_default=True).values("pk")[:1]),
+            ),
+        )
+        .order_by("-overdue", "-total", "name", "pk")
+    )
+
+
+def next_steps(customers: Sequence[Customer], today: datetime.date) -> None:
+    """Set ``next_step`` (a :class:`NextStep` or None) on each customer of
+    :func:`sales_customers`, with the engine's own rules (next step after the last one
+    taken; due on the later of due date + offset and the last send + the spacing): one
+    query for the scenarios, whatever the number of rows."""
+    scenarios = engine.load_scenarios()
+    for c in customers:
+        c.next_step = None
+        if c.next_inst is None or c.reminders_exempt or c.direct_debit:
+            continue
+        last = scenarios.by_id.get(c.last_step_id) if c.last_step_id else None
+        step = scenarios.next_step(c.effective_scenario, last.position if last else 0)
+        if step is None:
+            continue
+        state = engine.InstallmentState(
+            id=c.next_inst,
+            customer_id=c.pk,
+            invoice_id=0,
+            invoice_number="",
+            currency="EUR",
+            sequence=1,
+            issue_date=today,
+            due_date=c.next_inst_due,
+            amount_left=Decimal("0.00"),
+            last_step=last,
+            last_done_on=(
+                engine._done_on(c.last_channel, c.last_status, c.last_attempted_on, c.last_run_date)
+                if last
+                else None
+            ),
+        )
+        c.next_step = NextStep(
+            name=step.name,
+            on=max(engine._step_due_on(state, step), today),
+            pending=state.last_pending,
+        )
+
+
+# --- the worklist's one write -----------------------------------------------------------
+
+
+def reminder_retry_now(*, reminder: Reminder, user, today: datetime.date | None = None) -> Reminder:
+    """Retry a failed email now instead of waiting for its backoff: make it due, let the
+    same check as the daily run cancel it if its amounts or situation changed meanwhile,
+    then send it with its original Message-ID. The reminder services own sending; this
+    only makes the row due, which they offer no call for (a candidate to move into
+    reminders/services.py). Emails that failed too often are left to "cancel"."""
+    if not access.can_edit_ledger(user):
+        raise PermissionDenied(_("You are not allowed to do this."))
+    today = today or timezone.localdate()
+    now = timezone.now()
+    with transaction.atomic():
+        made_due = Reminder.objects.filter(
+            pk=reminder.pk,
+            channel=Reminder.Channel.EMAIL,
+            status=Reminder.Status.FAILED,
+            attempts__lt=services.MAX_ATTEMPTS,
+        ).update(next_attempt_at=now)
+    if not made_due:
+        raise ValidationError(
+            _(
+                "This email cannot be retried (not failed, or failed too many times): cancel "
+                "it, correct the contact if needed, and send a fresh reminder."
+            )
+        )
+    services.cancel_stale_pending(run_date=today, now=now)
+    services.deliver(run_date=today, now=now, ids=[reminder.pk])
+    reminder.refresh_from_db()
+    return reminder
