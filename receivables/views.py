@@ -109,6 +109,9 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "receivables/invoice_detail.html", {"data": data, "invoice": invoice})
 
 
+AGED_BALANCE_PAGE_SIZE = 100
+
+
 def can_download_aged_balance(user) -> bool:
     # Sales reps download their own (scoped) aged balance before a meeting, besides the
     # exporters named by access.can_export.
@@ -120,9 +123,14 @@ def aged_balance(request: HttpRequest) -> HttpResponse:
     form = AsOfForm(request.GET or None)
     as_of = form.as_of_date() if form.is_bound else timezone.localdate()
     ab = selectors.aged_balance(user=request.user, as_of=as_of) if as_of else None
+    # The totals cover every customer; the table shows them a page at a time.
+    page = (
+        Paginator(ab.rows, AGED_BALANCE_PAGE_SIZE).get_page(request.GET.get("page")) if ab else None
+    )
     context = {
         "form": form if form.is_bound else AsOfForm(initial={"as_of": as_of}),
         "ab": ab,
+        "page": page,
         "can_download": can_download_aged_balance(request.user),
     }
     return render(request, "receivables/aged_balance.html", context)

@@ -180,3 +180,21 @@ def test_current_and_past_computations_agree(ledger, as_of):
         Customer.objects.order_by("pk"), as_of, today=as_of + datetime.timedelta(days=1)
     ).values_list(*fields)
     assert [tuple(map(to_cents, r)) for r in current] == [tuple(map(to_cents, r)) for r in past]
+
+
+def test_aged_balance_page_is_paginated_with_totals_over_every_customer(client, finance_user):
+    from receivables.views import AGED_BALANCE_PAGE_SIZE
+
+    for i in range(AGED_BALANCE_PAGE_SIZE + 3):
+        make_invoice(
+            CustomerFactory(customer_ref=f"P{i:04d}"), issue_date=d(2026, 1, 1), amount="10.00"
+        )
+    client.force_login(finance_user)
+    first = client.get("/receivables/aged-balance/", {"as_of": "2026-04-15"})
+    second = client.get("/receivables/aged-balance/", {"as_of": "2026-04-15", "page": 2})
+    assert first.context["page"].object_list[0]["customer_ref"] == "P0000"
+    assert len(first.context["page"].object_list) == AGED_BALANCE_PAGE_SIZE
+    assert [r["customer_ref"] for r in second.context["page"].object_list] == [
+        f"P{i:04d}" for i in range(AGED_BALANCE_PAGE_SIZE, AGED_BALANCE_PAGE_SIZE + 3)
+    ]
+    assert first.context["ab"].totals["total"] == D((AGED_BALANCE_PAGE_SIZE + 3) * 10)
