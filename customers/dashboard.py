@@ -325,12 +325,7 @@ def finance_dashboard(*, user, today: datetime.date, cap: int = SECTION_CAP) -> 
     for key in SECTION_KEYS:
         rows = section_rows(key, user=user, today=today)
         items = decorate(key, rows[:cap], today)
-        if key in REMINDER_SECTIONS:
-            total = counts[key]
-        elif len(items) < cap:
-            total = len(items)  # the whole section is on screen: no count needed
-        else:
-            total = rows.count()
+        total = counts[key] if key in REMINDER_SECTIONS else rows.count()
         sections[key] = Section(key=key, title=SECTION_TITLES[key], items=items, total=total)
     return Dashboard(
         today=today,
