@@ -25,7 +25,8 @@ class Scenario(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["is_default"], condition=models.Q(is_default=True),
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
                 name="scenario_single_default",
             ),
         ]
@@ -55,7 +56,11 @@ class CompanyProfile(models.Model):
     signatory_name = models.CharField(_("signatory"), max_length=100, blank=True)
     signatory_title = models.CharField(_("signatory's title"), max_length=100, blank=True)
     late_interest_rate = models.DecimalField(
-        _("contractual late-interest rate (%)"), max_digits=5, decimal_places=2, null=True, blank=True,
+        _("contractual late-interest rate (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
         help_text=_("Empty: the ECB main refinancing rate + 10 points (Code de commerce L441-10)."),
     )
     promise_grace_days = models.PositiveSmallIntegerField(
@@ -99,13 +104,16 @@ class ScenarioStep(models.Model):
     )
     action = models.CharField(_("action"), max_length=10, choices=Action.choices)
     also_phone_task = models.BooleanField(
-        _("also create a phone task"), default=False,
+        _("also create a phone task"),
+        default=False,
         help_text=_("Adds a call to the finance worklist when this step is sent."),
     )
     approval_required = models.BooleanField(_("approval required"), default=False)
     min_amount = models.DecimalField(
-        _("minimum overdue amount"), default=Decimal("0.00"),
-        validators=[MinValueValidator(Decimal("0"))], **MONEY,
+        _("minimum overdue amount"),
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        **MONEY,
         help_text=_("Below this total for the customer, the step is not taken."),
     )
 
@@ -117,7 +125,9 @@ class ScenarioStep(models.Model):
             models.UniqueConstraint(
                 fields=["scenario", "position"], name="scenario_step_unique_position"
             ),
-            models.CheckConstraint(condition=Q(min_amount__gte=0), name="step_min_amount_non_negative"),
+            models.CheckConstraint(
+                condition=Q(min_amount__gte=0), name="step_min_amount_non_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -146,7 +156,9 @@ class ReminderTemplate(models.Model):
         verbose_name_plural = _("reminder templates")
         ordering = ["step", "language"]
         constraints = [
-            models.UniqueConstraint(fields=["step", "language"], name="reminder_template_unique_language"),
+            models.UniqueConstraint(
+                fields=["step", "language"], name="reminder_template_unique_language"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -215,7 +227,9 @@ class Reminder(models.Model):
         DONE = "done", _("Done")
 
     customer = models.ForeignKey(
-        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT,
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
         related_name="reminders",
     )
     step = models.ForeignKey(
@@ -232,8 +246,13 @@ class Reminder(models.Model):
     recipients = models.JSONField(_("recipients"), default=dict, blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=255, blank=True, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+", help_text=_("Empty: the daily run."),
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty: the daily run."),
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
@@ -245,14 +264,22 @@ class Reminder(models.Model):
     pdf = models.FileField(_("PDF"), upload_to="reminders/letters/%Y/", blank=True)
     tracking_number = models.CharField(_("registered-post number"), max_length=60, blank=True)
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("approved by"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     # A task (call, collection hand-off) once done.
     done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("done by"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
@@ -294,7 +321,8 @@ class ReminderItem(models.Model):
         ordering = ["reminder", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["installment", "step"], condition=Q(active=True),
+                fields=["installment", "step"],
+                condition=Q(active=True),
                 name="reminder_item_once_per_step",
                 violation_error_message=_("This installment already took this step."),
             ),

@@ -136,11 +136,13 @@ def mark_stale_sending(*, now: datetime.datetime) -> int:
     SMTP send and the record: whether it left is unknown, so it is never re-sent
     automatically; finance staff check it with its Message-ID."""
     # Emails only: an approved letter stays "sending" until its posting is recorded.
-    return Reminder.objects.emails().filter(
-        status=Status.SENDING, claimed_at__lt=now - SENDING_TIMEOUT
-    ).update(
-        status=Status.UNKNOWN,
-        last_error=_("Interrupted while sending: check with the Message-ID whether it left."),
+    return (
+        Reminder.objects.emails()
+        .filter(status=Status.SENDING, claimed_at__lt=now - SENDING_TIMEOUT)
+        .update(
+            status=Status.UNKNOWN,
+            last_error=_("Interrupted while sending: check with the Message-ID whether it left."),
+        )
     )
 
 
