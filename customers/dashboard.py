@@ -137,6 +137,13 @@ SECTION_KEYS: tuple[str, ...] = (
     "sent",
 )
 REMINDER_SECTIONS = frozenset({"tasks", "letters", "sends", "collection", "sent"})
+# What a row of each section is (an in-place action fetches it through ``visible_to``).
+SECTION_MODELS = {key: Reminder for key in REMINDER_SECTIONS} | {
+    "followups": Activity,
+    "promises": PromiseToPay,
+    "disputes": Dispute,
+    "credit": Customer,
+}
 SECTION_TITLES = {
     "tasks": gettext_lazy("Calls to make"),
     "followups": gettext_lazy("Next actions due"),

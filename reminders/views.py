@@ -8,7 +8,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from customers import access, dashboard
 from customers.models import Activity, Customer
 from customers.views import wants_fragment as _wants_fragment
-from receivables.models import Dispute, PromiseToPay
+from receivables.models import Dispute
 from reminders import forms, letters, selectors, services
 from reminders.models import Reminder
 
@@ -209,25 +209,10 @@ def preview(request: HttpRequest) -> HttpResponse:
 # once it left the section. A plain post redirects back with a message.
 
 
-def _section_objects(section: str, user) -> QuerySet:
-    """What a worklist row of ``section`` is, scoped to the user (404 outside)."""
-    if section in ("tasks", "letters", "sends", "collection", "sent"):
-        return Reminder.objects.visible_to(user).select_related("customer", "step")
-    if section == "followups":
-        return Activity.objects.visible_to(user).select_related("customer")
-    if section == "promises":
-        return PromiseToPay.objects.visible_to(user).select_related("customer")
-    if section == "disputes":
-        return Dispute.objects.visible_to(user).select_related("invoice__customer")
-    if section == "credit":
-        return Customer.objects.visible_to(user)
-    raise Http404
-
-
-def _row_customer(section: str, obj: Model) -> Customer:
-    if section == "credit":
+def _row_customer(obj: Model) -> Customer:
+    if isinstance(obj, Customer):
         return obj
-    if section == "disputes":
+    if isinstance(obj, Dispute):
         return obj.invoice.customer
     return obj.customer
 
@@ -237,7 +222,8 @@ def _worklist_object(request: HttpRequest, section: str, pk: int, allowed: tuple
     anyone but finance staff (the worklist is theirs)."""
     if section not in allowed:
         raise Http404
-    obj = get_object_or_404(_section_objects(section, request.user), pk=pk)
+    model = dashboard.SECTION_MODELS[section]
+    obj = get_object_or_404(model.objects.visible_to(request.user), pk=pk)
     _require(access.can_edit_ledger(request.user))
     return obj
 
@@ -301,7 +287,7 @@ def worklist_call(request: HttpRequest, section: str, pk: int) -> HttpResponse:
     data = form.cleaned_data
     try:
         services.activity_log(
-            customer=_row_customer(section, obj),
+            customer=_row_customer(obj),
             user=request.user,
             kind=Activity.Kind.CALL,
             summary=_("Call: %(outcome)s") % {"outcome": data["outcome"]},
@@ -332,7 +318,7 @@ def worklist_postpone(request: HttpRequest, section: str, pk: int) -> HttpRespon
     )
     try:
         services.activity_log(
-            customer=_row_customer(section, obj),
+            customer=_row_customer(obj),
             user=request.user,
             kind=Activity.Kind.NOTE,
             summary=summary % {"date": date_format(until, "SHORT_DATE_FORMAT")},
