@@ -19,9 +19,9 @@ from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from customers.models import Activity, Contact, Customer, UserPreferences
+from customers.models import Activity, Contact, Customer, Language, UserPreferences
 from receivables import kpis
 from receivables.models import Allocation, Dispute, Installment, Payment, PromiseToPay
 from receivables.selectors import MONEY_FIELD, to_cents, with_balances
@@ -296,5 +296,11 @@ def sales_rep_choices(*, user) -> QuerySet:
 
 
 def preferences_of(user) -> UserPreferences:
-    """The user's preferences row, unsaved when they never chose anything."""
-    return UserPreferences.objects.filter(user=user).first() or UserPreferences(user=user)
+    """The user's preferences row; when they never chose anything, an unsaved one with
+    the language they are reading now (so the form shows what is in effect)."""
+    saved = UserPreferences.objects.filter(user=user).first()
+    if saved is not None:
+        return saved
+    current = (translation.get_language() or "").split("-")[0]
+    language = current if current in dict(Language.choices) else Language.FRENCH
+    return UserPreferences(user=user, language=language)

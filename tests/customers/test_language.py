@@ -115,3 +115,12 @@ def test_the_preference_costs_one_query_per_request(finance_user, django_assert_
     prefer(finance_user, "en")
     with django_assert_num_queries(1):
         assert user_language(finance_user) == "en"
+
+
+def test_preferences_form_shows_the_language_in_effect(client, finance_user):
+    client.force_login(finance_user)
+    response = client.get(PREFERENCES, headers={"Accept-Language": "en"})
+    assert response.context["form"]["language"].value() == "en"
+    prefer(finance_user, "fr")
+    response = client.get(PREFERENCES, headers={"Accept-Language": "en"})
+    assert response.context["form"]["language"].value() == "fr"
