@@ -37,7 +37,7 @@ from reminders.models import Reminder, ReminderItem, Scenario
 
 SECTION_CAP = 8
 BROKEN_PROMISE_DAYS = 30
-HUMAN_FOLLOW_UP = (Activity.Kind.CALL, Activity.Kind.NOTE, Activity.Kind.PROMISE)
+HUMAN_FOLLOW_UP = (Activity.Kind.CALL, Activity.Kind.NOTE)
 
 
 def week_start(today: datetime.date) -> datetime.datetime:
@@ -59,8 +59,7 @@ def follow_ups(*, user, today: datetime.date) -> QuerySet[Activity]:
         | Q(occurred_at=OuterRef("occurred_at"), pk__gt=OuterRef("pk"))
     )
     superseding = later.filter(
-        Q(next_action_date__isnull=False)
-        | Q(kind__in=[Activity.Kind.CALL, Activity.Kind.NOTE], author__isnull=False)
+        Q(next_action_date__isnull=False) | Q(kind__in=HUMAN_FOLLOW_UP, author__isnull=False)
     )
     return reminder_selectors.with_phones(
         Activity.objects.visible_to(user)
@@ -74,13 +73,19 @@ def follow_ups(*, user, today: datetime.date) -> QuerySet[Activity]:
 
 def broken_promises(*, user, today: datetime.date) -> QuerySet[PromiseToPay]:
     """Promises broken in the last :data:`BROKEN_PROMISE_DAYS` days (by promised date)
-    that nobody followed up yet: no call, note or new promise logged by a person on the
-    customer since the promised date. Most recent first."""
-    followed_up = Activity.objects.filter(
+    that nobody followed up yet: no call or note logged by a person on the customer since
+    the promised date, and no new promise (recorded later, for a later date). Most
+    recent first."""
+    called = Activity.objects.filter(
         customer=OuterRef("customer"),
         kind__in=HUMAN_FOLLOW_UP,
         author__isnull=False,
         occurred_at__date__gte=OuterRef("promised_date"),
+    )
+    promised_again = PromiseToPay.objects.filter(
+        customer=OuterRef("customer"),
+        created_at__gt=OuterRef("created_at"),
+        promised_date__gt=OuterRef("promised_date"),
     )
     return reminder_selectors.with_phones(
         PromiseToPay.objects.visible_to(user)
@@ -88,7 +93,7 @@ def broken_promises(*, user, today: datetime.date) -> QuerySet[PromiseToPay]:
             status=PromiseToPay.Status.BROKEN,
             promised_date__gte=today - datetime.timedelta(days=BROKEN_PROMISE_DAYS),
         )
-        .exclude(Exists(followed_up))
+        .exclude(Exists(called) | Exists(promised_again))
         .select_related("customer", "recorded_by")
         .order_by("-promised_date", "-pk")
     )

@@ -242,6 +242,22 @@ def test_broken_promises_are_recent_and_not_followed_up(finance_user, world):
     assert promise in rows and old not in rows
 
 
+def test_a_promise_for_the_same_day_still_shows_once_broken(finance_user, sales_user):
+    """The promise's own timeline entry is not its follow-up; a newer promise is."""
+    from reminders import services
+
+    c = CustomerFactory(sales_rep=sales_user)
+    promise = services.promise_record(
+        customer=c, user=finance_user, promised_date=today(), amount=Decimal("50.00")
+    )
+    PromiseToPay.objects.filter(pk=promise.pk).update(status=PromiseToPay.Status.BROKEN)
+    assert promise in dashboard.broken_promises(user=finance_user, today=today())
+    services.promise_record(
+        customer=c, user=sales_user, promised_date=days(7), amount=Decimal("50.00")
+    )
+    assert promise not in dashboard.broken_promises(user=finance_user, today=today())
+
+
 # --- the in-place actions ----------------------------------------------------------------
 
 
