@@ -43,3 +43,9 @@ def company_profile(db):
     from tests.factories import make_company_profile
 
     return make_company_profile()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: they are the slowest, and their session-wide live server and
+    Chromium stay up until the end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

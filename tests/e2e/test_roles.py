@@ -9,11 +9,14 @@ from django.core.management import call_command
 from customers.models import Customer
 from tests.e2e.conftest import login, screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture
-def demo(transactional_db):
+def demo(live_server):
     call_command("seed_demo", verbosity=0)
     call_command("run_reminders", "--date", datetime.date.today().isoformat(), verbosity=0)
 
