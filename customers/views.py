@@ -92,10 +92,23 @@ def _require_dashboard(user) -> None:
 
 @require_GET
 def finance_dashboard(request: HttpRequest) -> HttpResponse:
+    """Today's worklist; the totals and their trend (the slow part on a large ledger)
+    follow in a second request (``part=totals``, htmx on load, or a plain link)."""
     _require_dashboard(request.user)
-    data = dashboard.finance_dashboard(user=request.user, today=timezone.localdate())
-    context = {"data": data, "can_act": access.can_edit_ledger(request.user)}
-    return render(request, "customers/dashboard.html", context)
+    today = timezone.localdate()
+    totals = None
+    if request.GET.get("part") == "totals":
+        totals = dashboard.dashboard_totals(user=request.user, today=today)
+        if wants_fragment(request):
+            return render_page(
+                request, "customers/dashboard.html", {"totals": totals}, fragment="totals"
+            )
+    context = {
+        "data": dashboard.finance_dashboard(user=request.user, today=today),
+        "totals": totals,
+        "can_act": access.can_edit_ledger(request.user),
+    }
+    return render_page(request, "customers/dashboard.html", context, fragment="totals")
 
 
 @require_GET
