@@ -36,6 +36,13 @@ def test_sales_rep_sees_only_their_customers_and_cannot_reach_another_reps(page,
 
 def test_customer_list_live_search(page, live_server, demo):
     login(page, live_server, "finance")
+    page.goto(f"{live_server.url}/")
+    assert page.locator(".worklist-item").count() > 0  # the demo's worklist
+    screenshot(page, "dashboard")
+    busiest = Customer.objects.filter(invoices__isnull=False).order_by("pk").first()
+    page.goto(f"{live_server.url}/customers/{busiest.pk}/")
+    assert busiest.name in page.inner_text("main")
+    screenshot(page, "customer-page")
     page.goto(f"{live_server.url}/customers/")
     target = Customer.objects.order_by("name").last()
     page.locator("input[name=q]").press_sequentially(target.name[:12], delay=40)
