@@ -114,14 +114,42 @@ def _users(password: str) -> dict[str, User]:
     return users
 
 
-@transaction.atomic
 def seed_demo(
     *,
     password: str = "demo1234",  # noqa: S107 - the documented demo password
     today: datetime.date | None = None,
 ) -> dict[str, int]:
-    """Create the demo users and a year of ledger; idempotent by customer reference."""
+    """Create the demo users and a year of ledger, then replay the daily reminder run over
+    the last weeks so the demo has a reminder history and a worklist; idempotent by
+    customer reference."""
     today = today or timezone.localdate()
+    counts = _seed_ledger(password=password, today=today)
+    # Replayed only with a fresh ledger, so a second seed_demo changes nothing.
+    counts["reminders"] = _seed_reminder_history(today=today) if counts["customers"] else 0
+    return counts
+
+
+def _seed_reminder_history(*, today: datetime.date, days: int = 60) -> int:
+    """Run the real engine for each of the last ``days`` days (emails go nowhere), as the
+    schedule would have: first courteous emails, then firmer ones, calls, letters."""
+    from django.test.utils import override_settings
+
+    from reminders.models import Reminder
+    from reminders.services import reminders_run
+
+    paris = timezone.get_current_timezone()
+    with override_settings(
+        MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}
+    ):
+        for offset in range(days, 0, -1):
+            day = today - datetime.timedelta(days=offset)
+            at_seven = datetime.datetime.combine(day, datetime.time(7), tzinfo=paris)
+            reminders_run(run_date=day, now=at_seven)
+    return Reminder.objects.count()
+
+
+@transaction.atomic
+def _seed_ledger(*, password: str, today: datetime.date) -> dict[str, int]:
     rng = random.Random(20261123)
     users = _users(password)
     for name in access.ROLES:

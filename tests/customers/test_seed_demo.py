@@ -8,6 +8,7 @@ from django.db.models import F
 from customers.models import Customer
 from receivables.models import Dispute, Installment, Payment, PromiseToPay
 from receivables.selectors import aged_balance
+from reminders.models import Reminder
 
 pytestmark = pytest.mark.django_db
 
@@ -29,5 +30,10 @@ def test_seed_demo_builds_a_living_ledger_and_is_idempotent():
         k for r in ab.rows for k in ("d1_30", "d31_60", "d61_90", "d90_plus") if r[k] > 0
     }
     assert len(overdue_columns) == 4
+    reminders = Reminder.objects.count()
+    assert Reminder.objects.filter(channel="email", status="sent").exists()
+    assert Reminder.objects.filter(channel="phone", status="todo").exists()
+    assert Reminder.objects.filter(channel="letter", status="awaiting_approval").exists()
     call_command("seed_demo", verbosity=0)
     assert Customer.objects.count() == customers
+    assert Reminder.objects.count() == reminders

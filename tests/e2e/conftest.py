@@ -73,5 +73,6 @@ def login(page, live_server, username: str, password: str = "demo1234") -> None:
 
 
 def screenshot(page, name: str) -> None:
+    page.wait_for_load_state("networkidle")  # fragments htmx loads after the page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)

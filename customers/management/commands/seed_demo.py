@@ -14,7 +14,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo data loaded: {customers} customers, {invoices} invoices, "
-                "{payments} payments. "
+                "{payments} payments, {reminders} reminders. "
                 "Users admin, finance, manager, sales, sales2 (password: {pw}).".format(
                     **counts, pw=password
                 )
