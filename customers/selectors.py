@@ -74,6 +74,37 @@ def customer_list(
     return qs.order_by(*CUSTOMER_SORTS.get(sort, CUSTOMER_SORTS[DEFAULT_CUSTOMER_SORT]))
 
 
+def customer_list_page(
+    *,
+    user,
+    as_of: datetime.date,
+    page_number: str | int | None,
+    page_size: int,
+    search: str = "",
+    overdue_only: bool = False,
+    sort: str = DEFAULT_CUSTOMER_SORT,
+) -> Page:
+    """One page of :func:`customer_list`. Sorted by name with no balance filter, the page
+    is chosen first and only its customers' balances are computed (the cost no longer
+    grows with the ledger); sorted or filtered on balances, the database ranks them all."""
+    if overdue_only or sort not in ("name", "-name"):
+        customers = customer_list(
+            user=user, as_of=as_of, search=search, overdue_only=overdue_only, sort=sort
+        )
+        return Paginator(customers, page_size).get_page(page_number)
+    base = Customer.objects.visible_to(user)
+    search = search.strip()
+    if search:
+        base = base.filter(Q(name__icontains=search) | Q(customer_ref__icontains=search))
+    page = Paginator(base.order_by(*CUSTOMER_SORTS[sort]).only("pk"), page_size).get_page(
+        page_number
+    )
+    ids = [c.pk for c in page.object_list]
+    annotated = customer_list(user=user, as_of=as_of, sort=sort).filter(pk__in=ids)
+    page.object_list = list(annotated)
+    return page
+
+
 def customer_for_page(customers: QuerySet[Customer], *, as_of: datetime.date) -> QuerySet[Customer]:
     """``customers`` (already ``visible_to`` the user) ready for a customer page's
     ``get_object_or_404``: sales rep and scenario joined, balances as of ``as_of``."""

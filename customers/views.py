@@ -154,8 +154,13 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET)
     filters = form.filters()
     today = timezone.localdate()
-    customers = selectors.customer_list(user=request.user, as_of=today, **filters)
-    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.customer_list_page(
+        user=request.user,
+        as_of=today,
+        page_number=request.GET.get("page"),
+        page_size=PAGE_SIZE,
+        **filters,
+    )
     context = {
         "form": form,
         "page": page,

@@ -45,10 +45,10 @@ def names(response) -> list[str]:
     return [c.name for c in response.context["page"].object_list]
 
 
-def test_home_redirects_to_the_customer_list(finance_client):
+def test_home_is_the_dashboard_for_finance_staff(finance_client):
     response = finance_client.get(reverse("home"))
     assert response.status_code == 302
-    assert response["Location"] == LIST
+    assert response["Location"] == reverse("customers:dashboard")
 
 
 def test_list_shows_balances_and_sales_rep(finance_client, book):
