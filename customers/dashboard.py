@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Window
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,7 +29,7 @@ from customers import access
 from customers.models import Activity, Customer
 from receivables import kpis
 from receivables.models import AgedBalanceSnapshot, Dispute, PromiseToPay
-from receivables.selectors import with_balances
+from receivables.selectors import customers_over_credit_limit, with_balances
 from reminders import engine, services
 from reminders import selectors as reminder_selectors
 from reminders.models import Reminder, ReminderItem
@@ -110,17 +110,11 @@ def open_disputes(*, user) -> QuerySet[Dispute]:
 
 def credit_alerts(*, user, today: datetime.date) -> QuerySet[Customer]:
     """Customers whose balance today exceeds their credit limit or their credit-insurance
-    cover, compared in the database on the balances annotation; largest balance first."""
-    limited = Customer.objects.visible_to(user).filter(
-        Q(credit_limit__isnull=False) | Q(insured_cover__isnull=False)
-    )
-    return (
-        with_balances(limited.select_related("sales_rep"), today)
-        .filter(
-            Q(credit_limit__isnull=False, total__gt=F("credit_limit"))
-            | Q(insured_cover__isnull=False, total__gt=F("insured_cover"))
-        )
-        .order_by("-total", "name", "pk")
+    cover, compared in the database over the open items only; largest balance first."""
+    over = customers_over_credit_limit(user=user)
+    customers = Customer.objects.visible_to(user).filter(pk__in=over)
+    return with_balances(customers.select_related("sales_rep"), today).order_by(
+        "-total", "name", "pk"
     )
 
 

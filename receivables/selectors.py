@@ -202,6 +202,74 @@ class AgedBalance:
     totals: dict[str, Decimal]
 
 
+def _scope_sql(user, params: dict[str, Any]) -> str:
+    """``AND c.id IN (…)``: the customers ``user`` may see (None: the whole ledger), from
+    the one place that decides it, its parameters added to ``params``. Raises
+    EmptyResultSet for a user who may see no customer."""
+    if user is None:
+        return ""
+    visible_sql, visible_params = (
+        Customer.objects.visible_to(user).values("pk").query.sql_with_params()
+    )
+    # Django's SQL uses %s placeholders: name them for the dict-style query.
+    for index, value in enumerate(visible_params):
+        params[f"scope{index}"] = value
+    parts = visible_sql.split("%s")
+    visible_sql = parts[0] + "".join(f"%(scope{i})s{part}" for i, part in enumerate(parts[1:]))
+    return f"AND c.id IN ({visible_sql})"
+
+
+_OVER_LIMIT_SQL = """
+SELECT c.id
+FROM customers_customer c
+JOIN (
+    SELECT v.customer_id, SUM(i.amount - i.paid_amount) AS unpaid
+    FROM receivables_installment i
+    JOIN receivables_invoice v ON v.id = i.invoice_id
+    WHERE i.paid_amount < i.amount AND v.cancelled_at IS NULL AND v.kind = %(invoice)s
+    GROUP BY v.customer_id
+) b ON b.customer_id = c.id
+LEFT JOIN (
+    SELECT customer_id, SUM(amount - allocated_amount) AS credit
+    FROM receivables_payment WHERE allocated_amount < amount GROUP BY customer_id
+) p ON p.customer_id = c.id
+LEFT JOIN (
+    SELECT n.customer_id, SUM(n.amount - COALESCE(a.used, 0)) AS credit
+    FROM receivables_invoice n
+    LEFT JOIN (
+        SELECT credit_note_id, SUM(amount) AS used FROM receivables_allocation
+        WHERE credit_note_id IS NOT NULL GROUP BY credit_note_id
+    ) a ON a.credit_note_id = n.id
+    WHERE n.kind = %(credit_note)s AND n.cancelled_at IS NULL
+    GROUP BY n.customer_id
+) n ON n.customer_id = c.id
+WHERE (
+    (c.credit_limit IS NOT NULL
+     AND b.unpaid - COALESCE(p.credit, 0) - COALESCE(n.credit, 0) > c.credit_limit)
+    OR (c.insured_cover IS NOT NULL
+     AND b.unpaid - COALESCE(p.credit, 0) - COALESCE(n.credit, 0) > c.insured_cover)
+) {scope}
+"""
+
+
+def customers_over_credit_limit(*, user) -> list[int]:
+    """The customers visible to ``user`` whose balance today exceeds their credit limit or
+    their insured cover. Today's balance needs only the open installments and the
+    unallocated credits (``paid_amount`` and ``allocated_amount`` are kept by the
+    allocation services), so the database reads the open items, not the whole history."""
+    params: dict[str, Any] = {
+        "invoice": Invoice.Kind.INVOICE,
+        "credit_note": Invoice.Kind.CREDIT_NOTE,
+    }
+    try:
+        scope = _scope_sql(user, params)
+    except EmptyResultSet:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_OVER_LIMIT_SQL.format(scope=scope), params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 _AGED_BALANCE_SQL = """
 SELECT c.id, c.customer_ref, c.name,
        COALESCE(b.not_due, 0), COALESCE(b.d1_30, 0), COALESCE(b.d31_60, 0),
@@ -267,22 +335,10 @@ def aged_balance(*, user, as_of: datetime.date) -> AgedBalance:
         "invoice": Invoice.Kind.INVOICE,
         "credit_note": Invoice.Kind.CREDIT_NOTE,
     }
-    scope = ""
-    if user is not None:
-        try:
-            visible_sql, visible_params = (
-                Customer.objects.visible_to(user).values("pk").query.sql_with_params()
-            )
-        except EmptyResultSet:  # a user with no role sees no customer
-            return AgedBalance(
-                as_of=as_of, rows=[], totals=dict.fromkeys((*BUCKETS, "total"), ZERO)
-            )
-        # Django's SQL uses %s placeholders: name them for the dict-style query.
-        for index, value in enumerate(visible_params):
-            params[f"scope{index}"] = value
-        parts = visible_sql.split("%s")
-        visible_sql = parts[0] + "".join(f"%(scope{i})s{part}" for i, part in enumerate(parts[1:]))
-        scope = f"AND c.id IN ({visible_sql})"
+    try:
+        scope = _scope_sql(user, params)
+    except EmptyResultSet:  # a user with no role sees no customer
+        return AgedBalance(as_of=as_of, rows=[], totals=dict.fromkeys((*BUCKETS, "total"), ZERO))
     with connection.cursor() as cursor:
         cursor.execute(_AGED_BALANCE_SQL.format(scope=scope), params)
         fetched = cursor.fetchall()

@@ -198,3 +198,22 @@ def test_aged_balance_page_is_paginated_with_totals_over_every_customer(client, 
         f"P{i:04d}" for i in range(AGED_BALANCE_PAGE_SIZE, AGED_BALANCE_PAGE_SIZE + 3)
     ]
     assert first.context["ab"].totals["total"] == D((AGED_BALANCE_PAGE_SIZE + 3) * 10)
+
+
+def test_customers_over_credit_limit_counts_open_items_and_credits(sales_user):
+    from receivables.selectors import customers_over_credit_limit
+
+    over = CustomerFactory(customer_ref="O1", credit_limit=D("500.00"), sales_rep=sales_user)
+    make_invoice(over, issue_date=d(2026, 1, 1), amount="800.00")
+    make_payment(over, date=d(2026, 2, 1), amount="200.00")  # 600 left > 500
+    under = CustomerFactory(customer_ref="U1", credit_limit=D("500.00"))
+    make_invoice(under, issue_date=d(2026, 1, 1), amount="800.00", plan="50_50")
+    services.credit_note_create(
+        customer=under, number="AV-U1", issue_date=d(2026, 2, 1), amount=D("350.00")
+    )
+    insured = CustomerFactory(customer_ref="I1", insured_cover=D("100.00"))
+    make_invoice(insured, issue_date=d(2026, 1, 1), amount="150.00")
+    no_limit = CustomerFactory(customer_ref="N1")
+    make_invoice(no_limit, issue_date=d(2026, 1, 1), amount="99999.00")
+    assert sorted(customers_over_credit_limit(user=None)) == sorted([over.pk, insured.pk])
+    assert customers_over_credit_limit(user=sales_user) == [over.pk]
