@@ -32,6 +32,12 @@ class FinanceUser(HttpUser):
     @task(3)
     def dashboard(self) -> None:
         self.client.get("/", name="dashboard")
+        # The totals and their trend, which the page loads with htmx right after.
+        self.client.get(
+            "/customers/dashboard/?part=totals",
+            headers={"HX-Request": "true"},
+            name="dashboard totals",
+        )
 
     @task(3)
     def customer_list(self) -> None:

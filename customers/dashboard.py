@@ -108,14 +108,41 @@ def open_disputes(*, user) -> QuerySet[Dispute]:
     )
 
 
-def credit_alerts(*, user, today: datetime.date) -> QuerySet[Customer]:
+class CustomerIdPage(Sequence):
+    """Customers given as an ordered list of ids, read (with their balances) only for the
+    slice a page shows: ``count()`` and slicing are all a Paginator or a section needs."""
+
+    def __init__(self, ids: list[int], *, user, today: datetime.date) -> None:
+        self.ids, self.user, self.today = ids, user, today
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def filter(self, *, pk: int) -> CustomerIdPage:
+        """The one row an in-place action re-renders, if it is still in the section."""
+        return CustomerIdPage(
+            [i for i in self.ids if i == int(pk)], user=self.user, today=self.today
+        )
+
+    def first(self) -> Customer | None:
+        return self[0] if self.ids else None
+
+    def __getitem__(self, index):
+        ids = self.ids[index] if isinstance(index, slice) else [self.ids[index]]
+        customers = Customer.objects.visible_to(self.user).filter(pk__in=ids)
+        by_id = {c.pk: c for c in with_balances(customers.select_related("sales_rep"), self.today)}
+        rows = [by_id[pk] for pk in ids if pk in by_id]
+        return rows if isinstance(index, slice) else rows[0]
+
+
+def credit_alerts(*, user, today: datetime.date) -> CustomerIdPage:
     """Customers whose balance today exceeds their credit limit or their credit-insurance
-    cover, compared in the database over the open items only; largest balance first."""
-    over = customers_over_credit_limit(user=user)
-    customers = Customer.objects.visible_to(user).filter(pk__in=over)
-    return with_balances(customers.select_related("sales_rep"), today).order_by(
-        "-total", "name", "pk"
-    )
+    cover, largest balance first: chosen and ranked by one statement over the open items,
+    and only the customers shown get their full balances."""
+    return CustomerIdPage(customers_over_credit_limit(user=user), user=user, today=today)
 
 
 # --- sections ---------------------------------------------------------------------------
@@ -349,6 +376,8 @@ def finance_dashboard(*, user, today: datetime.date, cap: int = SECTION_CAP) -> 
         rows = section_rows(key, user=user, today=today)
         if key in REMINDER_SECTIONS:
             items, total = decorate(key, rows[:cap], today), counts[key]
+        elif isinstance(rows, CustomerIdPage):  # already counted by the statement that chose them
+            items, total = decorate(key, rows[:cap], today), rows.count()
         else:
             # The size comes with the first rows (a window count over the whole section):
             # one pass instead of a second, as costly, COUNT query.

@@ -249,14 +249,16 @@ WHERE (
     OR (c.insured_cover IS NOT NULL
      AND b.unpaid - COALESCE(p.credit, 0) - COALESCE(n.credit, 0) > c.insured_cover)
 ) {scope}
+ORDER BY b.unpaid - COALESCE(p.credit, 0) - COALESCE(n.credit, 0) DESC, c.name, c.id
 """
 
 
 def customers_over_credit_limit(*, user) -> list[int]:
     """The customers visible to ``user`` whose balance today exceeds their credit limit or
-    their insured cover. Today's balance needs only the open installments and the
-    unallocated credits (``paid_amount`` and ``allocated_amount`` are kept by the
-    allocation services), so the database reads the open items, not the whole history."""
+    their insured cover, largest balance first. Today's balance needs only the open
+    installments and the unallocated credits (``paid_amount`` and ``allocated_amount``
+    are kept by the allocation services): the database reads the open items, not the
+    whole history."""
     params: dict[str, Any] = {
         "invoice": Invoice.Kind.INVOICE,
         "credit_note": Invoice.Kind.CREDIT_NOTE,
