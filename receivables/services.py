@@ -121,6 +121,8 @@ def payment_record(
     Whatever is left (an overpayment) stays as unallocated credit."""
     if amount <= 0:
         raise ValidationError(_("A payment amount must be positive."))
+    if date > timezone.localdate():
+        raise ValidationError(_("A payment cannot be dated in the future."))
     if invoice is not None and invoice.customer_id != customer.pk:
         raise ValidationError(_("That invoice belongs to another customer."))
     payment = Payment.objects.create(
@@ -186,6 +188,8 @@ def credit_note_create(
     without an invoice, or beyond it, it stays as unallocated credit."""
     if amount <= 0:
         raise ValidationError(_("A credit note amount must be positive."))
+    if issue_date > timezone.localdate():
+        raise ValidationError(_("A credit note cannot be dated in the future."))
     if credited_invoice is not None and credited_invoice.customer_id != customer.pk:
         raise ValidationError(_("That invoice belongs to another customer."))
     note = Invoice(

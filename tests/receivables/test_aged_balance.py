@@ -217,3 +217,33 @@ def test_customers_over_credit_limit_counts_open_items_and_credits(sales_user):
     make_invoice(no_limit, issue_date=d(2026, 1, 1), amount="99999.00")
     assert sorted(customers_over_credit_limit(user=None)) == sorted([over.pk, insured.pk])
     assert customers_over_credit_limit(user=sales_user) == [over.pk]
+
+
+@pytest.mark.parametrize("as_of", [d(2026, 5, 1), d(2026, 6, 1), d(2027, 1, 1)])
+def test_aged_balance_current_statement_agrees_with_the_historical_one(ledger, as_of):
+    """From the last payment on, the open-items statement (used for today) and the
+    allocation-date statement (used for past dates) give the same rows, including an
+    invoice issued later that a payment was already allocated to."""
+    a, _b, _c = ledger
+    early = make_invoice(
+        a, number="A-LATER", issue_date=as_of + datetime.timedelta(days=5), amount="50.00"
+    )
+    make_payment(a, date=d(2026, 4, 20), amount="30.00", invoice=early)
+    current = aged_balance(user=None, as_of=as_of, today=as_of)
+    past = aged_balance(user=None, as_of=as_of, today=as_of + datetime.timedelta(days=1))
+    assert current.rows == past.rows
+    assert current.totals == past.totals
+
+
+def test_payments_and_credit_notes_cannot_be_dated_in_the_future():
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    customer = CustomerFactory()
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    with pytest.raises(ValidationError, match="future"):
+        make_payment(customer, date=tomorrow, amount="10.00")
+    with pytest.raises(ValidationError, match="future"):
+        services.credit_note_create(
+            customer=customer, number="AV-F", issue_date=tomorrow, amount=D("5")
+        )
