@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 from customers import access
 from customers.models import Activity, Customer
 from receivables import kpis
-from receivables.models import AgedBalanceSnapshot, Dispute, PromiseToPay
+from receivables.models import Dispute, PromiseToPay
 from receivables.selectors import customers_over_credit_limit, with_balances
 from reminders import engine, services
 from reminders import selectors as reminder_selectors
@@ -296,23 +296,8 @@ def _percent(share: Decimal | None) -> Decimal | None:
     return None if share is None else (share * 100).quantize(Decimal("0.1"))
 
 
-def month_end_balances(*, user, ends: Sequence[datetime.date]) -> dict[datetime.date, tuple]:
-    """(outstanding, overdue) at each of ``ends``. For those who see the whole ledger,
-    a month end with a monthly aged-balance snapshot is read from it (one query for all:
-    the frozen figures the accounts work from); any other month end is computed with
-    the aged balance (receivables.kpis), one statement each. Every month has a snapshot
-    once the monthly schedule has run for a year, so the dashboard stays fast on a large
-    ledger instead of recomputing twelve past month ends on each visit."""
-    found: dict[datetime.date, tuple] = {}
-    if access.sees_all_customers(user):
-        for snap in AgedBalanceSnapshot.objects.done().filter(as_of__in=list(ends)):
-            overdue = snap.d1_30 + snap.d31_60 + snap.d61_90 + snap.d90_plus
-            found[snap.as_of] = (snap.total, overdue)
-    for end in ends:
-        if end not in found:
-            totals = kpis.ledger_totals(user=user, as_of=end)
-            found[end] = (totals.total, totals.overdue)
-    return found
+# The trend reads the monthly snapshots where they exist (receivables.kpis).
+month_end_balances = kpis.month_end_balances
 
 
 def dashboard_totals(*, user, today: datetime.date) -> Totals:

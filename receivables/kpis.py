@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -57,8 +58,16 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Greatest, Round
 
+from customers import access
 from customers.models import Customer
-from receivables.models import ZERO, Allocation, Dispute, Installment, Invoice
+from receivables.models import (
+    ZERO,
+    AgedBalanceSnapshot,
+    Allocation,
+    Dispute,
+    Installment,
+    Invoice,
+)
 from receivables.selectors import BUCKETS, MONEY_FIELD, AgedBalance, aged_balance, to_cents
 
 DSO_WINDOW_DAYS = 90
@@ -440,19 +449,36 @@ def outstanding_trend(
     anyway) and one query of conditional sums for all the sales windows."""
     ends = month_ends(until=as_of, count=months)
     sales = _net_sales(_visible_customers(user), ends)
-    points = []
-    for end in ends:
-        totals = ledger_totals(user=user, as_of=end)
-        points.append(
-            TrendPoint(
-                as_of=end,
-                outstanding=totals.total,
-                overdue=totals.overdue,
-                sales=sales[end],
-                dso=dso_from(totals.total, sales[end]),
-            )
+    balances = month_end_balances(user=user, ends=ends)
+    return [
+        TrendPoint(
+            as_of=end,
+            outstanding=balances[end][0],
+            overdue=balances[end][1],
+            sales=sales[end],
+            dso=dso_from(balances[end][0], sales[end]),
         )
-    return points
+        for end in ends
+    ]
+
+
+def month_end_balances(*, user, ends: Sequence[datetime.date]) -> dict[datetime.date, tuple]:
+    """(outstanding, overdue) at each of ``ends``. For those who see the whole ledger,
+    a month end with a monthly aged-balance snapshot is read from it (one query for all:
+    the frozen figures the accounts work from); any other month end is computed with
+    the aged balance (receivables.kpis), one statement each. Every month has a snapshot
+    once the monthly schedule has run for a year, so the dashboard stays fast on a large
+    ledger instead of recomputing twelve past month ends on each visit."""
+    found: dict[datetime.date, tuple] = {}
+    if access.sees_all_customers(user):
+        for snap in AgedBalanceSnapshot.objects.done().filter(as_of__in=list(ends)):
+            overdue = snap.d1_30 + snap.d31_60 + snap.d61_90 + snap.d90_plus
+            found[snap.as_of] = (snap.total, overdue)
+    for end in ends:
+        if end not in found:
+            totals = ledger_totals(user=user, as_of=end)
+            found[end] = (totals.total, totals.overdue)
+    return found
 
 
 # --- The manager page ------------------------------------------------------------------
