@@ -59,6 +59,9 @@ def test_customer_list_live_search(page, live_server, demo):
 
 def test_aged_balance_page_and_download(page, live_server, demo):
     login(page, live_server, "manager")
+    page.goto(f"{live_server.url}/reports/")
+    assert page.locator("svg").count() >= 1  # the charts, drawn on the server
+    screenshot(page, "manager-reports")
     page.goto(f"{live_server.url}/receivables/aged-balance/")
     assert "TOTAL" in page.inner_text("main")
     screenshot(page, "aged-balance")

@@ -115,7 +115,7 @@ def test_manager_takes_and_downloads_a_monthly_snapshot(page, live_server):
     manager = make_user(access.MANAGER, "marc")
     log_in(page, live_server, manager)
     page.goto(f"{live_server.url}/reports/")
-    screenshot(page, "manager-reports")
+    screenshot(page, "manager-reports-empty-ledger")
     page.fill("input[name=as_of]", month_end.isoformat())
     page.click("form[action*='snapshots'] button[type=submit]")
     csv_link = page.locator("a[href$='.csv']")
