@@ -24,7 +24,37 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="session")
-def browser():
+def migration_data(django_db_setup, django_db_blocker) -> str:
+    """The rows the migrations create (default scenario, ECB rates, schedules), as Django
+    serialised them when it created the test database. Read before Playwright starts:
+    its event loop gives the ORM another connection object, without that copy."""
+    from django.db import connection
+
+    return getattr(connection, "_test_serialized_contents", "")
+
+
+@pytest.fixture(autouse=True)
+def _restore_migration_data(request, migration_data):
+    """Browser tests are transactional: a transactional test empties the database when it
+    ends, and Django restores the migrations' rows at the start of the next one only on
+    the connection object it knows. Restore them here when they are missing."""
+    if "live_server" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    from django.core import serializers
+
+    from reminders.models import Scenario
+
+    if migration_data and not Scenario.objects.exists():
+        # The apps whose data migrations the product relies on (content types and
+        # permissions are recreated by the flush itself).
+        for item in serializers.deserialize("json", migration_data):
+            if item.object._meta.app_label in {"reminders", "receivables", "django_q"}:
+                item.save()
+
+
+@pytest.fixture(scope="session")
+def browser(migration_data):
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (bin/test installs Debian's chromium package)")
     from playwright.sync_api import sync_playwright
