@@ -7,6 +7,16 @@ app_name = "receivables"
 urlpatterns = [
     path("invoices/", views.invoice_list, name="invoice_list"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
+    path(
+        "customers/<int:customer_pk>/invoices/new/",
+        views.invoice_create,
+        name="invoice_create",
+    ),
+    path(
+        "customers/<int:customer_pk>/payments/new/",
+        views.payment_create,
+        name="payment_create",
+    ),
     path("aged-balance/", views.aged_balance, name="aged_balance"),
     path("aged-balance.csv", views.aged_balance_download, {"fmt": "csv"}, name="aged_balance_csv"),
     path(

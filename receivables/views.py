@@ -1,8 +1,9 @@
-"""Receivables pages: invoice list and page, aged balance with its CSV/XLSX downloads.
+"""Receivables pages: invoice list and page, aged balance with its CSV/XLSX downloads,
+and finance's forms to enter an invoice or a payment of a customer.
 
-Views only parse input, call a selector and render. Every row comes from a
-``visible_to(request.user)`` queryset (in the selectors), so a sales rep sees only their
-customers' invoices and totals, and anything else answers 404.
+Views only parse input, call a selector (or a service, through a form) and render. Every
+row comes from a ``visible_to(request.user)`` queryset (in the selectors), so a sales rep
+sees only their customers' invoices and totals, and anything else answers 404.
 """
 
 from __future__ import annotations
@@ -10,19 +11,22 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from customers import access
+from customers.models import Customer
 from customers.selectors import sales_rep_choices
 from customers.views import render_page
 from receivables import exports, selectors
+from receivables.forms import InvoiceForm, PaymentForm
 from receivables.models import Invoice
 
 PAGE_SIZE = 50
@@ -107,6 +111,47 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = get_object_or_404(invoices, pk=pk)
     data = selectors.invoice_page(invoice=invoice, as_of=today)
     return render(request, "receivables/invoice_detail.html", {"data": data, "invoice": invoice})
+
+
+def _ledger_customer(request: HttpRequest, customer_pk: int) -> Customer:
+    """The customer whose ledger is written to: 404 outside the user's scope, then 403
+    for anyone but finance staff."""
+    customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=customer_pk)
+    if not access.can_edit_ledger(request.user):
+        raise PermissionDenied
+    return customer
+
+
+def _money(amount) -> str:
+    return formats.number_format(amount, 2, force_grouping=True)
+
+
+@require_http_methods(["GET", "POST"])
+def invoice_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
+    customer = _ledger_customer(request, customer_pk)
+    form = InvoiceForm(request.POST or None, customer=customer)
+    if form.is_bound and form.is_valid() and (invoice := form.save()):
+        messages.success(request, _("Invoice %(number)s created.") % {"number": invoice.number})
+        return redirect(invoice)
+    return render(request, "receivables/invoice_form.html", {"form": form, "c": customer})
+
+
+@require_http_methods(["GET", "POST"])
+def payment_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
+    customer = _ledger_customer(request, customer_pk)
+    form = PaymentForm(request.POST or None, customer=customer)
+    if form.is_bound and form.is_valid() and (payment := form.save()):
+        messages.success(
+            request,
+            _("Payment of %(amount)s recorded: %(allocated)s allocated, %(credit)s left as credit.")
+            % {
+                "amount": _money(payment.amount),
+                "allocated": _money(payment.allocated_amount),
+                "credit": _money(payment.unallocated),
+            },
+        )
+        return redirect(customer)
+    return render(request, "receivables/payment_form.html", {"form": form, "c": customer})
 
 
 AGED_BALANCE_PAGE_SIZE = 100

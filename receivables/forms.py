@@ -1,0 +1,192 @@
+"""Forms of the ledger: a new invoice with its installment plan, a payment received.
+
+The forms only read and check the input; the writes and the ledger's rules (due date
+after issue date, unique number, no payment dated in the future, an invoice of this
+customer…) belong to ``receivables.services``. ``save()`` calls the service and turns
+its ``ValidationError`` into form errors: nothing is written, and the form shows why.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import IntegrityError
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer
+from receivables import services
+from receivables.models import MONEY, Installment, Invoice, Payment
+from receivables.plans import PlanKind
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+MONEY_WIDGET = forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"})
+MAX_MONTHLY_PARTS = 120
+
+
+class LedgerForm(forms.Form):
+    """A form whose ``save()`` runs a service for ``customer``."""
+
+    def __init__(self, *args, customer: Customer, **kwargs) -> None:
+        self.customer = customer
+        super().__init__(*args, **kwargs)
+
+    def add_service_error(self, error: ValidationError) -> None:
+        """Show a service's refusal: on its field when it names one of ours, else above
+        the form."""
+        if hasattr(error, "error_dict"):
+            for name, errors in error.error_dict.items():
+                self.add_error(name if name in self.fields else None, errors)
+        else:
+            self.add_error(None, error)
+
+    def run(self, service, **kwargs):
+        """Call ``service``; None (and form errors) when the ledger refuses."""
+        try:
+            return service(**kwargs)
+        except ValidationError as error:
+            self.add_service_error(error)
+            return None
+
+
+class InvoiceForm(LedgerForm):
+    PLAN_CHOICES = [
+        (PlanKind.SINGLE.value, _("Single payment")),
+        (PlanKind.HALVES.value, _("50/50")),
+        (PlanKind.THIRTY_THIRTY_FORTY.value, _("30/30/40")),
+        (PlanKind.MONTHLY.value, _("Equal monthly parts")),
+    ]
+
+    number = forms.CharField(label=_("Invoice number"), max_length=40)
+    issue_date = forms.DateField(label=_("Issue date"), widget=DATE_WIDGET)
+    due_date = forms.DateField(
+        label=_("Due date"),
+        widget=DATE_WIDGET,
+        help_text=_("The first part falls due on this date, the next ones a month apart."),
+    )
+    amount = forms.DecimalField(
+        label=_("Amount incl. tax"),
+        min_value=Decimal("0"),
+        widget=MONEY_WIDGET,
+        **MONEY,
+    )
+    currency = forms.CharField(
+        label=_("Currency"),
+        max_length=3,
+        initial="EUR",
+        validators=[
+            RegexValidator(r"^[A-Za-z]{3}$", _("Enter a three-letter currency code, such as EUR."))
+        ],
+    )
+    po_number = forms.CharField(label=_("PO number"), max_length=60, required=False)
+    plan = forms.ChoiceField(
+        label=_("Installment plan"), choices=PLAN_CHOICES, initial=PlanKind.SINGLE.value
+    )
+    parts = forms.IntegerField(
+        label=_("Number of monthly parts"),
+        required=False,
+        min_value=2,
+        max_value=MAX_MONTHLY_PARTS,
+        help_text=_("For equal monthly parts only."),
+    )
+
+    def __init__(self, *args, customer: Customer, **kwargs) -> None:
+        super().__init__(*args, customer=customer, **kwargs)
+        if not self.is_bound:
+            today = timezone.localdate()
+            self.initial.setdefault("issue_date", today)
+            terms = customer.payment_terms_days or 0
+            self.initial.setdefault("due_date", today + datetime.timedelta(days=terms))
+
+    def clean_number(self) -> str:
+        return self.cleaned_data["number"].strip()
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].upper()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("plan") == PlanKind.MONTHLY:
+            if not data.get("parts") and "parts" not in self.errors:
+                self.add_error("parts", _("Give the number of monthly parts."))
+        else:
+            data["parts"] = None
+        return data
+
+    def save(self) -> Invoice | None:
+        data = self.cleaned_data
+        try:
+            return self.run(
+                services.invoice_create,
+                customer=self.customer,
+                number=data["number"],
+                issue_date=data["issue_date"],
+                due_date=data["due_date"],
+                amount=data["amount"],
+                currency=data["currency"],
+                po_number=data["po_number"],
+                plan=data["plan"],
+                parts=data["parts"],
+            )
+        except IntegrityError:
+            # Another user saved the same number between the check and the insert.
+            self.add_error("number", _("An invoice with this number already exists."))
+            return None
+
+
+class PaymentForm(LedgerForm):
+    date = forms.DateField(label=_("Payment date"), widget=DATE_WIDGET)
+    amount = forms.DecimalField(
+        label=_("Amount"), min_value=Decimal("0.01"), widget=MONEY_WIDGET, **MONEY
+    )
+    method = forms.ChoiceField(
+        label=_("Method"), choices=Payment.Method.choices, initial=Payment.Method.TRANSFER
+    )
+    reference = forms.CharField(label=_("Bank reference"), max_length=100, required=False)
+    invoice = forms.ModelChoiceField(
+        label=_("Invoice paid"),
+        queryset=Invoice.objects.none(),
+        required=False,
+        empty_label=_("None: oldest installments first"),
+        help_text=_("Whatever exceeds what is due stays as the customer's credit."),
+    )
+
+    def __init__(self, *args, customer: Customer, **kwargs) -> None:
+        super().__init__(*args, customer=customer, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("date", timezone.localdate())
+        # The customer's invoices with something left to pay, oldest due first. Any other
+        # invoice (paid, cancelled, another customer's) is not a valid choice.
+        open_invoices = Installment.objects.open().values("invoice")
+        self.fields["invoice"].queryset = (
+            Invoice.objects.active()
+            .invoices()
+            .filter(customer=customer, pk__in=open_invoices)
+            .order_by("due_date", "issue_date", "number")
+        )
+        self.fields["invoice"].label_from_instance = self.invoice_label
+
+    @staticmethod
+    def invoice_label(invoice: Invoice) -> str:
+        return _("%(number)s of %(date)s, %(amount)s %(currency)s") % {
+            "number": invoice.number,
+            "date": formats.date_format(invoice.issue_date, "SHORT_DATE_FORMAT"),
+            "amount": formats.number_format(invoice.amount, 2, force_grouping=True),
+            "currency": invoice.currency,
+        }
+
+    def save(self) -> Payment | None:
+        data = self.cleaned_data
+        return self.run(
+            services.payment_record,
+            customer=self.customer,
+            date=data["date"],
+            amount=data["amount"],
+            method=data["method"],
+            reference=data["reference"].strip(),
+            invoice=data["invoice"],
+        )
