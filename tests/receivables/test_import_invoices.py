@@ -1,7 +1,6 @@
 """``manage.py import_invoices``: good files, idempotence, dry run, every refusal."""
 
 import datetime
-import io
 import os
 import subprocess
 import sys
@@ -11,14 +10,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command, load_command_class
-from django.core.management.base import CommandError
-from django.utils import translation
+from django.core.management import load_command_class
 
 from customers.models import Contact, Customer
 from receivables import services
 from receivables.models import Installment, Invoice
 from tests.factories import ContactFactory, CustomerFactory, make_invoice, make_user
+from tests.receivables.import_helpers import run_command, run_command_failing, write_csv
 
 HEADER = (
     "customer_ref,customer_name,invoice_number,issue_date,due_date,amount,"
@@ -27,31 +25,16 @@ HEADER = (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
-
-
 def csv_file(tmp_path, lines, *, name="invoices.csv", header=HEADER, bom=False, sep=","):
-    text = "\n".join([header.replace(",", sep), *lines]) + "\n"
-    path = tmp_path / name
-    path.write_bytes(("\ufeff" if bom else "").encode() + text.encode("utf-8"))
-    return path
+    return write_csv(tmp_path, lines, header=header, name=name, bom=bom, sep=sep)
 
 
 def run(path, *args):
-    out, err = io.StringIO(), io.StringIO()
-    call_command("import_invoices", str(path), *args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
+    return run_command("import_invoices", path, *args)
 
 
 def run_failing(path, *args):
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.raises(CommandError) as info:
-        call_command("import_invoices", str(path), *args, stdout=out, stderr=err)
-    assert "nothing was imported" in str(info.value)
-    return info.value, err.getvalue()
+    return run_command_failing("import_invoices", path, *args)
 
 
 def snapshot():

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from django.utils import translation
 
 from receivables.imports.errors import ImportFileError, RowError
 from receivables.imports.parsing import (
@@ -20,12 +19,6 @@ from receivables.imports.reader import normalise_header, read_table, sniff_delim
 
 REQUIRED = ("invoice_number", "payment_date", "amount")
 OPTIONAL = ("reference", "method")
-
-
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
 
 
 # --- amounts ---------------------------------------------------------------------------

@@ -1,48 +1,30 @@
 """``manage.py import_payments``: allocation, idempotence, dry run, every refusal."""
 
 import datetime
-import io
 from decimal import Decimal
 
 import openpyxl
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
-from django.utils import translation
 
 from receivables import services
 from receivables.imports.payments import import_key
 from receivables.models import Allocation, Installment, Payment
 from tests.factories import CustomerFactory, make_invoice
+from tests.receivables.import_helpers import run_command, run_command_failing, write_csv
 
 HEADER = "invoice_number,payment_date,amount,reference,method"
 
 
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
-
-
-def csv_file(tmp_path, lines, *, header=HEADER, bom=False, sep=",", name="payments.csv"):
-    text = "\n".join([header.replace(",", sep), *lines]) + "\n"
-    path = tmp_path / name
-    path.write_bytes(("\ufeff" if bom else "").encode() + text.encode("utf-8"))
-    return path
+def csv_file(tmp_path, lines, *, name="payments.csv", header=HEADER, bom=False, sep=","):
+    return write_csv(tmp_path, lines, header=header, name=name, bom=bom, sep=sep)
 
 
 def run(path, *args):
-    out, err = io.StringIO(), io.StringIO()
-    call_command("import_payments", str(path), *args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
+    return run_command("import_payments", path, *args)
 
 
 def run_failing(path, *args):
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.raises(CommandError) as info:
-        call_command("import_payments", str(path), *args, stdout=out, stderr=err)
-    assert "nothing was imported" in str(info.value)
-    return info.value, err.getvalue()
+    return run_command_failing("import_payments", path, *args)
 
 
 def snapshot():
