@@ -62,6 +62,12 @@ def can_export(user) -> bool:
     return is_finance(user) or is_manager(user)
 
 
+def can_download_aged_balance(user) -> bool:
+    """Exporters, and sales reps for their own customers' aged balance before a meeting
+    (the rows are scoped like everything else)."""
+    return can_export(user) or is_sales(user)
+
+
 def scope_q(user, customer_path: str = "") -> Q:
     """A filter restricting rows to the customers ``user`` may see.
 

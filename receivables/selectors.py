@@ -186,15 +186,6 @@ def with_balances(
     )
 
 
-def aged_balance_rows(customers: QuerySet[Customer], as_of: datetime.date) -> QuerySet[Customer]:
-    """One customer per row with a non-zero aged balance, in customer_ref order."""
-    return (
-        with_balances(customers, as_of)
-        .exclude(Q(not_due=0) & Q(d1_30=0) & Q(d31_60=0) & Q(d61_90=0) & Q(d90_plus=0))
-        .order_by("customer_ref")
-    )
-
-
 @dataclass(frozen=True)
 class AgedBalance:
     as_of: datetime.date

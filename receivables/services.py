@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from receivables.models import ZERO, Allocation, Installment, Invoice, Payment
+from receivables.models import Allocation, Installment, Invoice, Payment
 from receivables.plans import PlanKind, build_plan
 
 
@@ -247,27 +247,3 @@ def _release(allocations) -> None:
     for i in insts:
         i.paid_amount -= inst_updates[i.pk]
     Installment.objects.bulk_update(insts, ["paid_amount"])
-
-
-def customer_unallocated_credit(customer: Customer) -> Decimal:
-    """Payments and credit notes not (yet) allocated to any installment."""
-    paid = (
-        Payment.objects.filter(customer=customer).aggregate(
-            s=Sum(F("amount") - F("allocated_amount"))
-        )["s"]
-        or ZERO
-    )
-    notes = (
-        Invoice.objects.active()
-        .credit_notes()
-        .filter(customer=customer)
-        .aggregate(s=Sum("amount"))["s"]
-        or ZERO
-    )
-    used = (
-        Allocation.objects.filter(
-            credit_note__customer=customer, credit_note__cancelled_at__isnull=True
-        ).aggregate(s=Sum("amount"))["s"]
-        or ZERO
-    )
-    return (paid + notes - used).quantize(Decimal("0.01"))  # SQLite sums decimals as floats

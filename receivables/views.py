@@ -157,12 +157,6 @@ def payment_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
 AGED_BALANCE_PAGE_SIZE = 100
 
 
-def can_download_aged_balance(user) -> bool:
-    # Sales reps download their own (scoped) aged balance before a meeting, besides the
-    # exporters named by access.can_export.
-    return access.can_export(user) or access.is_sales(user)
-
-
 @require_GET
 def aged_balance(request: HttpRequest) -> HttpResponse:
     form = AsOfForm(request.GET or None)
@@ -176,14 +170,14 @@ def aged_balance(request: HttpRequest) -> HttpResponse:
         "form": form if form.is_bound else AsOfForm(initial={"as_of": as_of}),
         "ab": ab,
         "page": page,
-        "can_download": can_download_aged_balance(request.user),
+        "can_download": access.can_download_aged_balance(request.user),
     }
     return render(request, "receivables/aged_balance.html", context)
 
 
 @require_GET
 def aged_balance_download(request: HttpRequest, fmt: str) -> HttpResponse:
-    if not can_download_aged_balance(request.user):
+    if not access.can_download_aged_balance(request.user):
         raise PermissionDenied
     as_of = AsOfForm(request.GET).as_of_date()
     if as_of is None:

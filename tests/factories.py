@@ -133,3 +133,14 @@ def make_reminder_customer(
             customer=customer, name="Copie", email=cc, reminder_role=Contact.ReminderRole.CC
         )
     return customer
+
+
+def unallocated_credit(customer: Customer) -> Decimal:
+    """The customer's payments and credit notes not allocated today, as every page reads
+    it (receivables.selectors.with_balances)."""
+    from django.utils import timezone
+
+    from receivables.selectors import to_cents, with_balances
+
+    row = with_balances(Customer.objects.filter(pk=customer.pk), timezone.localdate()).get()
+    return to_cents(row.credit)

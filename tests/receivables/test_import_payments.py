@@ -9,7 +9,7 @@ import pytest
 from receivables import services
 from receivables.imports.payments import import_key
 from receivables.models import Allocation, Installment, Payment
-from tests.factories import CustomerFactory, make_invoice
+from tests.factories import CustomerFactory, make_invoice, unallocated_credit
 from tests.receivables.import_helpers import run_command, run_command_failing, write_csv
 
 HEADER = "invoice_number,payment_date,amount,reference,method"
@@ -83,7 +83,7 @@ def test_overpayment_leaves_unallocated_credit(tmp_path, ledger):
     assert all(i.paid_amount == i.amount for i in halves.installments.all())
     later = Payment.objects.get(date=datetime.date(2026, 2, 20))
     assert (later.method, later.allocated_amount) == ("card", Decimal("600.00"))
-    assert services.customer_unallocated_credit(customer) == Decimal("100.50")
+    assert unallocated_credit(customer) == Decimal("100.50")
 
 
 def test_semicolon_bom_csv_with_french_methods(tmp_path, ledger):

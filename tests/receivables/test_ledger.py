@@ -12,8 +12,7 @@ from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from receivables import services
 from receivables.models import Allocation, Installment, Invoice, Payment
-from receivables.services import customer_unallocated_credit
-from tests.factories import CustomerFactory, make_invoice, make_payment
+from tests.factories import CustomerFactory, make_invoice, make_payment, unallocated_credit
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -78,7 +77,7 @@ def test_payment_allocates_oldest_installment_first_and_keeps_the_excess_as_cred
     second.refresh_from_db()
     assert second.paid_amount == D("500.00")
     assert pay2.unallocated == D("400.00")
-    assert customer_unallocated_credit(customer) == D("400.00")
+    assert unallocated_credit(customer) == D("400.00")
 
 
 def test_partial_payment_to_a_named_invoice_and_to_chosen_installments():
@@ -114,7 +113,7 @@ def test_credit_note_reduces_the_credited_invoice_from_its_last_installment():
     )
     paid = list(inv.installments.order_by("sequence").values_list("paid_amount", flat=True))
     assert paid == [D("0.00"), D("40.00"), D("360.00")]
-    assert customer_unallocated_credit(inv.customer) == 0
+    assert unallocated_credit(inv.customer) == 0
 
 
 def test_cancelling_an_invoice_releases_its_allocations_as_credit():
@@ -124,7 +123,7 @@ def test_cancelling_an_invoice_releases_its_allocations_as_credit():
     pay.refresh_from_db()
     assert pay.allocated_amount == 0
     assert not Allocation.objects.exists()
-    assert customer_unallocated_credit(inv.customer) == D("60.00")
+    assert unallocated_credit(inv.customer) == D("60.00")
     with pytest.raises(ValidationError, match="already cancelled"):
         services.invoice_cancel(invoice=inv)
 
@@ -153,4 +152,4 @@ class AllocationProperties(HypothesisTestCase):
         allocated = sum(a.amount for a in Allocation.objects.filter(installment__in=insts))
         assert allocated == min(total_invoiced, total_paid)
         assert all(i.paid_amount == sum(a.amount for a in i.allocations.all()) for i in insts)
-        assert customer_unallocated_credit(customer) == total_paid - allocated
+        assert unallocated_credit(customer) == total_paid - allocated
