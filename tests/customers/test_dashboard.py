@@ -29,7 +29,7 @@ from tests.factories import (
     make_user,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 HTMX = {"HX-Request": "true"}
 DASHBOARD = reverse("customers:dashboard")
 S = Reminder.Status
@@ -231,7 +231,11 @@ def test_trend_reads_month_ends_from_the_snapshots(finance_user, world):
     )
     balances = dashboard.month_end_balances(user=finance_user, ends=ends)
     assert balances[ends[0]] == (Decimal("1234.00"), Decimal("100.00"))
-    assert balances[ends[-1]] == (Decimal("3000.00"), Decimal("3000.00"))  # computed
+    # Computed: each customer's 1000 fell due 40 days ago, before the last month end; its
+    # 500 fell due 30 days ago, which is that month end itself (not yet late) on the last
+    # day of a 30-day month.
+    late_500 = Decimal("500.00") if days(-30) < ends[-1] else Decimal("0.00")
+    assert balances[ends[-1]] == (Decimal("3000.00"), 2 * (Decimal("1000.00") + late_500))
     totals = dashboard.dashboard_totals(user=finance_user, today=today())
     assert [f.first for f in totals.figures][:2] == [Decimal("1234.00"), Decimal("100.00")]
 

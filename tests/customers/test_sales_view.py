@@ -19,7 +19,7 @@ from reminders import services
 from reminders.models import Reminder, ScenarioStep
 from tests.factories import CustomerFactory, make_invoice, make_reminder_customer, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 HTMX = {"HX-Request": "true"}
 SALES = reverse("customers:sales")
 

@@ -1,16 +1,15 @@
-import datetime
-
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db.models import F
+from django.utils import timezone
 
 from customers.models import Customer
 from receivables.models import Dispute, Installment, Payment, PromiseToPay
 from receivables.selectors import aged_balance
 from reminders.models import Reminder
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 
 
 def test_seed_demo_builds_a_living_ledger_and_is_idempotent():
@@ -25,7 +24,7 @@ def test_seed_demo_builds_a_living_ledger_and_is_idempotent():
     assert Payment.objects.filter(allocated_amount__lt=F("amount")).exists()  # credit left
     assert Installment.objects.filter(paid_amount__gt=0, paid_amount__lt=F("amount")).exists()
     assert Dispute.objects.exists() and PromiseToPay.objects.exists()
-    ab = aged_balance(user=None, as_of=datetime.date.today())
+    ab = aged_balance(user=None, as_of=timezone.localdate())
     overdue_columns = {
         k for r in ab.rows for k in ("d1_30", "d31_60", "d61_90", "d90_plus") if r[k] > 0
     }

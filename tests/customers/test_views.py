@@ -12,7 +12,7 @@ from customers.models import Activity, Contact
 from receivables.models import Dispute
 from tests.factories import ContactFactory, CustomerFactory, make_invoice, make_payment
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 HTMX = {"HTTP_HX_REQUEST": "true"}
 LIST = reverse("customers:list")
 

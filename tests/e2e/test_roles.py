@@ -1,10 +1,10 @@
 """Each role logs in and does the real things, in Chromium."""
 
-import datetime
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from customers.models import Customer
 from tests.e2e.conftest import login, screenshot
@@ -18,7 +18,7 @@ pytestmark = [
 @pytest.fixture
 def demo(live_server):
     call_command("seed_demo", verbosity=0)
-    call_command("run_reminders", "--date", datetime.date.today().isoformat(), verbosity=0)
+    call_command("run_reminders", "--date", timezone.localdate().isoformat(), verbosity=0)
 
 
 def test_sales_rep_sees_only_their_customers_and_cannot_reach_another_reps(page, live_server, demo):

@@ -16,7 +16,7 @@ from tests.factories import CustomerFactory, make_invoice, make_payment
 
 D = Decimal
 d = datetime.date
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 
 
 @pytest.fixture

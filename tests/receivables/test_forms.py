@@ -14,7 +14,7 @@ from django.utils import timezone
 from receivables.models import Allocation, Installment, Invoice, Payment
 from tests.factories import CustomerFactory, make_invoice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 D = Decimal
 
 

@@ -3,12 +3,14 @@ idempotence, the downloads, and requesting one for a past month end from the pag
 
 import csv
 import datetime
+import importlib
 import io
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -16,12 +18,12 @@ from django_q.models import Schedule
 from pypdf import PdfReader
 
 from customers import access
-from receivables import snapshots, tasks
+from receivables import kpis, snapshots, tasks
 from receivables.models import AgedBalanceSnapshot, AgedBalanceSnapshotRow
 from receivables.selectors import aged_balance
 from tests.factories import CustomerFactory, make_invoice, make_payment, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 D = Decimal
 d = datetime.date
 MARCH_END = d(2026, 3, 31)
@@ -119,10 +121,10 @@ def test_monthly_task_stores_the_previous_month_end(ledger):
     assert customers == {"A": ledger["A"].pk, "B": ledger["B"].pk, "C": ledger["C"].pk}
 
 
-def test_task_uses_the_intended_run_date_then_today(ledger, monkeypatch):
+def test_task_uses_the_intended_run_date_then_today(ledger, clock):
     tasks.take_monthly_snapshot(scheduled_for="2026-05-01T04:00:00+00:00")
     assert AgedBalanceSnapshot.objects.get().as_of == d(2026, 4, 30)
-    monkeypatch.setattr(timezone, "localdate", lambda value=None, timezone=None: d(2026, 3, 2))
+    clock.move_to("2026-03-02T06:00")
     tasks.take_monthly_snapshot()
     assert set(AgedBalanceSnapshot.objects.values_list("as_of", flat=True)) == {
         d(2026, 4, 30),
@@ -226,11 +228,18 @@ def test_the_monthly_schedule_exists_after_migrations():
     assert schedule.schedule_type == Schedule.MONTHLY
     assert schedule.repeats == -1
     assert schedule.intended_date_kwarg == "scheduled_for"
-    now = timezone.now().astimezone(PARIS)
-    first = (now.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
-    assert schedule.next_run.astimezone(PARIS) == datetime.datetime(
-        first.year, first.month, 1, 6, 0, tzinfo=PARIS
-    )
+    assert schedule.next_run.astimezone(PARIS).time() == datetime.time(6, 0)
+    assert schedule.next_run.astimezone(PARIS).day == 1
+
+
+def test_the_migration_schedules_the_next_first_of_the_month(clock):
+    """The migration's next run, computed today (the test database was migrated at the
+    real time, so the migration's function is run again at the frozen one)."""
+    migration = importlib.import_module("receivables.migrations.0004_monthly_snapshot_schedule")
+    migration.create_schedule(django_apps, None)
+    schedule = Schedule.objects.get(name="monthly-aged-balance-snapshot")
+    first = kpis.month_end(clock.today) + datetime.timedelta(days=1)
+    assert schedule.next_run == datetime.datetime(first.year, first.month, 1, 6, tzinfo=PARIS)
     assert schedule.next_run > timezone.now()
 
 

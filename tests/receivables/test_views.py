@@ -16,7 +16,7 @@ from receivables.models import Dispute
 from receivables.selectors import aged_balance
 from tests.factories import CustomerFactory, make_invoice, make_payment, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 D = Decimal
 d = datetime.date
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -14,6 +14,7 @@ from reminders import services, tasks
 from reminders.models import Reminder
 from tests.factories import make_invoice, make_reminder_customer
 
+pytestmark = pytest.mark.calendar  # data built from today
 TODAY = timezone.localdate
 
 

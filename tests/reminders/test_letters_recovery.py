@@ -19,7 +19,7 @@ from tests.reminders.test_letters import flat, pdf_text, sent_reminder, setup_co
 from tests.reminders.test_letters_workflow import letter_awaiting_approval
 
 D = datetime.date
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from tests.factories import CustomerFactory, make_invoice, make_payment
 from tests.reminders.test_letters import flat, pdf_text, setup_company, step
 
 D = datetime.date
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 
 
 @pytest.fixture(autouse=True)

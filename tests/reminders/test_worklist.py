@@ -17,7 +17,7 @@ from reminders import selectors, services
 from reminders.models import Reminder, ReminderItem, ScenarioStep
 from tests.factories import CustomerFactory, make_invoice, make_payment, make_reminder_customer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 TODAY = timezone.localdate
 S = Reminder.Status
 C = Reminder.Channel
