@@ -41,7 +41,7 @@ def main() -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from customers import access
+    from core import access
     from customers.models import Contact, Customer
     from receivables.models import Allocation, Installment, Invoice, Payment
     from receivables.plans import PlanKind, build_plan

@@ -38,9 +38,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_q",
+    "core",
     "customers",
     "receivables",
     "reminders",
+    "workplaces",
 ]
 
 MIDDLEWARE = [

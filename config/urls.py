@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from customers.views import home
+from workplaces.views.dashboard import home
 
 urlpatterns = [
     path("", home, name="home"),
@@ -12,10 +12,11 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("workplaces.urls")),
     path("customers/", include("customers.urls")),
     path("receivables/", include("receivables.urls")),
     path("reminders/", include("reminders.urls")),
-    path("reports/", include("receivables.report_urls")),
+    path("reports/", include("workplaces.report_urls")),
     path("letters/", include("reminders.letter_urls")),
 ]
 if settings.DEBUG:

@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from customers import access
+from core import access
 
 
 def roles(request: HttpRequest) -> dict:

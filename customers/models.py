@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers import access
+from core import access
 from customers.validators import validate_siren, validate_vat_number
 
 
@@ -109,7 +109,7 @@ class Customer(models.Model):
     def get_absolute_url(self) -> str:
         from django.urls import reverse
 
-        return reverse("customers:detail", args=[self.pk])
+        return reverse("workplaces:customer_detail", args=[self.pk])
 
     @property
     def address_lines(self) -> list[str]:

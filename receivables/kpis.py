@@ -58,7 +58,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Greatest, Round
 
-from customers import access
+from core import access
 from customers.models import Customer
 from receivables.models import (
     ZERO,

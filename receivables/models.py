@@ -6,7 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers import access
+from core import access
 from customers.models import Customer
 
 MONEY = {"max_digits": 14, "decimal_places": 2}

@@ -219,14 +219,14 @@ def snapshot_aged_balance(*, snapshot: AgedBalanceSnapshot) -> AgedBalance:
 
 def snapshot_pdf(*, snapshot: AgedBalanceSnapshot, ab: AgedBalance) -> bytes:
     """The snapshot as a printable PDF (A4 landscape), rendered with the shared
-    WeasyPrint set-up of reminders/pdf.py: its URL fetcher serves only the project's
+    WeasyPrint set-up of core/pdf.py: its URL fetcher serves only the project's
     static files, so the document cannot reach the network or the file system."""
     from django.conf import settings
 
-    from reminders.pdf import asset_url, render_pdf
+    from core.pdf import asset_url, render_pdf
 
     html = render_to_string(
-        "receivables/reports/snapshot_pdf.html",
+        "receivables/snapshot_pdf.html",
         {
             "snapshot": snapshot,
             "ab": ab,

@@ -21,10 +21,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from customers import access
+from core import access
+from core.htmx import render_page
 from customers.models import Customer
 from customers.selectors import sales_rep_choices
-from customers.views import render_page
 from receivables import exports, selectors
 from receivables.forms import InvoiceForm, PaymentForm
 from receivables.models import Invoice

@@ -38,7 +38,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers import access
+from core import access
+from core.pdf import asset_url, render_pdf
 from customers.models import Activity, Customer
 from receivables.interest import (
     DAYS_PER_YEAR,
@@ -51,7 +52,6 @@ from receivables.interest import (
 from receivables.models import ZERO
 from receivables.selectors import to_cents, with_balances
 from reminders.models import CompanyProfile, Reminder, ReminderItem
-from reminders.pdf import asset_url, render_pdf
 
 logger = logging.getLogger(__name__)
 

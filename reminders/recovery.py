@@ -35,7 +35,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from customers import access
+from core import access
+from core.pdf import asset_url, render_pdf
 from customers.models import Customer
 from receivables.interest import customer_late_claims
 from receivables.models import ZERO, Allocation, Dispute, Installment, Invoice, Payment
@@ -48,7 +49,6 @@ from reminders.letters import (
     unallocated_credit,
 )
 from reminders.models import CompanyProfile, Reminder, ReminderItem
-from reminders.pdf import asset_url, render_pdf
 
 LANGUAGE = "fr"
 SUMMARY_TEMPLATE = "reminders/letters/recovery_summary.html"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
 
-from customers import access
+from core import access
 from customers.models import Contact
 from reminders import engine
 from reminders.models import Reminder, ReminderQuerySet

@@ -31,7 +31,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers import access
+from core import access
 from customers.models import Activity, Customer
 from receivables.models import Dispute, Installment, Invoice, PromiseToPay
 from reminders import emails as mail

@@ -3,7 +3,7 @@
 Approving a letter queues :func:`render_approved_letter` after commit
 (``reminders.letters.letter_approve``). How many letters render at once is bounded by the
 cluster's worker count (``Q_WORKERS``): each worker process renders one letter at a time
-with its own shared FontConfiguration (reminders/pdf.py).
+with its own shared FontConfiguration (core/pdf.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 import pytest
 from django.utils import translation
 
-from customers import access
+from core import access
 from tests.factories import CustomerFactory, make_user
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth.models import Group, User
 
-from customers import access
+from core import access
 from customers.models import Contact, Customer
 from receivables import services
 from receivables.models import Invoice, Payment

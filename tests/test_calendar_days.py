@@ -23,8 +23,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule
 
-from customers import access
-from customers.dashboard import week_start
+from core import access
 from receivables import kpis
 from receivables import tasks as receivables_tasks
 from receivables.interest import load_rate_table
@@ -36,6 +35,7 @@ from reminders.letters import build_letter_context
 from reminders.models import Reminder, ScenarioStep
 from tests.clock import PARIS
 from tests.factories import make_invoice, make_reminder_customer, make_user
+from workplaces.dashboard import week_start
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 

@@ -97,7 +97,7 @@ def check_page(response, language: str, expected: list[str]) -> None:
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_customer_list_in_the_users_language(client, ledger, finance_user, language):
     logged_in(client, finance_user, language)
-    response = client.get(reverse("customers:list"))
+    response = client.get(reverse("workplaces:customer_list"))
     check_page(response, language, CUSTOMER_LIST[language])
     assert ("En retard uniquement" in response.content.decode()) == (language == "fr")
 
@@ -122,7 +122,7 @@ def test_french_by_default(client, ledger, finance_user, settings):
 def test_the_language_cookie_applies_without_a_preference(client, ledger, finance_user):
     logged_in(client, finance_user, None)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    response = client.get(reverse("customers:list"))
+    response = client.get(reverse("workplaces:customer_list"))
     check_page(response, "en", CUSTOMER_LIST["en"])
 
 

@@ -1,5 +1,5 @@
 """The permission matrix of every page: anonymous, another sales rep, the owning sales rep,
-finance staff and a manager. Scoping comes from ``visible_to`` (customers/access.py):
+finance staff and a manager. Scoping comes from ``visible_to`` (core/access.py):
 what a sales rep may not see answers 404 on detail pages and is absent from lists,
 downloads and totals."""
 
@@ -18,8 +18,8 @@ AS_OF = "2026-04-15"
 
 # (URL name, the object whose pk it takes: the owned customer or invoice, or None)
 PAGES = [
-    ("customers:list", None),
-    ("customers:detail", "customer"),
+    ("workplaces:customer_list", None),
+    ("workplaces:customer_detail", "customer"),
     ("receivables:invoice_list", None),
     ("receivables:invoice_detail", "invoice"),
     ("receivables:aged_balance", None),
@@ -87,7 +87,7 @@ def test_matrix(client, world, name, obj, role):
 @pytest.mark.parametrize("role", ["owner", "finance", "manager"])
 def test_lists_show_the_owned_customer(client, world, role):
     client.force_login(world["users"][role])
-    assert "Owned SARL" in client.get(reverse("customers:list")).content.decode()
+    assert "Owned SARL" in client.get(reverse("workplaces:customer_list")).content.decode()
     assert "OWN-1" in client.get(reverse("receivables:invoice_list")).content.decode()
     ab = client.get(reverse("receivables:aged_balance"), {"as_of": AS_OF}).context["ab"]
     assert "411OWNED" in [r["customer_ref"] for r in ab.rows]
@@ -95,7 +95,7 @@ def test_lists_show_the_owned_customer(client, world, role):
 
 def test_other_sales_rep_does_not_see_the_owned_customer_anywhere(client, world):
     client.force_login(world["users"]["other_sales"])
-    customers = client.get(reverse("customers:list")).content.decode()
+    customers = client.get(reverse("workplaces:customer_list")).content.decode()
     assert "Owned SARL" not in customers and "Foreign SA" in customers
     invoices = client.get(reverse("receivables:invoice_list")).content.decode()
     assert "OWN-1" not in invoices and "FOR-1" in invoices
@@ -106,7 +106,7 @@ def test_other_sales_rep_does_not_see_the_owned_customer_anywhere(client, world)
     assert "411OWNED" not in csv
     assert csv.splitlines()[-1] == "TOTAL,,0.00,0.00,0.00,70.00,0.00,70.00"
     # Searching by name or reference does not reveal it either.
-    search = client.get(reverse("customers:list"), {"q": "OWNED"})
+    search = client.get(reverse("workplaces:customer_list"), {"q": "OWNED"})
     assert list(search.context["page"].object_list) == []
     search = client.get(reverse("receivables:invoice_list"), {"q": "OWN-1"})
     assert list(search.context["page"].object_list) == []
@@ -123,7 +123,7 @@ def test_finance_and_managers_see_every_customer_in_totals(client, world, role):
 def test_user_without_a_role_sees_nothing(client, world, name, obj):
     client.force_login(make_user(None, "norole_t"))
     assert client.get(url_for(world, name, obj)).status_code == 404
-    assert list(client.get(reverse("customers:list")).context["page"].object_list) == []
+    assert list(client.get(reverse("workplaces:customer_list")).context["page"].object_list) == []
 
 
 def test_user_without_a_role_cannot_download(client, world):

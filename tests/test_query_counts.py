@@ -35,7 +35,7 @@ def assert_constant(client, url_fn, grow, sizes=(2, 20), params=None):
 @pytest.fixture
 def finance_client(client, finance_user):
     client.force_login(finance_user)
-    client.get(reverse("customers:list"))  # warm the session and the role cache
+    client.get(reverse("workplaces:customer_list"))  # warm the session and the role cache
     return client
 
 
@@ -61,13 +61,13 @@ def customers_grower(sales_user):
 
 
 def test_customer_list(finance_client, customers_grower):
-    assert_constant(finance_client, lambda: reverse("customers:list"), customers_grower)
+    assert_constant(finance_client, lambda: reverse("workplaces:customer_list"), customers_grower)
 
 
 def test_customer_list_searched_and_sorted(finance_client, customers_grower):
     assert_constant(
         finance_client,
-        lambda: reverse("customers:list"),
+        lambda: reverse("workplaces:customer_list"),
         customers_grower,
         params={"q": "Client", "sort": "-overdue", "overdue": "on"},
     )
@@ -75,8 +75,8 @@ def test_customer_list_searched_and_sorted(finance_client, customers_grower):
 
 def test_customer_list_for_a_sales_rep(client, sales_user, customers_grower):
     client.force_login(sales_user)
-    client.get(reverse("customers:list"))
-    assert_constant(client, lambda: reverse("customers:list"), customers_grower)
+    client.get(reverse("workplaces:customer_list"))
+    assert_constant(client, lambda: reverse("workplaces:customer_list"), customers_grower)
 
 
 def test_invoice_list(finance_client, customers_grower):

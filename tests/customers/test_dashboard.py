@@ -1,5 +1,5 @@
-"""The finance dashboard (customers/dashboard.py, customers:dashboard) and its in-place
-worklist actions (reminders:worklist_*), the "see all" pages, each role's home page, and
+"""The finance dashboard (customers/dashboard.py, workplaces:dashboard) and its in-place
+worklist actions (workplaces:worklist_*), the "see all" pages, each role's home page, and
 the customer page as the place a call is prepared (timeline, payment behaviour,
 reminder log, actions panel)."""
 
@@ -14,9 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from customers import dashboard
 from customers.models import Activity, Contact
-from customers.selectors import customer_timeline, payment_behaviour
 from receivables import kpis
 from receivables.models import AgedBalanceSnapshot, Dispute, PromiseToPay
 from reminders.models import Reminder, ReminderItem, ScenarioStep
@@ -28,10 +26,12 @@ from tests.factories import (
     make_reminder_customer,
     make_user,
 )
+from workplaces import dashboard
+from workplaces.selectors import customer_timeline, payment_behaviour
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 HTMX = {"HX-Request": "true"}
-DASHBOARD = reverse("customers:dashboard")
+DASHBOARD = reverse("workplaces:dashboard")
 S = Reminder.Status
 C = Reminder.Channel
 
@@ -183,11 +183,11 @@ def test_dashboard_shows_every_kind_of_worklist_item(finance_client, world):
     assert 'href="tel:0472000001"' in html  # click-to-call on the calls to make
     assert "open for 12 days" in html  # a dispute's age
     # Actions are offered in place, each as an htmx post on its row.
-    assert reverse("reminders:worklist_call", args=["tasks", items["tasks"].pk]) in html
-    assert reverse("reminders:worklist_approve", args=["letters", items["letters"].pk]) in html
-    assert reverse("reminders:worklist_retry", args=["sends", items["sends_failed"].pk]) in html
+    assert reverse("workplaces:worklist_call", args=["tasks", items["tasks"].pk]) in html
+    assert reverse("workplaces:worklist_approve", args=["letters", items["letters"].pk]) in html
+    assert reverse("workplaces:worklist_retry", args=["sends", items["sends_failed"].pk]) in html
     assert (
-        reverse("reminders:worklist_mark_sent", args=["sends", items["sends_unknown"].pk]) in html
+        reverse("workplaces:worklist_mark_sent", args=["sends", items["sends_unknown"].pk]) in html
     )
     assert "style=" not in html
 
@@ -298,7 +298,7 @@ def test_a_promise_for_the_same_day_still_shows_once_broken(finance_user, sales_
 
 
 def post(client, name, section, obj, data=None, htmx=True):
-    url = reverse(f"reminders:worklist_{name}", args=[section, obj.pk])
+    url = reverse(f"workplaces:worklist_{name}", args=[section, obj.pk])
     return client.post(url, data or {}, headers=HTMX if htmx else {})
 
 
@@ -465,7 +465,7 @@ def test_call_on_a_state_row_keeps_the_row_with_a_message(finance_client, world)
 
 def test_plain_post_redirects_back_with_a_message(finance_client, world):
     task = world["items"]["tasks"]
-    back = reverse("customers:dashboard_section", args=["tasks"])
+    back = reverse("workplaces:dashboard_section", args=["tasks"])
     response = post(
         finance_client, "call", "tasks", task, {"outcome": "Reached", "next": back}, htmx=False
     )
@@ -494,7 +494,7 @@ def test_an_action_outside_its_sections_is_404(finance_client, world, name, sect
 
 # --- permissions -------------------------------------------------------------------------
 
-PAGES = [("customers:dashboard", []), ("customers:dashboard_section", ["disputes"])]
+PAGES = [("workplaces:dashboard", []), ("workplaces:dashboard_section", ["disputes"])]
 PAGE_STATUS = {"owner": 403, "other_sales": 403, "finance": 200, "manager": 200}
 # (action, section, item key) for every worklist action.
 ACTIONS = [
@@ -529,14 +529,14 @@ def test_manager_sees_the_dashboard_read_only(client, world):
 
 
 def test_unknown_section_page_is_404(finance_client, world):
-    url = reverse("customers:dashboard_section", args=["nonsense"])
+    url = reverse("workplaces:dashboard_section", args=["nonsense"])
     assert finance_client.get(url).status_code == 404
 
 
 @pytest.mark.parametrize(("name", "section", "key", "data"), ACTIONS)
 def test_actions_permission_matrix(client, world, name, section, key, data):
     obj = world["items"][key]
-    url = reverse(f"reminders:worklist_{name}", args=[section, obj.pk])
+    url = reverse(f"workplaces:worklist_{name}", args=[section, obj.pk])
     response = client.post(url, data, headers=HTMX)
     assert response.status_code == 302 and "/login/" in response["Location"]
     for role in ("other_sales", "owner", "manager", "finance"):
@@ -574,7 +574,7 @@ def test_section_page_paginates_with_the_same_rows(finance_client, world, financ
             summary=f"Follow {i}",
             next_action_date=days(-1),
         )
-    url = reverse("customers:dashboard_section", args=["followups"])
+    url = reverse("workplaces:dashboard_section", args=["followups"])
     response = finance_client.get(url)
     assert response.status_code == 200
     page = response.context["page"]
@@ -633,7 +633,7 @@ def test_section_page_queries_do_not_grow(finance_client, finance_user, section,
             add_worklist_items(c, finance_user, tag=str(len(made)))
             made.append(c)
 
-    url = reverse("customers:dashboard_section", args=[section])
+    url = reverse("workplaces:dashboard_section", args=[section])
     counts = []
     for size in (2, 6):
         grow(size)

@@ -28,7 +28,7 @@ def test_the_users_language_wins_over_the_browser(client, finance_user, language
     browser = "en" if language == "fr" else "fr"
     client.force_login(finance_user)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = browser
-    response = client.get(reverse("customers:list"), headers={"Accept-Language": browser})
+    response = client.get(reverse("workplaces:customer_list"), headers={"Accept-Language": browser})
     assert response.status_code == 200
     assert language_of(response) == language
     assert f'<html lang="{language}">' in response.content.decode()
@@ -38,7 +38,7 @@ def test_the_users_language_wins_over_the_browser(client, finance_user, language
 def test_a_french_user_gets_french_strings(client, finance_user):
     prefer(finance_user, "fr")
     client.force_login(finance_user)
-    response = client.get(reverse("customers:dashboard"), headers={"Accept-Language": "en"})
+    response = client.get(reverse("workplaces:dashboard"), headers={"Accept-Language": "en"})
     assert language_of(response) == "fr"
     assert response.context["LANGUAGE_CODE"] == "fr"
     html = response.content.decode()
@@ -49,7 +49,7 @@ def test_a_french_user_gets_french_strings(client, finance_user):
 
 def test_without_a_preference_the_browser_decides(client, finance_user):
     client.force_login(finance_user)
-    response = client.get(reverse("customers:list"), headers={"Accept-Language": "en"})
+    response = client.get(reverse("workplaces:customer_list"), headers={"Accept-Language": "en"})
     assert language_of(response) == "en"
     assert user_language(finance_user) is None
 
@@ -67,7 +67,7 @@ def test_preferences_page_saves_the_language(client, sales_user):
     assert response.status_code == 302 and response["Location"] == PREFERENCES
     assert UserPreferences.objects.get(user=sales_user).language == "en"
     # Every later page of that user is in English, even with a French browser.
-    response = client.get(reverse("customers:sales"), headers={"Accept-Language": "fr"})
+    response = client.get(reverse("workplaces:sales"), headers={"Accept-Language": "fr"})
     assert language_of(response) == "en"
     response = client.post(PREFERENCES, {"language": "de"})
     assert response.status_code == 200 and "language" in response.context["form"].errors
@@ -76,7 +76,7 @@ def test_preferences_page_saves_the_language(client, sales_user):
 
 def test_language_buttons_save_the_choice_for_a_signed_in_user(client, finance_user):
     client.force_login(finance_user)
-    back = reverse("customers:list")
+    back = reverse("workplaces:customer_list")
     response = client.post(SWITCH, {"language": "en", "next": back})
     assert response.status_code == 302 and response["Location"] == back
     assert UserPreferences.objects.get(user=finance_user).language == "en"
@@ -95,7 +95,7 @@ def test_language_buttons_ignore_an_unknown_language(client, finance_user):
 
 def test_header_posts_to_the_saving_switch(client, finance_user):
     client.force_login(finance_user)
-    html = client.get(reverse("customers:list")).content.decode()
+    html = client.get(reverse("workplaces:customer_list")).content.decode()
     assert f'action="{SWITCH}"' in html
     assert f'href="{PREFERENCES}"' in html
 
@@ -107,7 +107,7 @@ def test_a_users_choice_follows_them_to_another_session(client, finance_user):
     client.logout()
     client.cookies.clear()
     client.force_login(finance_user)
-    response = client.get(reverse("customers:list"), headers={"Accept-Language": "fr"})
+    response = client.get(reverse("workplaces:customer_list"), headers={"Accept-Language": "fr"})
     assert language_of(response) == "en"
 
 

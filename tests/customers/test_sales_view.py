@@ -1,4 +1,4 @@
-"""The sales rep's view (customers:sales): only their clients, riskiest first, with the
+"""The sales rep's view (workplaces:sales): only their clients, riskiest first, with the
 last reminder and the scenario's next step; a note or a promise to pay in place; and
 nothing else a rep may do (no ledger edits, no sends, no approvals)."""
 
@@ -12,16 +12,17 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from customers import access, dashboard
+from core import access
 from customers.models import Activity
 from receivables.models import Dispute, PromiseToPay
 from reminders import services
 from reminders.models import Reminder, ScenarioStep
 from tests.factories import CustomerFactory, make_invoice, make_reminder_customer, make_user
+from workplaces import dashboard
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 HTMX = {"HX-Request": "true"}
-SALES = reverse("customers:sales")
+SALES = reverse("workplaces:sales")
 
 
 def today() -> datetime.date:
@@ -194,20 +195,20 @@ def test_a_rep_can_do_nothing_else(client, sales_user, finance_user, book, compa
         (reverse("reminders:open_dispute", args=[alpha.pk]), {"invoice": invoice.pk}),
         (reverse("reminders:resolve_dispute", args=[dispute.pk]), {}),
         (reverse("letters:approve", args=[letter.pk]), {}),
-        (reverse("reminders:worklist_approve", args=["letters", letter.pk]), {}),
-        (reverse("reminders:worklist_call", args=["credit", alpha.pk]), {"outcome": "x"}),
-        (reverse("reminders:worklist_resolve", args=["disputes", dispute.pk]), {}),
+        (reverse("workplaces:worklist_approve", args=["letters", letter.pk]), {}),
+        (reverse("workplaces:worklist_call", args=["credit", alpha.pk]), {"outcome": "x"}),
+        (reverse("workplaces:worklist_resolve", args=["disputes", dispute.pk]), {}),
     ]
     for url, data in forbidden:
         assert client.post(url, data, headers=HTMX).status_code == 403, url
-    assert client.get(reverse("customers:dashboard")).status_code == 403
+    assert client.get(reverse("workplaces:dashboard")).status_code == 403
     not_found = [
         reverse("reminders:send_now", args=[other.pk]),
-        reverse("reminders:worklist_call", args=["credit", other.pk]),
+        reverse("workplaces:worklist_call", args=["credit", other.pk]),
     ]
     for url in not_found:
         assert client.post(url, {"outcome": "x"}, headers=HTMX).status_code == 404, url
-    assert client.get(reverse("customers:detail", args=[other.pk])).status_code == 404
+    assert client.get(reverse("workplaces:customer_detail", args=[other.pk])).status_code == 404
     for path in ("/admin/receivables/invoice/add/", "/admin/receivables/payment/add/"):
         assert client.get(path).status_code == 302  # to the admin login: not staff
     letter.refresh_from_db()

@@ -14,7 +14,7 @@ from tests.factories import ContactFactory, CustomerFactory, make_invoice, make_
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 HTMX = {"HTTP_HX_REQUEST": "true"}
-LIST = reverse("customers:list")
+LIST = reverse("workplaces:customer_list")
 
 
 def days(n: int) -> datetime.date:
@@ -48,7 +48,7 @@ def names(response) -> list[str]:
 def test_home_is_the_dashboard_for_finance_staff(finance_client):
     response = finance_client.get(reverse("home"))
     assert response.status_code == 302
-    assert response["Location"] == reverse("customers:dashboard")
+    assert response["Location"] == reverse("workplaces:dashboard")
 
 
 def test_list_shows_balances_and_sales_rep(finance_client, book):
@@ -209,4 +209,6 @@ def test_customer_page(finance_client, full_customer):
 
 
 def test_customer_page_unknown_customer_is_404(finance_client):
-    assert finance_client.get(reverse("customers:detail", args=[999999])).status_code == 404
+    assert (
+        finance_client.get(reverse("workplaces:customer_detail", args=[999999])).status_code == 404
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from customers import access
+from core import access
 from customers.models import Activity
 from reminders.models import Reminder, ScenarioStep
 from tests.e2e.conftest import screenshot

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from customers import access
+from core import access
 from receivables import kpis, services
 from receivables.models import Dispute
 from tests.factories import CustomerFactory, make_invoice, make_payment, make_user
@@ -242,7 +242,7 @@ def test_managers_and_finance_see_the_dashboard(client, ledger, role):
         assert text in page
     # Every customer owes something today (the ledger's open invoices): all five are
     # linked to their customer page, largest balance first.
-    links = [reverse("customers:detail", args=[ledger[ref].pk]) for ref in "ABCDE"]
+    links = [reverse("workplaces:customer_detail", args=[ledger[ref].pk]) for ref in "ABCDE"]
     assert all(link in page for link in links)
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from pypdf import PdfReader
 
-from customers import access
+from core import access
 from receivables import kpis, snapshots, tasks
 from receivables.models import AgedBalanceSnapshot, AgedBalanceSnapshotRow
 from receivables.selectors import aged_balance

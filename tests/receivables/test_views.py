@@ -211,7 +211,7 @@ def test_aged_balance_page(finance_client, ledger):
     assert [r["customer_ref"] for r in ab.rows] == ["A", "B", "C"]
     assert ab.totals["total"] == D("800.00")
     html = response.content.decode()
-    assert reverse("customers:detail", args=[ledger[0].pk]) in html
+    assert reverse("workplaces:customer_detail", args=[ledger[0].pk]) in html
     assert f"{CSV}?as_of=2026-04-15" in html and f"{XLSX}?as_of=2026-04-15" in html
     assert "TOTAL" in html
 

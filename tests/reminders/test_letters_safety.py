@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reminders import letters
-from reminders.pdf import (
+from core.pdf import (
     ASSET_BASE_URL,
     RefusedURLError,
     StaticOnlyFetcher,
@@ -22,6 +21,7 @@ from reminders.pdf import (
     font_configuration,
     render_pdf,
 )
+from reminders import letters
 from tests.factories import CustomerFactory, make_invoice
 from tests.reminders.test_letters import flat, pdf_text, setup_company
 

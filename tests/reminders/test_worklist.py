@@ -10,12 +10,12 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from customers import access
-from customers.dashboard import reminder_retry_now, week_start
+from core import access
 from customers.models import Activity
 from reminders import selectors, services
 from reminders.models import Reminder, ReminderItem, ScenarioStep
 from tests.factories import CustomerFactory, make_invoice, make_payment, make_reminder_customer
+from workplaces.dashboard import reminder_retry_now, week_start
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 TODAY = timezone.localdate

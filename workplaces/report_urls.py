@@ -1,6 +1,6 @@
 from django.urls import path
 
-from receivables import report_views as views
+from workplaces.views import reports as views
 
 app_name = "reports"
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers import access
+from core import access
 from customers.models import Activity, Customer
 from receivables import kpis
 from receivables.models import Dispute, PromiseToPay

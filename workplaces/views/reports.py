@@ -27,8 +27,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from customers import access
-from customers.views import render_page
+from core import access
+from core.htmx import render_page
 from receivables import exports, kpis, snapshots
 from receivables.models import AgedBalanceSnapshot
 
@@ -260,7 +260,7 @@ def reports_home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     form = SnapshotRequestForm(initial={"as_of": snapshots.previous_month_end(today)}, today=today)
     return render(
-        request, "receivables/reports/home.html", _home_context(request, today=today, form=form)
+        request, "workplaces/reports/home.html", _home_context(request, today=today, form=form)
     )
 
 
@@ -289,7 +289,7 @@ def snapshot_create(request: HttpRequest) -> HttpResponse:
                 )
             return redirect("reports:snapshot_detail", pk=snapshot.pk)
     context = _home_context(request, today=today, form=form)
-    return render(request, "receivables/reports/home.html", context, status=400)
+    return render(request, "workplaces/reports/home.html", context, status=400)
 
 
 @require_GET
@@ -303,7 +303,7 @@ def snapshot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "ab": snapshots.snapshot_aged_balance(snapshot=snapshot) if snapshot.is_done else None,
     }
     return render_page(
-        request, "receivables/reports/snapshot_detail.html", context, fragment="status"
+        request, "workplaces/reports/snapshot_detail.html", context, fragment="status"
     )
 
 

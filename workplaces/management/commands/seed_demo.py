@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from customers.demo import seed_demo
+from workplaces.demo import seed_demo
 
 
 class Command(BaseCommand):

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from stdnum import luhn
 
-from customers import access
+from core import access
 from customers.models import Activity, Contact, Customer
 from receivables import services
 from receivables.models import Dispute, Invoice, PromiseToPay

@@ -1,0 +1,61 @@
+"""The workplaces' pages. Their paths keep the product's URLs (/customers/…,
+/reminders/worklist/…); the manager's reports are in report_urls.py (/reports/)."""
+
+from django.urls import path
+
+from workplaces.views import customers, dashboard
+
+app_name = "workplaces"
+
+urlpatterns = [
+    path("customers/", customers.customer_list, name="customer_list"),
+    path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
+    path("customers/mine/", customers.sales_view, name="sales"),
+    path("customers/dashboard/", dashboard.finance_dashboard, name="dashboard"),
+    path(
+        "customers/dashboard/<slug:section>/",
+        dashboard.dashboard_section,
+        name="dashboard_section",
+    ),
+    # The finance worklist's in-place actions (a row of a dashboard section).
+    path(
+        "reminders/worklist/<slug:section>/<int:pk>/call/",
+        dashboard.worklist_call,
+        name="worklist_call",
+    ),
+    path(
+        "reminders/worklist/<slug:section>/<int:pk>/postpone/",
+        dashboard.worklist_postpone,
+        name="worklist_postpone",
+    ),
+    path(
+        "reminders/worklist/<slug:section>/<int:pk>/handed-over/",
+        dashboard.worklist_handed_over,
+        name="worklist_handed_over",
+    ),
+    path(
+        "reminders/worklist/<slug:section>/<int:pk>/approve/",
+        dashboard.worklist_approve,
+        name="worklist_approve",
+    ),
+    path(
+        "reminders/worklist/<slug:section>/<int:pk>/cancel/",
+        dashboard.worklist_cancel,
+        name="worklist_cancel",
+    ),
+    path(
+        "reminders/worklist/<slug:section>/<int:pk>/retry/",
+        dashboard.worklist_retry,
+        name="worklist_retry",
+    ),
+    path(
+        "reminders/worklist/<slug:section>/<int:pk>/mark-sent/",
+        dashboard.worklist_mark_sent,
+        name="worklist_mark_sent",
+    ),
+    path(
+        "reminders/worklist/<slug:section>/<int:pk>/resolve/",
+        dashboard.worklist_resolve,
+        name="worklist_resolve",
+    ),
+]
