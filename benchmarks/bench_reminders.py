@@ -180,6 +180,7 @@ def main() -> None:
 
     from reminders import services
     from reminders.models import Reminder
+    from reminders.run.plan import is_business_day
 
     run_date = datetime.date.fromisoformat(args.date)
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
@@ -203,7 +204,7 @@ def main() -> None:
         again = services.reminders_run(run_date=run_date)
     print(f"  planned {again.planned}, sent {again.sent}")
     next_day = run_date + datetime.timedelta(days=1)
-    while not services.engine.is_business_day(next_day):
+    while not is_business_day(next_day):
         next_day += datetime.timedelta(days=1)
     with timed(f"next business day {next_day}", results):
         second = services.reminders_run(run_date=next_day)

@@ -15,18 +15,25 @@ import contextlib
 import datetime
 import logging
 import smtplib
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from email.utils import parseaddr
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers, make_msgid
 from django.template import engines
 from django.utils import translation
 
+from customers.models import Contact
 from reminders.default_texts import fallback_template
-from reminders.engine import CustomerPlan, InstallmentState, Recipients, Step
 from reminders.models import CompanyProfile, ReminderTemplate
+
+if TYPE_CHECKING:
+    from reminders.run.plan import CustomerPlan, Step
+    from reminders.run.state import InstallmentState
 
 logger = logging.getLogger(__name__)
 
@@ -235,3 +242,44 @@ def _reopen(connection) -> None:
 
 def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+# --- recipients -------------------------------------------------------------------------
+
+
+@dataclass
+class Recipients:
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    greeting_contact: Contact | None = None
+
+    def as_json(self) -> dict[str, list[str]]:
+        return {"to": self.to, "cc": self.cc}
+
+
+def load_recipients(customer_ids: Iterable[int]) -> dict[int, Recipients]:
+    """The billing contacts who receive reminders, one query for all customers; with no
+    "to" contact, the "cc" ones are promoted so the email still has an addressee."""
+    result: dict[int, Recipients] = defaultdict(Recipients)
+    ids = list(customer_ids)
+    if not ids:
+        return result
+    contacts = (
+        Contact.objects.reminder_recipients()
+        .filter(customer_id__in=ids)
+        .order_by("customer_id", "reminder_role", "pk")
+    )
+    for contact in contacts:
+        rec = result[contact.customer_id]
+        if contact.reminder_role == Contact.ReminderRole.TO:
+            if contact.email not in rec.to:
+                rec.to.append(contact.email)
+            if rec.greeting_contact is None:
+                rec.greeting_contact = contact
+        elif contact.email not in rec.cc:
+            rec.cc.append(contact.email)
+    for rec in result.values():
+        if not rec.to and rec.cc:
+            rec.to, rec.cc = rec.cc, []
+        rec.cc = [e for e in rec.cc if e not in rec.to]
+    return result

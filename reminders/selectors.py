@@ -9,15 +9,17 @@ from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
 
 from core import access
 from customers.models import Contact
-from reminders import engine
+from reminders.emails import Recipients, load_recipients
 from reminders.models import Reminder, ReminderQuerySet
+from reminders.run import plan as planner
+from reminders.run.state import load_state
 
 
 @dataclass
 class PreviewDay:
     day: datetime.date
     business_day: bool
-    plans: list[engine.CustomerPlan]
+    plans: list[planner.CustomerPlan]
 
     @property
     def email_count(self) -> int:
@@ -27,28 +29,28 @@ class PreviewDay:
 @dataclass
 class Preview:
     days: list[PreviewDay]
-    recipients: dict[int, engine.Recipients]
+    recipients: dict[int, Recipients]
 
 
 def reminders_preview(*, user, start: datetime.date, days: int = 7) -> Preview:
     """Simulate the next ``days`` daily runs from ``start`` for the customers ``user`` may
     see, assuming each planned send happens (and what is in flight today completes):
     the same planner as the real run, on an in-memory snapshot; nothing is written."""
-    scenarios = engine.load_scenarios()
+    scenarios = planner.load_scenarios()
     last = start + datetime.timedelta(days=days - 1)
-    state = engine.load_state(
+    state = load_state(
         last_day=last, scenarios=scenarios, customer_q=access.scope_q(user, "invoice__customer")
     )
-    engine.settle_pending(state, start - datetime.timedelta(days=1))
+    planner.settle_pending(state, start - datetime.timedelta(days=1))
     result: list[PreviewDay] = []
     for offset in range(days):
         day = start + datetime.timedelta(days=offset)
-        plans = engine.plan_day(state, day, scenarios)
+        plans = planner.plan_day(state, day, scenarios)
         # Snapshot the lists before the state moves on to the next day.
-        result.append(PreviewDay(day=day, business_day=engine.is_business_day(day), plans=plans))
-        engine.apply_plans(plans, day)
+        result.append(PreviewDay(day=day, business_day=planner.is_business_day(day), plans=plans))
+        planner.apply_plans(plans, day)
     customer_ids = {p.customer.id for d in result for p in d.plans if p.emails}
-    recipients = engine.load_recipients(customer_ids)
+    recipients = load_recipients(customer_ids)
     for preview_day in result:
         for plan in preview_day.plans:
             plan.recipients = recipients[plan.customer.id]

@@ -30,9 +30,9 @@ from receivables.interest import load_rate_table
 from receivables.models import AgedBalanceSnapshot, ReferenceRate
 from receivables.selectors import aged_balance
 from reminders import tasks as reminders_tasks
-from reminders.engine import is_business_day
 from reminders.letters import build_letter_context
 from reminders.models import Reminder, ScenarioStep
+from reminders.run.plan import is_business_day
 from tests.clock import PARIS
 from tests.factories import make_invoice, make_reminder_customer, make_user
 from workplaces.dashboard import week_start

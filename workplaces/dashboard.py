@@ -6,8 +6,6 @@ subqueries and conditional aggregates, so the number of queries never depends on
 number of items: each worklist section is one QuerySet that the dashboard slices and
 counts and the "see all" page paginates.
 
-One write lives here too, :func:`reminder_retry_now`, because it serves only the
-worklist's "retry" button (see its docstring).
 """
 
 from __future__ import annotations
@@ -18,21 +16,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Window
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import access
 from customers.models import Activity, Customer
 from receivables import kpis
 from receivables.models import Dispute, PromiseToPay
 from receivables.selectors import customers_over_credit_limit, with_balances
-from reminders import engine, services
 from reminders import selectors as reminder_selectors
 from reminders.models import Reminder, ReminderItem
+from reminders.run import plan as planner
+from reminders.run.state import done_on, reminder_base_installments
 
 SECTION_CAP = 8
 BROKEN_PROMISE_DAYS = 30
@@ -379,13 +375,6 @@ def finance_dashboard(*, user, today: datetime.date, cap: int = SECTION_CAP) -> 
 # --- the sales rep's view ---------------------------------------------------------------
 
 
-@dataclass
-class NextStep:
-    name: str
-    on: datetime.date
-    pending: bool = False  # the previous step is not done yet: the date is a floor
-
-
 def _latest_sent(field_name: str) -> Subquery:
     return Subquery(
         Reminder.objects.filter(customer=OuterRef("pk"), status=Reminder.Status.SENT)
@@ -414,7 +403,7 @@ def sales_customers(*, user, today: datetime.date, rep_id: int | None = None) ->
     qs = Customer.objects.visible_to(user)
     if rep_id is not None:
         qs = qs.filter(sales_rep_id=rep_id)
-    remindable = engine.reminder_base_installments().filter(
+    remindable = reminder_base_installments().filter(
         invoice__customer=OuterRef("pk"), invoice__issue_date__lte=today
     )
     oldest = remindable.order_by("due_date", "invoice__number", "sequence")
@@ -438,72 +427,24 @@ def sales_customers(*, user, today: datetime.date, rep_id: int | None = None) ->
 
 
 def next_steps(customers: Sequence[Customer], today: datetime.date) -> None:
-    """Set ``next_step`` (a :class:`NextStep` or None) on each customer of
-    :func:`sales_customers`, with the engine's own rules (next step after the last one
-    taken; due on the later of due date + offset and the last send + the spacing): one
-    query for the scenarios, whatever the number of rows."""
-    scenarios = engine.load_scenarios()
+    """Set ``next_step`` (a :class:`~reminders.run.plan.NextStep` or None) on each
+    customer of :func:`sales_customers`, by the daily run's own rules: one query for the
+    scenarios, whatever the number of rows."""
+    scenarios = planner.load_scenarios()
     for c in customers:
         c.next_step = None
         if c.next_inst is None or c.reminders_exempt or c.direct_debit:
             continue
         last = scenarios.by_id.get(c.last_step_id) if c.last_step_id else None
-        scenario_id = scenarios.effective(c.scenario_id)
-        step = scenarios.next_step(scenario_id, last.position if last else 0)
-        if step is None:
-            continue
-        state = engine.InstallmentState(
-            id=c.next_inst,
-            customer_id=c.pk,
-            invoice_id=0,
-            invoice_number="",
-            currency="EUR",
-            sequence=1,
-            issue_date=today,
+        c.next_step = planner.next_step_for(
+            scenarios=scenarios,
+            scenario_id=c.scenario_id,
             due_date=c.next_inst_due,
-            amount_left=Decimal("0.00"),
             last_step=last,
             last_done_on=(
-                engine._done_on(c.last_channel, c.last_status, c.last_attempted_on, c.last_run_date)
+                done_on(c.last_channel, c.last_status, c.last_attempted_on, c.last_run_date)
                 if last
                 else None
             ),
+            today=today,
         )
-        c.next_step = NextStep(
-            name=step.name,
-            on=max(engine._step_due_on(state, step), today),
-            pending=state.last_pending,
-        )
-
-
-# --- the worklist's one write -----------------------------------------------------------
-
-
-def reminder_retry_now(*, reminder: Reminder, user, today: datetime.date | None = None) -> Reminder:
-    """Retry a failed email now instead of waiting for its backoff: make it due, let the
-    same check as the daily run cancel it if its amounts or situation changed meanwhile,
-    then send it with its original Message-ID. The reminder services own sending; this
-    only makes the row due, which they offer no call for (a candidate to move into
-    reminders/services.py). Emails that failed too often are left to "cancel"."""
-    if not access.can_edit_ledger(user):
-        raise PermissionDenied(_("You are not allowed to do this."))
-    today = today or timezone.localdate()
-    now = timezone.now()
-    with transaction.atomic():
-        made_due = Reminder.objects.filter(
-            pk=reminder.pk,
-            channel=Reminder.Channel.EMAIL,
-            status=Reminder.Status.FAILED,
-            attempts__lt=services.MAX_ATTEMPTS,
-        ).update(next_attempt_at=now)
-    if not made_due:
-        raise ValidationError(
-            _(
-                "This email cannot be retried (not failed, or failed too many times): cancel "
-                "it, correct the contact if needed, and send a fresh reminder."
-            )
-        )
-    services.cancel_stale_pending(run_date=today, now=now)
-    services.deliver(run_date=today, now=now, ids=[reminder.pk])
-    reminder.refresh_from_db()
-    return reminder

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from customers.models import Activity
 from reminders import services
 from reminders.models import Reminder
+from reminders.run import claim, record
 from tests.factories import make_invoice, make_payment, make_reminder_customer
 
 D = datetime.date
@@ -259,7 +260,7 @@ def test_crash_while_sending_becomes_unknown_and_is_never_resent(monkeypatch, co
     reminder = Reminder.objects.get(channel="email")
     assert reminder.status == "sending" and reminder.message_id and reminder.claimed_at
     mail.outbox = []
-    later = reminder.claimed_at + services.SENDING_TIMEOUT + datetime.timedelta(minutes=1)
+    later = reminder.claimed_at + claim.SENDING_TIMEOUT + datetime.timedelta(minutes=1)
     result = services.reminders_run(run_date=D(2026, 4, 3), now=later)
     assert result.unknown == 1
     for day in range(3, 20):
@@ -325,7 +326,7 @@ def test_two_concurrent_runs_send_each_reminder_once(company_profile):
 
 
 def test_backoff_grows_and_stays_under_a_day():
-    delays = [services.backoff(n) for n in range(1, 8)]
+    delays = [record.backoff(n) for n in range(1, 8)]
     assert delays[0] == datetime.timedelta(minutes=30)
     assert delays == sorted(delays) and max(delays) < datetime.timedelta(days=1)
 

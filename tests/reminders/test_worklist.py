@@ -12,10 +12,12 @@ from django.utils import timezone
 
 from core import access
 from customers.models import Activity
-from reminders import selectors, services
+from reminders import selectors
 from reminders.models import Reminder, ReminderItem, ScenarioStep
+from reminders.run.claim import MAX_ATTEMPTS
+from reminders.services import reminder_retry_now
 from tests.factories import CustomerFactory, make_invoice, make_payment, make_reminder_customer
-from workplaces.dashboard import reminder_retry_now, week_start
+from workplaces.dashboard import week_start
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 TODAY = timezone.localdate
@@ -179,7 +181,7 @@ def test_retry_now_cancels_an_email_whose_amounts_changed(finance_user, company_
 
 
 def test_retry_now_refuses_what_cannot_be_retried(finance_user, sales_user, company_profile):
-    _customer, email = _failed_email(attempts=services.MAX_ATTEMPTS)
+    _customer, email = _failed_email(attempts=MAX_ATTEMPTS)
     with pytest.raises(ValidationError, match="cannot be retried"):
         reminder_retry_now(reminder=email, user=finance_user)
     email.refresh_from_db()

@@ -288,7 +288,7 @@ def worklist_cancel(request: HttpRequest, section: str, pk: int) -> HttpResponse
 def worklist_retry(request: HttpRequest, section: str, pk: int) -> HttpResponse:
     reminder = _worklist_object(request, section, pk, ("sends",))
     try:
-        reminder = dashboard.reminder_retry_now(reminder=reminder, user=request.user)
+        reminder = services.reminder_retry_now(reminder=reminder, user=request.user)
     except ValidationError as exc:
         return _worklist_respond(request, section, pk, error=" ".join(exc.messages))
     if reminder.status == Reminder.Status.SENT:

@@ -51,7 +51,7 @@ class Command(BaseCommand):
             self.stdout.write(f"[dry run] {day}: not a business day, nothing would be sent.")
             return
         self.stdout.write(f"[dry run] {day}: {len(result.plans)} customer(s)")
-        from reminders.engine import load_recipients
+        from reminders.emails import load_recipients
 
         recipients = load_recipients(p.customer.id for p in result.plans if p.emails)
         for plan in result.plans:

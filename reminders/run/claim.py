@@ -1,0 +1,303 @@
+"""Claim: write the day's decisions before anything leaves. An installment takes each
+step once (``ReminderItem``'s unique key, enforced by the database), so a rerun or a
+second worker plans nothing twice; an email is claimed with ``SELECT … FOR UPDATE SKIP
+LOCKED``, marked "sending" with its attempt and its fixed Message-ID, and committed before
+it is sent. Stale rows are settled first: promises past their grace, emails whose
+situation changed, sends interrupted by a crash."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils.translation import gettext as _
+
+from customers.models import Activity
+from receivables.models import Installment, PromiseToPay
+from reminders import emails as mail
+from reminders.models import (
+    Reminder,
+    ReminderItem,
+)
+from reminders.run import plan as planner
+from reminders.run.state import company_profile, promise_subqueries, reminder_base_installments
+
+Status = Reminder.Status
+Channel = Reminder.Channel
+
+SENDING_TIMEOUT = datetime.timedelta(minutes=30)
+MAX_ATTEMPTS = 6
+SEND_BATCH = 200
+BULK_BATCH = 2000
+
+ACTION_CHANNEL = {
+    planner.Action.EMAIL: Channel.EMAIL,
+    planner.Action.LETTER: Channel.LETTER,
+    planner.Action.PHONE: Channel.PHONE,
+    planner.Action.COLLECTION: Channel.COLLECTION,
+}
+
+
+def mark_stale_sending(*, now: datetime.datetime) -> int:
+    """A row still "sending" long after its claim means the process died between the
+    SMTP send and the record: whether it left is unknown, so it is never re-sent
+    automatically; finance staff check it with its Message-ID."""
+    # Emails only: an approved letter stays "sending" until its posting is recorded.
+    return (
+        Reminder.objects.emails()
+        .filter(status=Status.SENDING, claimed_at__lt=now - SENDING_TIMEOUT)
+        .update(
+            status=Status.UNKNOWN,
+            last_error=_("Interrupted while sending: check with the Message-ID whether it left."),
+        )
+    )
+
+
+def settle_promises(*, run_date: datetime.date) -> int:
+    """Close the pending promises whose date plus grace has passed: kept when what they
+    covered is paid, else broken (reminders resume, and the timeline says so)."""
+    limit = run_date - datetime.timedelta(days=company_profile().promise_grace_days)
+    expired = PromiseToPay.objects.pending().filter(promised_date__lt=limit)
+    open_named = Installment.objects.open().filter(invoice__promises=OuterRef("pk"))
+    open_all = Installment.objects.open().filter(
+        invoice__customer=OuterRef("customer"), due_date__lte=OuterRef("promised_date")
+    )
+    has_invoices = PromiseToPay.invoices.through.objects.filter(promisetopay=OuterRef("pk"))
+    broken_q = (Exists(has_invoices) & Exists(open_named)) | (
+        ~Exists(has_invoices) & Exists(open_all)
+    )
+    broken = list(
+        expired.filter(broken_q).values_list("pk", "customer_id", "promised_date", "amount")
+    )
+    if broken:
+        PromiseToPay.objects.filter(pk__in=[b[0] for b in broken]).update(
+            status=PromiseToPay.Status.BROKEN
+        )
+        Activity.objects.bulk_create(
+            [
+                Activity(
+                    customer_id=customer_id,
+                    kind=Activity.Kind.PROMISE,
+                    summary=_("Promise to pay of %(amount)s for %(date)s broken: reminders resume")
+                    % {"amount": amount, "date": promised.isoformat()},
+                    outcome="broken",
+                    next_action_date=run_date,
+                )
+                for _pk, customer_id, promised, amount in broken
+            ],
+            batch_size=BULK_BATCH,
+        )
+    expired.update(status=PromiseToPay.Status.KEPT)
+    return len(broken)
+
+
+def retry_due(run_date: datetime.date, now: datetime.datetime):
+    """Failed emails whose backoff has passed, or whose last attempt was an earlier
+    day's run (a new daily run always retries, whatever the clock says)."""
+    return (
+        Reminder.objects.emails()
+        .filter(
+            status=Status.FAILED,
+            attempts__lt=MAX_ATTEMPTS,
+            next_attempt_at__isnull=False,
+        )
+        .filter(Q(next_attempt_at__lte=now) | Q(attempted_on__lt=run_date))
+    )
+
+
+def cancel_stale_pending(*, run_date: datetime.date, now: datetime.datetime) -> int:
+    """Before retrying an email, or sending one planned by an earlier run, check that it
+    still says the truth: if an installment it lists was paid (even in part), disputed,
+    promised, or its customer paused, cancel it; the planner then recomputes a fresh email
+    for what is still due. Set-based: two reads and two updates."""
+    pending = (
+        Reminder.objects.emails()
+        .filter(
+            Q(status=Status.PLANNED, run_date__lt=run_date)
+            | Q(pk__in=retry_due(run_date, now).values("pk"))
+        )
+        .values("pk")
+    )
+    items = list(
+        ReminderItem.objects.filter(active=True, reminder__in=pending).values_list(
+            "reminder_id", "installment_id", "amount_left"
+        )
+    )
+    if not items:
+        return 0
+    grace = datetime.timedelta(days=company_profile().promise_grace_days)
+    current = {
+        row["pk"]: row
+        for row in reminder_base_installments()
+        .filter(
+            pk__in=ReminderItem.objects.filter(active=True, reminder__in=pending).values(
+                "installment_id"
+            )
+        )
+        .annotate(**promise_subqueries())
+        .values(
+            "pk",
+            "amount",
+            "paid_amount",
+            "promise_named",
+            "promise_all",
+            "invoice__customer__reminders_paused_until",
+        )
+    }
+    stale: set[int] = set()
+    for reminder_id, installment_id, amount_left in items:
+        row = current.get(installment_id)
+        if row is None or row["amount"] - row["paid_amount"] != amount_left:
+            stale.add(reminder_id)
+            continue
+        promised = max((d for d in (row["promise_named"], row["promise_all"]) if d), default=None)
+        paused = row["invoice__customer__reminders_paused_until"]
+        if (promised and promised + grace >= run_date) or (paused and paused >= run_date):
+            stale.add(reminder_id)
+    if stale:
+        Reminder.objects.filter(pk__in=stale).update(
+            status=Status.CANCELLED,
+            next_attempt_at=None,
+            last_error=_("Cancelled before sending: the amounts or the situation changed."),
+        )
+        ReminderItem.objects.filter(reminder__in=stale).update(active=False)
+    return len(stale)
+
+
+def persist_plans(
+    *,
+    plans: list[planner.CustomerPlan],
+    run_date: datetime.date,
+    scenarios: planner.Scenarios,
+    actor=None,
+) -> list[Reminder]:
+    """Write the day's plans: one email per customer (rendered now, with its Message-ID),
+    a letter awaiting approval, worklist tasks; then their items. A handful of queries
+    whatever the number of customers."""
+    if not plans:
+        return []
+    company = company_profile()
+    recipients = mail.load_recipients(p.customer.id for p in plans if p.emails)
+    book = mail.TemplateBook() if any(p.emails for p in plans) else None
+    reminders: list[Reminder] = []
+    item_groups: list[list[planner.PlannedItem]] = []
+    for plan in plans:
+        cid = plan.customer.id
+        if plan.emails:
+            rec = recipients[cid]
+            rendered = mail.render_email(plan=plan, recipients=rec, company=company, book=book)
+            reminders.append(
+                Reminder(
+                    customer_id=cid,
+                    step_id=plan.email_step.id,
+                    channel=Channel.EMAIL,
+                    status=Status.PLANNED,
+                    run_date=run_date,
+                    language=plan.customer.language,
+                    total_amount=plan.email_total,
+                    subject=rendered.subject,
+                    body_text=rendered.body_text,
+                    body_html=rendered.body_html,
+                    recipients=rec.as_json(),
+                    message_id=mail.new_message_id(),
+                    actor=actor,
+                )
+            )
+            item_groups.append(plan.emails)
+            phone_step = plan.phone_task_step
+            if phone_step is not None:
+                reminders.append(
+                    _task(cid, phone_step.id, Channel.PHONE, run_date, actor, plan.email_total)
+                )
+                item_groups.append([])
+        if plan.letters:
+            step = max((i.step for i in plan.letters), key=lambda s: s.position)
+            status = Status.AWAITING_APPROVAL if step.approval_required else Status.PLANNED
+            total = sum((i.installment.amount_left for i in plan.letters), planner.ZERO)
+            reminders.append(
+                Reminder(
+                    customer_id=cid,
+                    step_id=step.id,
+                    channel=Channel.LETTER,
+                    status=status,
+                    run_date=run_date,
+                    language=plan.customer.language,
+                    total_amount=total,
+                    actor=actor,
+                )
+            )
+            item_groups.append(plan.letters)
+        by_step: dict[int, list[planner.PlannedItem]] = {}
+        for item in plan.tasks:
+            by_step.setdefault(item.step.id, []).append(item)
+        for step_id, group in by_step.items():
+            channel = ACTION_CHANNEL[group[0].step.action]
+            total = sum((i.installment.amount_left for i in group), planner.ZERO)
+            reminders.append(_task(cid, step_id, channel, run_date, actor, total))
+            item_groups.append(group)
+    Reminder.objects.bulk_create(reminders, batch_size=BULK_BATCH)
+    items = [
+        ReminderItem(
+            reminder_id=reminder.pk,
+            installment_id=item.installment.id,
+            step_id=item.step.id,
+            amount_left=item.installment.amount_left,
+            days_late=item.days_late,
+        )
+        for reminder, group in zip(reminders, item_groups, strict=True)
+        for item in group
+    ]
+    ReminderItem.objects.bulk_create(items, batch_size=BULK_BATCH)
+    return reminders
+
+
+def _task(customer_id, step_id, channel, run_date, actor, total) -> Reminder:
+    return Reminder(
+        customer_id=customer_id,
+        step_id=step_id,
+        channel=channel,
+        status=Status.TODO,
+        run_date=run_date,
+        total_amount=total,
+        actor=actor,
+    )
+
+
+def claim_batch(
+    *, run_date: datetime.date, now: datetime.datetime, ids: list[int] | None
+) -> list[Reminder]:
+    """Claim a batch of emails to send: lock them (skipping rows another worker holds),
+    mark them "sending" and count the attempt, and commit before anything leaves."""
+    with transaction.atomic():
+        qs = Reminder.objects.emails().filter(
+            Q(status=Status.PLANNED, run_date__lte=run_date)
+            | Q(pk__in=retry_due(run_date, now).values("pk"))
+        )
+        if ids is not None:
+            qs = qs.filter(pk__in=ids)
+        batch = list(
+            qs.select_for_update(skip_locked=True, of=("self",))
+            .order_by("pk")
+            .only(
+                "pk",
+                "customer_id",
+                "step_id",
+                "subject",
+                "body_text",
+                "body_html",
+                "recipients",
+                "message_id",
+                "attempts",
+                "actor_id",
+                "total_amount",
+            )[:SEND_BATCH]
+        )
+        if batch:
+            Reminder.objects.filter(pk__in=[r.pk for r in batch]).update(
+                status=Status.SENDING,
+                claimed_at=now,
+                attempted_on=run_date,
+                attempts=F("attempts") + 1,
+            )
+    return batch

@@ -1,0 +1,319 @@
+"""Plan: which installment takes which step on which day, decided in plain Python on a
+snapshot of the ledger (run/state.py), with no database access. The daily run, the dry
+run, "send now" and the 7-day preview share this one rule book.
+
+The rules (DESIGN.md, "The default scenario"):
+
+- only the next step of an installment is ever taken, so a missed week never fires
+  several steps at once;
+- step k is due on the later of (due date + offset k) and (day step k-1 was actually sent
+  + offset k - offset k-1), so a late send keeps the scenario's spacing;
+- the run on a weekend or a French public holiday does nothing; the next business-day run
+  sends what fell due meanwhile;
+- at most one email per customer per day, in the tone of its highest step;
+- disputed, promised, paused, exempt, direct-debit and paid installments get nothing;
+- a step below its minimum amount (the customer's total of the installments concerned)
+  is not taken.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import holidays
+
+from reminders.models import (
+    CompanyProfile,
+    Scenario,
+    ScenarioStep,
+)
+from reminders.run.state import CustomerState, InstallmentState, State
+
+if TYPE_CHECKING:
+    from reminders.emails import Recipients
+
+ZERO = Decimal("0.00")
+Action = ScenarioStep.Action
+
+
+# --- calendar ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=32)
+def _french_holidays(year: int) -> frozenset[datetime.date]:
+    return frozenset(holidays.country_holidays("FR", years=year).keys())
+
+
+def is_business_day(day: datetime.date) -> bool:
+    """Monday to Friday and not a French public holiday: the only days reminders leave."""
+    return day.weekday() < 5 and day not in _french_holidays(day.year)
+
+
+# --- scenarios --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    id: int
+    scenario_id: int
+    position: int
+    name: str
+    offset_days: int
+    action: str
+    also_phone_task: bool
+    approval_required: bool
+    min_amount: Decimal
+
+
+@dataclass
+class Scenarios:
+    """Every scenario's steps, loaded once per run (a handful of rows)."""
+
+    default_id: int | None
+    by_scenario: dict[int, list[Step]]
+    by_id: dict[int, Step]
+
+    def effective(self, scenario_id: int | None) -> int | None:
+        return scenario_id if scenario_id is not None else self.default_id
+
+    def next_step(self, scenario_id: int | None, after_position: int) -> Step | None:
+        for step in self.by_scenario.get(scenario_id or -1, ()):
+            if step.position > after_position:
+                return step
+        return None
+
+    @property
+    def min_offset(self) -> int:
+        offsets = [s.offset_days for s in self.by_id.values()]
+        return min(offsets) if offsets else 0
+
+
+def load_scenarios() -> Scenarios:
+    """Two queries: the default scenario's id and all steps."""
+    default_id = Scenario.objects.filter(is_default=True).values_list("pk", flat=True).first()
+    by_scenario: dict[int, list[Step]] = defaultdict(list)
+    by_id: dict[int, Step] = {}
+    for row in ScenarioStep.objects.order_by("scenario_id", "position").values():
+        step = Step(
+            id=row["id"],
+            scenario_id=row["scenario_id"],
+            position=row["position"],
+            name=row["name"],
+            offset_days=row["offset_days"],
+            action=row["action"],
+            also_phone_task=row["also_phone_task"],
+            approval_required=row["approval_required"],
+            min_amount=row["min_amount"],
+        )
+        by_scenario[step.scenario_id].append(step)
+        by_id[step.id] = step
+    return Scenarios(default_id=default_id, by_scenario=dict(by_scenario), by_id=by_id)
+
+
+def company_profile() -> CompanyProfile:
+    """The company profile, without creating it (a dry run writes nothing)."""
+    return CompanyProfile.objects.order_by("pk").first() or CompanyProfile()
+
+
+# --- the planner ------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedItem:
+    installment: InstallmentState
+    step: Step
+    days_late: int
+
+
+@dataclass
+class CustomerPlan:
+    """What one customer gets on one day."""
+
+    customer: CustomerState
+    day: datetime.date
+    emails: list[PlannedItem] = field(default_factory=list)
+    letters: list[PlannedItem] = field(default_factory=list)
+    tasks: list[PlannedItem] = field(default_factory=list)
+    # Other overdue installments, listed in the email for information only.
+    others: list[InstallmentState] = field(default_factory=list)
+    # Filled in by readers that show the plan (the preview).
+    recipients: Recipients | None = None
+
+    @property
+    def email_step(self) -> Step | None:
+        """The tone of the email: its highest step."""
+        return max((i.step for i in self.emails), key=lambda s: s.position, default=None)
+
+    @property
+    def phone_task_step(self) -> Step | None:
+        if self.customer.open_phone_task:
+            return None
+        steps = [i.step for i in self.emails if i.step.also_phone_task]
+        return max(steps, key=lambda s: s.position, default=None)
+
+    @property
+    def email_total(self) -> Decimal:
+        return sum((i.installment.amount_left for i in self.emails), ZERO)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.emails or self.letters or self.tasks)
+
+
+def step_due_on(inst: InstallmentState, step: Step) -> datetime.date:
+    due = inst.due_date + datetime.timedelta(days=step.offset_days)
+    if inst.last_step is not None and inst.last_done_on is not None:
+        spacing = step.offset_days - inst.last_step.offset_days
+        due = max(due, inst.last_done_on + datetime.timedelta(days=spacing))
+    return due
+
+
+def _apply_minimums(items: list[PlannedItem]) -> list[PlannedItem]:
+    """Drop the steps whose installments total less than the step's minimum amount."""
+    by_step: dict[int, list[PlannedItem]] = defaultdict(list)
+    for item in items:
+        by_step[item.step.id].append(item)
+    kept: list[PlannedItem] = []
+    for group in by_step.values():
+        total = sum((i.installment.amount_left for i in group), ZERO)
+        if total >= group[0].step.min_amount:
+            kept.extend(group)
+    return kept
+
+
+def plan_customer(
+    customer: CustomerState, day: datetime.date, scenarios: Scenarios, *, manual: bool = False
+) -> CustomerPlan:
+    """One customer's plan for ``day``. ``manual`` is "send now": the next email step of
+    every remindable installment, whatever its date, the pause or a promise (a person
+    decided), but still never a disputed or paid one (they are not in the snapshot)."""
+    plan = CustomerPlan(customer=customer, day=day)
+    if not manual and customer.paused_until is not None and customer.paused_until >= day:
+        return plan
+    candidates: list[PlannedItem] = []
+    for inst in customer.installments:
+        if inst.issue_date > day or inst.amount_left <= 0:
+            continue
+        promised = inst.promised_until is not None and inst.promised_until >= day
+        if promised and not manual:
+            continue
+        step = (
+            None
+            if inst.last_pending
+            else scenarios.next_step(
+                customer.scenario_id, inst.last_step.position if inst.last_step else 0
+            )
+        )
+        takes = step is not None and (
+            step.action == Action.EMAIL if manual else step_due_on(inst, step) <= day
+        )
+        if takes:
+            candidates.append(PlannedItem(inst, step, inst.days_late(day)))
+        elif inst.due_date < day:
+            plan.others.append(inst)
+    for item in _apply_minimums(candidates):
+        if item.step.action == Action.EMAIL:
+            plan.emails.append(item)
+        elif item.step.action == Action.LETTER:
+            plan.letters.append(item)
+        else:
+            plan.tasks.append(item)
+    if plan.emails and not manual and (customer.email_in_flight or day in customer.emailed_on):
+        # At most one email a day, and none while another is unsettled: these items
+        # wait for the next run, which recomputes them.
+        plan.emails = []
+    if manual:
+        plan.letters, plan.tasks = [], []
+    listed = {i.installment.id for i in plan.emails}
+    plan.others = [i for i in plan.others if i.id not in listed]
+    return plan
+
+
+def plan_day(
+    state: State, day: datetime.date, scenarios: Scenarios, *, manual: bool = False
+) -> list[CustomerPlan]:
+    """Every customer's plan for ``day``; nothing on a non-business day (unless manual)."""
+    if not manual and not is_business_day(day):
+        return []
+    plans = []
+    for customer in state.customers.values():
+        plan = plan_customer(customer, day, scenarios, manual=manual)
+        if not plan.is_empty:
+            plans.append(plan)
+    return plans
+
+
+def apply_plans(plans: Iterable[CustomerPlan], day: datetime.date) -> None:
+    """Advance the snapshot as if every planned action happened on ``day`` (the preview
+    assumes each send succeeds and each letter is approved the same day)."""
+    for plan in plans:
+        for item in (*plan.emails, *plan.letters, *plan.tasks):
+            item.installment.last_step = item.step
+            item.installment.last_done_on = day
+        if plan.emails:
+            plan.customer.emailed_on.add(day)
+            if plan.phone_task_step is not None:
+                plan.customer.open_phone_task = True
+
+
+def settle_pending(state: State, day: datetime.date) -> None:
+    """For the preview: assume what is in flight today (emails being sent or retried,
+    letters awaiting approval) completes on ``day``."""
+    for customer in state.customers.values():
+        customer.email_in_flight = False
+        for inst in customer.installments:
+            if inst.last_pending:
+                inst.last_done_on = day
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What the scenario will do next for one installment, and from when."""
+
+    step: Step
+    on: datetime.date
+    pending: bool = False  # the previous step is not done yet: ``on`` is only a floor
+
+    @property
+    def name(self) -> str:
+        return self.step.name
+
+
+def next_step_for(
+    *,
+    scenarios: Scenarios,
+    scenario_id: int | None,
+    due_date: datetime.date,
+    last_step: Step | None,
+    last_done_on: datetime.date | None,
+    today: datetime.date,
+) -> NextStep | None:
+    """The next step of an installment due on ``due_date`` whose last step taken is
+    ``last_step`` (done on ``last_done_on``, None while pending), by the same rules as
+    the daily run; None when the scenario has no step left. For pages that show what
+    comes next without loading the planner's snapshot."""
+    step = scenarios.next_step(
+        scenarios.effective(scenario_id), last_step.position if last_step else 0
+    )
+    if step is None:
+        return None
+    state = InstallmentState(
+        id=0,
+        customer_id=0,
+        invoice_id=0,
+        invoice_number="",
+        currency="",
+        sequence=1,
+        issue_date=today,
+        due_date=due_date,
+        amount_left=ZERO,
+        last_step=last_step,
+        last_done_on=last_done_on if last_step else None,
+    )
+    return NextStep(step=step, on=max(step_due_on(state, step), today), pending=state.last_pending)
