@@ -17,7 +17,7 @@ urlpatterns = [
     path("receivables/", include("receivables.urls")),
     path("reminders/", include("reminders.urls")),
     path("reports/", include("workplaces.report_urls")),
-    path("letters/", include("reminders.letter_urls")),
+    path("letters/", include("reminders.letters.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

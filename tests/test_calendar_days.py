@@ -30,7 +30,7 @@ from receivables.interest import load_rate_table
 from receivables.models import AgedBalanceSnapshot, ReferenceRate
 from receivables.selectors import aged_balance
 from reminders import tasks as reminders_tasks
-from reminders.letters import build_letter_context
+from reminders.letters.context import build_letter_context
 from reminders.models import Reminder, ScenarioStep
 from reminders.run.plan import is_business_day
 from tests.clock import PARIS

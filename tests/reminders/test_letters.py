@@ -17,7 +17,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from customers.models import Activity, Contact
-from reminders import letters
+from reminders.letters import context as notice
 from reminders.models import CompanyProfile, Reminder, ScenarioStep
 from tests.factories import CustomerFactory, make_invoice, make_payment
 
@@ -102,15 +102,15 @@ def two_late_invoices(customer) -> None:
 
 
 def test_french_and_english_formats():
-    assert letters.format_money(Decimal("1234.56"), "fr") == f"1{NNB}234,56{NB}€"
-    assert letters.format_money(Decimal("1234567.5"), "fr") == f"1{NNB}234{NNB}567,50{NB}€"
-    assert letters.format_money(Decimal("1234.56"), "en") == "€1,234.56"
-    assert letters.format_money(Decimal("-40"), "en") == "-€40.00"
-    assert letters.format_date(D(2026, 11, 22), "fr") == f"22{NB}novembre 2026"
-    assert letters.format_date(D(2026, 12, 1), "fr") == f"1er{NB}décembre 2026"
-    assert letters.format_date(D(2026, 11, 22), "en") == f"22{NB}November 2026"
-    assert letters.format_rate(Decimal("13.15"), "fr") == f"13,15{NB}%"
-    assert letters.format_rate(Decimal("13.15"), "en") == "13.15%"
+    assert notice.format_money(Decimal("1234.56"), "fr") == f"1{NNB}234,56{NB}€"
+    assert notice.format_money(Decimal("1234567.5"), "fr") == f"1{NNB}234{NNB}567,50{NB}€"
+    assert notice.format_money(Decimal("1234.56"), "en") == "€1,234.56"
+    assert notice.format_money(Decimal("-40"), "en") == "-€40.00"
+    assert notice.format_date(D(2026, 11, 22), "fr") == f"22{NB}novembre 2026"
+    assert notice.format_date(D(2026, 12, 1), "fr") == f"1er{NB}décembre 2026"
+    assert notice.format_date(D(2026, 11, 22), "en") == f"22{NB}November 2026"
+    assert notice.format_rate(Decimal("13.15"), "fr") == f"13,15{NB}%"
+    assert notice.format_rate(Decimal("13.15"), "en") == "13.15%"
 
 
 # --- the French letter: two invoices, a partial payment, a history -----------------------------
@@ -134,7 +134,7 @@ def test_french_letter_with_several_invoices_partial_payment_and_history():
     sent_reminder(customer, 3, D(2025, 7, 25))  # after the letter's date: not listed
     reminders_before = Reminder.objects.count()
 
-    pdf = letters.render_letter_pdf(customer=customer, letter_date=D(2025, 7, 20))
+    pdf = notice.render_letter_pdf(customer=customer, letter_date=D(2025, 7, 20))
     text = pdf_text(pdf)
     one_line = flat(text)
 
@@ -202,7 +202,7 @@ def test_address_block_sits_in_the_dl_envelope_window():
         name="Fenêtre Test SARL", address_line1="1 rue du Test", postal_code="75001", city="Paris"
     )
     make_invoice(customer, issue_date=D(2025, 5, 1), due_date=D(2025, 6, 1), amount="100")
-    pdf = letters.render_letter_pdf(customer=customer, letter_date=D(2025, 7, 1))
+    pdf = notice.render_letter_pdf(customer=customer, letter_date=D(2025, 7, 1))
     page = PdfReader(io.BytesIO(pdf)).pages[0]
     height = float(page.mediabox.height)
     assert round(float(page.mediabox.width) / 72 * 25.4) == 210 and round(height / 72 * 25.4) == 297
@@ -236,7 +236,7 @@ def test_english_letter_single_invoice():
         customer, number="INV-9", issue_date=D(2025, 5, 10), due_date=D(2025, 6, 10), amount="1000"
     )
     sent_reminder(customer, 1, D(2025, 6, 11))
-    text = pdf_text(letters.render_letter_pdf(customer=customer, letter_date=D(2025, 7, 20)))
+    text = pdf_text(notice.render_letter_pdf(customer=customer, letter_date=D(2025, 7, 20)))
     one_line = flat(text)
     for expected in (
         "Lyon, 20 July 2025",
@@ -268,7 +268,7 @@ def test_contract_rate_and_unallocated_credit_are_stated():
     )
     # A payment recorded on another invoice number… that does not exist: left unallocated.
     make_payment(customer, date=D(2025, 7, 1), amount="50.00", installments=[])
-    context = letters.build_letter_context(customer=customer, letter_date=D(2025, 7, 20))
+    context = notice.build_letter_context(customer=customer, letter_date=D(2025, 7, 20))
     # 1000 x 12 % x 40 / 365 = 13.1506… -> 13.15; 1000 + 13.15 + 40 - 50 = 1003.15
     assert context.interest == f"13,15{NB}€"
     assert context.credit == f"-50,00{NB}€"
@@ -282,8 +282,8 @@ def test_nothing_overdue_is_refused():
     setup_company()
     customer = CustomerFactory()
     make_invoice(customer, issue_date=D(2025, 5, 10), due_date=D(2025, 8, 10), amount="10")
-    with pytest.raises(letters.NothingOverdueError):
-        letters.build_letter_context(customer=customer, letter_date=D(2025, 7, 20))
+    with pytest.raises(notice.NothingOverdueError):
+        notice.build_letter_context(customer=customer, letter_date=D(2025, 7, 20))
 
 
 # --- render_letter command ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from reminders import letters
+from reminders.letters import workflow as letters
 from reminders.models import Reminder
 from tests.factories import make_invoice, make_payment
 from tests.reminders.test_letters import flat, pdf_text, sent_reminder, setup_company
@@ -153,7 +153,9 @@ def test_recovery_zip_holds_everything_a_court_needs(client, manager_user, file_
     ],
 )
 def test_recovery_file_permissions(client, request, customer, monkeypatch, who, expected):
-    monkeypatch.setattr("reminders.recovery.render_pdf", lambda html, **kw: b"%PDF-1.7 fake")
+    monkeypatch.setattr(
+        "reminders.letters.recovery.render_pdf", lambda html, **kw: b"%PDF-1.7 fake"
+    )
     make_invoice(customer, issue_date=D(2025, 1, 1), due_date=D(2025, 2, 1), amount="10")
     if who != "anonymous":
         client.force_login(request.getfixturevalue(who))
@@ -167,7 +169,7 @@ def test_recovery_file_of_an_unknown_customer_is_404(client, finance_user):
 
 
 def test_csv_cells_cannot_carry_formulas():
-    from reminders.recovery import _csv
+    from reminders.letters.recovery import _csv
 
     data = _csv(["name"], [['=HYPERLINK("http://x")'], ["+1"], ["-2"], ["@SUM(A1)"], ["ok"]])
     assert data.decode().splitlines()[1:] == [

@@ -21,7 +21,7 @@ from core.pdf import (
     font_configuration,
     render_pdf,
 )
-from reminders import letters
+from reminders.letters import context as notice
 from tests.factories import CustomerFactory, make_invoice
 from tests.reminders.test_letters import flat, pdf_text, setup_company
 
@@ -81,8 +81,8 @@ def test_customer_data_is_escaped_and_nothing_is_fetched(listener):
     )
     make_invoice(customer, number='F"<b>1</b>', issue_date=D(2025, 5, 1), due_date=D(2025, 6, 1))
 
-    context = letters.build_letter_context(customer=customer, letter_date=D(2025, 7, 1))
-    html = letters.render_letter_html(context)
+    context = notice.build_letter_context(customer=customer, letter_date=D(2025, 7, 1))
+    html = notice.render_letter_html(context)
     assert "&lt;img src=&quot;file:///etc/passwd&quot;&gt;" in html
     assert '<img src="file' not in html and "<link rel=stylesheet" not in html
     fetcher = StaticOnlyFetcher()

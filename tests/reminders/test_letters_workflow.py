@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Activity
-from reminders import letters
+from reminders.letters import context as notice
+from reminders.letters import workflow as letters
+from reminders.letters.tasks import render_approved_letter
 from reminders.models import Reminder, ReminderItem
-from reminders.tasks_letters import render_approved_letter
 from tests.factories import CustomerFactory, make_invoice, make_payment
 from tests.reminders.test_letters import flat, pdf_text, setup_company, step
 
@@ -158,7 +159,7 @@ def test_finance_previews_approves_and_posts_and_the_pdf_never_changes(
 @pytest.fixture
 def fake_render(monkeypatch):
     """The permission matrix does not need real PDFs."""
-    monkeypatch.setattr(letters, "render_pdf", lambda html, **kw: b"%PDF-1.7 fake")
+    monkeypatch.setattr("reminders.letters.context.render_pdf", lambda html, **kw: b"%PDF-1.7 fake")
 
 
 @pytest.mark.parametrize(
@@ -242,7 +243,7 @@ def test_cancel_frees_the_items_and_logs_it(client, finance_user, late_customer)
 def test_approval_refused_when_nothing_is_overdue_any_more(finance_user, late_customer):
     reminder = letter_awaiting_approval(late_customer)
     make_payment(late_customer, date=timezone.localdate(), amount="1200.00")
-    with pytest.raises(letters.NothingOverdueError):
+    with pytest.raises(notice.NothingOverdueError):
         letters.letter_approve(user=finance_user, reminder_id=reminder.pk)
     reminder.refresh_from_db()
     assert reminder.status == Reminder.Status.AWAITING_APPROVAL and reminder.approved_at is None

@@ -25,7 +25,8 @@ from core import access
 from core.htmx import render_page, wants_fragment
 from customers.models import Activity, Customer
 from receivables.models import Dispute
-from reminders import forms, letters, services
+from reminders import forms, services
+from reminders.letters import workflow as letters
 from reminders.models import Reminder
 from workplaces import dashboard
 

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from customers.models import Customer
-from reminders.letters import render_letter_pdf
+from reminders.letters.context import render_letter_pdf
 
 
 def parse_date(value: str) -> datetime.date:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reminders import letter_views as views
+from reminders.letters import views
 
 app_name = "letters"
 

@@ -1,46 +1,23 @@
-"""Formal-notice letters ("mises en demeure"): what they say, how they are rendered, and
-the approval workflow around them.
-
-A letter step of the scenario creates a ``Reminder`` (channel "letter", status
-"awaiting_approval"). From there:
-
-    awaiting_approval --approve--> sending --posted (tracking number)--> sent
-            \\                         \\
-             `--cancel--> cancelled    `--cancel--> cancelled
-
-"sending" means approved, printed and about to be posted: an intent recorded before the
-letter leaves, as for emails. On approval the PDF is rendered by a django-q2 task queued
-after commit and stored in ``Reminder.pdf``, once: the stored file is the proof of what
-was sent and is never rendered again. A letter is dated the day it was approved, and its
-figures (interest up to that date, deadline eight days later) are computed for that date.
-
-The letter claims the customer's overdue invoices as of its date (not the disputed ones),
-each with the late interest and the EUR 40 indemnity (receivables/interest.py), lists the
-previous reminders sent, and gives the bank details. Everything a template prints is
-formatted here for the letter's language; customer data is never marked safe, so Django's
-autoescape applies to all of it.
+"""What a formal notice says: its figures for its date (the claims of
+receivables/interest.py), formatted for its language, and its rendering to HTML and PDF.
+Everything a template prints is formatted here; customer data is never marked safe, so
+Django's autoescape applies to all of it.
 """
 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import QuerySet
-from django.http import Http404
+from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import access
 from core.pdf import asset_url, render_pdf
-from customers.models import Activity, Customer
+from customers.models import Customer
 from receivables.interest import (
     DAYS_PER_YEAR,
     LEGAL_MARGIN,
@@ -51,7 +28,7 @@ from receivables.interest import (
 )
 from receivables.models import ZERO
 from receivables.selectors import to_cents, with_balances
-from reminders.models import CompanyProfile, Reminder, ReminderItem
+from reminders.models import CompanyProfile, Reminder
 
 logger = logging.getLogger(__name__)
 
@@ -372,197 +349,3 @@ def letter_date_of(reminder: Reminder) -> datetime.date:
     if reminder.approved_at is not None:
         return timezone.localdate(reminder.approved_at)
     return timezone.localdate()
-
-
-# --- reads for the pages --------------------------------------------------------------------
-
-
-def letters_visible(user) -> QuerySet[Reminder]:
-    return (
-        Reminder.objects.visible_to(user)
-        .filter(channel=Reminder.Channel.LETTER)
-        .select_related("customer", "step", "approved_by")
-    )
-
-
-def letters_worklist(*, user) -> dict[str, list[Reminder]]:
-    """Letters to approve, approved ones to post, and the ones posted in the last 60 days."""
-    _require_finance(user)
-    letters = letters_visible(user)
-    recent = timezone.now() - datetime.timedelta(days=60)
-    return {
-        "to_approve": list(letters.filter(status=Status.AWAITING_APPROVAL).order_by("run_date")),
-        "to_post": list(letters.filter(status=Status.SENDING).order_by("approved_at")),
-        "posted": list(
-            letters.filter(status=Status.SENT, sent_at__gte=recent).order_by("-sent_at")[:50]
-        ),
-    }
-
-
-def letter_for_user(*, user, reminder_id: int) -> Reminder:
-    """A letter the user may work on: finance staff only, within their scope (404)."""
-    _require_finance(user)
-    reminder = letters_visible(user).filter(pk=reminder_id).first()
-    if reminder is None:
-        raise Http404
-    return reminder
-
-
-def letter_preview_pdf(*, reminder: Reminder) -> bytes:
-    """The stored PDF once there is one; until then the letter rendered for its date."""
-    if reminder.pdf:
-        with reminder.pdf.open("rb") as f:
-            return f.read()
-    return render_letter_pdf(
-        customer=reminder.customer, letter_date=letter_date_of(reminder), reminder=reminder
-    )
-
-
-# --- the workflow ----------------------------------------------------------------------------
-
-
-def _require_finance(user) -> None:
-    if not access.can_edit_ledger(user):
-        raise PermissionDenied(_("Only finance staff may handle formal notices."))
-
-
-def _lock_letter(user, reminder_id: int) -> Reminder:
-    _require_finance(user)
-    reminder = (
-        Reminder.objects.visible_to(user)
-        .select_for_update(of=("self",))
-        .select_related("customer", "step")
-        .filter(pk=reminder_id, channel=Reminder.Channel.LETTER)
-        .first()
-    )
-    if reminder is None:
-        raise Http404
-    return reminder
-
-
-def _log(reminder: Reminder, user, summary: str, body: str = "") -> None:
-    Activity.objects.create(
-        customer=reminder.customer,
-        kind=Activity.Kind.LETTER,
-        author=user,
-        summary=summary[:255],
-        body=body,
-    )
-
-
-@transaction.atomic
-def letter_approve(*, user, reminder_id: int) -> Reminder:
-    """Approve a formal notice: it is dated today, and its PDF is rendered and stored by
-    a background task once this transaction commits. Refused when the customer has
-    nothing overdue any more (cancel the letter instead)."""
-    reminder = _lock_letter(user, reminder_id)
-    if reminder.status != Status.AWAITING_APPROVAL:
-        raise ValidationError(_("This letter is not awaiting approval."))
-    now = timezone.now()
-    context = build_letter_context(
-        customer=reminder.customer, letter_date=timezone.localdate(now), reminder=reminder
-    )
-    reminder.status = Status.SENDING
-    reminder.approved_by = user
-    reminder.approved_at = now
-    reminder.actor = user
-    reminder.save(update_fields=["status", "approved_by", "approved_at", "actor"])
-    _log(
-        reminder,
-        user,
-        _("Formal notice approved (%(total)s)") % {"total": context.total},
-        _("Letter %(ref)s, payment deadline %(deadline)s.")
-        % {"ref": context.reference, "deadline": context.deadline.isoformat()},
-    )
-    transaction.on_commit(lambda: _queue_render(reminder.pk))
-    return reminder
-
-
-def _queue_render(reminder_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task(
-        "reminders.tasks_letters.render_approved_letter",
-        reminder_id,
-        task_name=f"letter-{reminder_id}",
-    )
-
-
-@transaction.atomic
-def letter_cancel(*, user, reminder_id: int, reason: str = "") -> Reminder:
-    """Cancel a letter not posted yet. As for any cancelled reminder, its items are set
-    inactive, which lets the scenario take the step again if the debt remains."""
-    reminder = _lock_letter(user, reminder_id)
-    if reminder.status not in (Status.AWAITING_APPROVAL, Status.SENDING):
-        raise ValidationError(_("Only a letter not posted yet can be cancelled."))
-    reminder.status = Status.CANCELLED
-    reminder.actor = user
-    reminder.note = "\n".join(p for p in (reminder.note, reason.strip()) if p)
-    reminder.save(update_fields=["status", "actor", "note"])
-    ReminderItem.objects.filter(reminder=reminder).update(active=False)
-    _log(reminder, user, _("Formal notice cancelled"), reason.strip())
-    return reminder
-
-
-@transaction.atomic
-def letter_record_posting(
-    *, user, reminder_id: int, tracking_number: str, posted_on: datetime.date | None = None
-) -> Reminder:
-    """Record the registered-post number of an approved, stored letter: the letter is
-    sent as of the posting day, from which the scenario counts its next step."""
-    reminder = _lock_letter(user, reminder_id)
-    tracking_number = " ".join(tracking_number.split()).upper()
-    if reminder.status != Status.SENDING:
-        raise ValidationError(_("Only an approved letter not posted yet can be posted."))
-    if not reminder.pdf:
-        raise ValidationError(_("The letter's PDF is not stored yet: wait for it, then post."))
-    if not 6 <= len(tracking_number) <= 60:
-        raise ValidationError(_("Enter the registered-post number (6 to 60 characters)."))
-    today = timezone.localdate()
-    posted_on = posted_on or today
-    if posted_on > today or posted_on < timezone.localdate(reminder.approved_at):
-        raise ValidationError(_("The posting date must lie between approval and today."))
-    reminder.tracking_number = tracking_number
-    reminder.status = Status.SENT
-    reminder.attempted_on = posted_on
-    reminder.sent_at = timezone.now() if posted_on == today else _noon(posted_on)
-    reminder.save(update_fields=["tracking_number", "status", "attempted_on", "sent_at"])
-    _log(
-        reminder,
-        user,
-        _("Formal notice posted, registered letter %(number)s") % {"number": tracking_number},
-    )
-    return reminder
-
-
-def _noon(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
-
-
-def letter_store_pdf(*, reminder_id: int) -> str | None:
-    """Render an approved letter as of its approval day and store it, once. Returns the
-    stored file's SHA-256, or None when there was nothing to do (already stored,
-    cancelled meanwhile). The slow rendering happens outside any transaction; the row
-    is then locked and the file saved only if no PDF was stored in between."""
-    reminder = Reminder.objects.select_related("customer").get(pk=reminder_id)
-    if reminder.pdf or reminder.approved_at is None or reminder.status != Status.SENDING:
-        logger.info("Letter %s: nothing to render (%s).", reminder_id, reminder.status)
-        return None
-    pdf = render_letter_pdf(
-        customer=reminder.customer, letter_date=letter_date_of(reminder), reminder=reminder
-    )
-    digest = hashlib.sha256(pdf).hexdigest()
-    with transaction.atomic():
-        locked = Reminder.objects.select_for_update().get(pk=reminder_id)
-        if locked.pdf or locked.status != Status.SENDING:
-            return None
-        name = f"mise-en-demeure-{reminder.customer.customer_ref}-{reminder_id}.pdf"
-        locked.pdf.save(name, ContentFile(pdf), save=False)
-        Reminder.objects.filter(pk=reminder_id, pdf="").update(pdf=locked.pdf.name)
-        _log(
-            locked,
-            None,
-            _("Formal notice PDF stored (%(name)s)") % {"name": locked.pdf.name},
-            f"SHA-256: {digest}",
-        )
-    return digest

@@ -40,7 +40,7 @@ from core.pdf import asset_url, render_pdf
 from customers.models import Customer
 from receivables.interest import customer_late_claims
 from receivables.models import ZERO, Allocation, Dispute, Installment, Invoice, Payment
-from reminders.letters import (
+from reminders.letters.context import (
     CHANNELS,
     format_date,
     format_money,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from reminders.letters import letter_store_pdf
+from reminders.letters.workflow import letter_store_pdf
 
 logger = logging.getLogger(__name__)
 

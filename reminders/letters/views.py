@@ -1,6 +1,6 @@
 """Pages of the formal-notice workflow and the recovery-file download (mounted at
-/letters/). Views parse input, call one service or selector of reminders/letters.py or
-reminders/recovery.py, and render: permissions (finance only, 403) and scoping
+/letters/). Views parse input, call one service or selector of reminders/letters/ (workflow.py,
+recovery.py), and render: permissions (finance only, 403) and scoping
 (``visible_to``, 404) are decided there."""
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_POST
 
-from reminders import letters, recovery
+from reminders.letters import context as notice
+from reminders.letters import recovery
+from reminders.letters import workflow as letters
 
 
 class PostingForm(forms.Form):
@@ -58,9 +60,9 @@ def letter_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reminder = letters.letter_for_user(user=request.user, reminder_id=pk)
     context = {"reminder": reminder, "posting_form": PostingForm(), "cancel_form": CancelForm()}
     try:
-        context["letter"] = letters.build_letter_context(
+        context["letter"] = notice.build_letter_context(
             customer=reminder.customer,
-            letter_date=letters.letter_date_of(reminder),
+            letter_date=notice.letter_date_of(reminder),
             reminder=reminder,
         )
     except ValidationError as exc:
