@@ -1,0 +1,46 @@
+"""Reads of the ledger, computed by the database: balances (balances.py), the aged
+balance of any date (aged_balance.py), invoice lists and pages (invoices.py). Callers
+import from here."""
+
+from receivables.selectors.aged_balance import AgedBalance, aged_balance
+from receivables.selectors.balances import (
+    BUCKETS,
+    CENT,
+    COLUMNS,
+    MONEY_FIELD,
+    bucket_ranges,
+    customers_over_credit_limit,
+    scope_sql,
+    to_cents,
+    with_balances,
+)
+from receivables.selectors.invoices import (
+    InvoiceFilters,
+    InvoicePage,
+    InvoiceStatus,
+    invoice_for_page,
+    invoice_list,
+    invoice_page,
+    with_invoice_status,
+)
+
+__all__ = [
+    "BUCKETS",
+    "CENT",
+    "COLUMNS",
+    "MONEY_FIELD",
+    "AgedBalance",
+    "InvoiceFilters",
+    "InvoicePage",
+    "InvoiceStatus",
+    "aged_balance",
+    "bucket_ranges",
+    "customers_over_credit_limit",
+    "invoice_for_page",
+    "invoice_list",
+    "invoice_page",
+    "scope_sql",
+    "to_cents",
+    "with_balances",
+    "with_invoice_status",
+]

@@ -1,0 +1,148 @@
+"""Reads of invoices: the invoice list with its statuses, and the invoice page."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    TextChoices,
+    Value,
+    When,
+)
+from django.utils.translation import gettext_lazy as _
+
+from receivables.models import Allocation, Dispute, Installment, Invoice
+from receivables.selectors.balances import scalar_sum
+
+# --- Invoice list and invoice page -------------------------------------------------------
+
+
+class InvoiceStatus(TextChoices):
+    """What the invoice list shows and filters on, computed by the database."""
+
+    OPEN = "open", _("Open")
+    OVERDUE = "overdue", _("Overdue")
+    DISPUTED = "disputed", _("Disputed")
+    PAID = "paid", _("Paid")
+    CANCELLED = "cancelled", _("Cancelled")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+
+
+@dataclass(frozen=True)
+class InvoiceFilters:
+    """The invoice list's filters, already parsed and validated by the view."""
+
+    status: str = ""
+    search: str = ""
+    sales_rep_id: int | None = None
+    due_from: datetime.date | None = None
+    due_to: datetime.date | None = None
+
+
+def with_invoice_status(invoices: QuerySet[Invoice], as_of: datetime.date) -> QuerySet[Invoice]:
+    """Annotate invoices with ``left`` (what is still unpaid over their installments),
+    ``disputed`` (an open dispute exists) and ``status`` (an :class:`InvoiceStatus`) as
+    of ``as_of``, as subqueries: one query whatever the number of invoices."""
+    installments = Installment.objects.filter(invoice=OuterRef("pk"))
+    left = scalar_sum(installments, "invoice", F("amount") - F("paid_amount"))
+    overdue = installments.filter(paid_amount__lt=F("amount"), due_date__lt=as_of)
+    return invoices.annotate(
+        left=left,
+        disputed=Exists(Dispute.objects.open().filter(invoice=OuterRef("pk"))),
+        has_overdue=Exists(overdue),
+    ).annotate(
+        status=Case(
+            When(cancelled_at__isnull=False, then=Value(InvoiceStatus.CANCELLED.value)),
+            When(kind=Invoice.Kind.CREDIT_NOTE, then=Value(InvoiceStatus.CREDIT_NOTE.value)),
+            When(left__lte=0, then=Value(InvoiceStatus.PAID.value)),
+            When(disputed=True, then=Value(InvoiceStatus.DISPUTED.value)),
+            When(has_overdue=True, then=Value(InvoiceStatus.OVERDUE.value)),
+            default=Value(InvoiceStatus.OPEN.value),
+            output_field=CharField(),
+        )
+    )
+
+
+def invoice_list(*, user, filters: InvoiceFilters, as_of: datetime.date) -> QuerySet[Invoice]:
+    """The invoices and credit notes ``user`` may see, with ``left`` and ``status``
+    (see :func:`with_invoice_status`), filtered, newest first."""
+    qs = with_invoice_status(
+        Invoice.objects.visible_to(user).select_related("customer", "customer__sales_rep"), as_of
+    )
+    if filters.search.strip():
+        term = filters.search.strip()
+        qs = qs.filter(
+            Q(customer__name__icontains=term)
+            | Q(customer__customer_ref__icontains=term)
+            | Q(number__icontains=term)
+        )
+    if filters.sales_rep_id is not None:
+        qs = qs.filter(customer__sales_rep_id=filters.sales_rep_id)
+    if filters.due_from is not None:
+        qs = qs.filter(due_date__gte=filters.due_from)
+    if filters.due_to is not None:
+        qs = qs.filter(due_date__lte=filters.due_to)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    return qs.order_by("-issue_date", "-number")
+
+
+def invoice_for_page(invoices: QuerySet[Invoice], *, as_of: datetime.date) -> QuerySet[Invoice]:
+    """``invoices`` (already ``visible_to`` the user) ready for an invoice page's
+    ``get_object_or_404``: customer joined, ``left`` and ``status`` annotated."""
+    return with_invoice_status(
+        invoices.select_related("customer", "customer__sales_rep", "credited_invoice"), as_of
+    )
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+    invoice: Invoice
+    installments: list[Installment]
+    disputes: list[Dispute]
+    credit_notes: list[Invoice]
+    allocations_made: list[Allocation]
+
+
+def invoice_page(*, invoice: Invoice, as_of: datetime.date) -> InvoicePage:
+    """The installments (with their allocations), disputes and credit notes of an
+    invoice from :func:`invoice_for_page`, in a fixed number of queries."""
+    installments = list(
+        Installment.objects.filter(invoice=invoice)
+        .prefetch_related(
+            Prefetch(
+                "allocations",
+                queryset=Allocation.objects.select_related("payment", "credit_note").order_by(
+                    "date", "pk"
+                ),
+            )
+        )
+        .order_by("sequence")
+    )
+    for inst in installments:
+        inst.late_days = inst.days_late(as_of) if inst.amount_left > 0 else None
+    disputes = list(
+        Dispute.objects.filter(invoice=invoice)
+        .select_related("opened_by", "resolved_by")
+        .order_by("-opened_at")
+    )
+    credit_notes = list(invoice.credit_notes.order_by("issue_date", "number"))
+    allocations_made = list(
+        invoice.allocations_made.select_related("installment__invoice").order_by("date", "pk")
+    )
+    return InvoicePage(
+        invoice=invoice,
+        installments=installments,
+        disputes=disputes,
+        credit_notes=credit_notes,
+        allocations_made=allocations_made,
+    )
