@@ -302,12 +302,12 @@ def dashboard_totals(*, user, today: datetime.date) -> Totals:
     ends (see :func:`month_end_balances`); DSO by the KPI page's simple 90-day method."""
     totals = kpis.ledger_totals(user=user, as_of=today)
     ends = [e for e in kpis.month_ends(until=today, count=kpis.TREND_MONTHS) if e < today]
-    sales = kpis._net_sales(Customer.objects.visible_to(user), [*ends, today])
+    sales = kpis.net_sales_at(Customer.objects.visible_to(user), [*ends, today])
     past = month_end_balances(user=user, ends=ends)
     series: dict[str, list[Decimal | None]] = {
         "outstanding": [past[e][0] for e in ends] + [totals.total],
         "overdue": [past[e][1] for e in ends] + [totals.overdue],
-        "share": [_percent(kpis._ratio(past[e][1], past[e][0])) for e in ends]
+        "share": [_percent(kpis.ratio(past[e][1], past[e][0])) for e in ends]
         + [_percent(totals.overdue_share)],
         "dso": [kpis.dso_from(past[e][0], sales[e]) for e in ends]
         + [kpis.dso_from(totals.total, sales[today])],

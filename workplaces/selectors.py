@@ -134,11 +134,11 @@ def payment_behaviour(*, customer: Customer, as_of: datetime.date) -> PaymentBeh
     minus the installment's due date, an early payment counting 0; credit notes are not
     payments. One aggregate query, on the same allocations as the manager's KPI."""
     sums = (
-        kpis._payment_allocations(as_of)
+        kpis.payment_allocations(as_of)
         .filter(installment__invoice__customer=customer)
         .aggregate(
             paid=Sum("amount", output_field=MONEY_FIELD),
-            weighted=Sum(kpis._weighted_lateness(), output_field=kpis.WEIGHT_FIELD),
+            weighted=Sum(kpis.weighted_lateness(), output_field=kpis.WEIGHT_FIELD),
             on_time=Sum("amount", filter=Q(days_late__lte=0), output_field=MONEY_FIELD),
         )
     )
@@ -148,8 +148,8 @@ def payment_behaviour(*, customer: Customer, as_of: datetime.date) -> PaymentBeh
         as_of=as_of,
         since=as_of - relativedelta(months=kpis.BEHAVIOUR_MONTHS) + datetime.timedelta(days=1),
         paid=paid,
-        average_days_late=kpis._ratio(weighted, paid, kpis.TENTH),
-        on_time_share=kpis._ratio(to_cents(sums["on_time"]), paid),
+        average_days_late=kpis.ratio(weighted, paid, kpis.TENTH),
+        on_time_share=kpis.ratio(to_cents(sums["on_time"]), paid),
     )
 
 

@@ -1,0 +1,203 @@
+"""How customers pay: average days late, the on-time share, each customer's delay, and the
+collection forecast built on it (definitions in receivables/kpis/__init__.py)."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+from dataclasses import dataclass
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.db import connection
+from django.db.models import (
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Greatest, Round
+
+from receivables.kpis.figures import (
+    BEHAVIOUR_MONTHS,
+    FORECAST_WEEKS,
+    TENTH,
+    WEIGHT_FIELD,
+    DaysBetween,
+    ratio,
+    sql_date,
+    visible_customers,
+)
+from receivables.models import (
+    ZERO,
+    Allocation,
+    Dispute,
+    Installment,
+    Invoice,
+)
+from receivables.selectors import MONEY_FIELD, to_cents
+
+# --- Payment behaviour -----------------------------------------------------------------
+
+
+def payment_allocations(as_of: datetime.date) -> QuerySet[Allocation]:
+    """Payment allocations (not credit notes) of the 12 months ending on ``as_of``, on
+    installments of invoices that count, with ``days_late`` and ``late_days`` (the
+    same, an early payment counting 0)."""
+    start = as_of - relativedelta(months=BEHAVIOUR_MONTHS)
+    return (
+        Allocation.objects.filter(
+            payment__isnull=False,
+            date__gt=start,
+            date__lte=as_of,
+            installment__invoice__cancelled_at__isnull=True,
+            installment__invoice__kind=Invoice.Kind.INVOICE,
+        )
+        .annotate(days_late=DaysBetween(F("date"), F("installment__due_date")))
+        .annotate(late_days=Greatest(F("days_late"), Value(0)))
+    )
+
+
+def weighted_lateness() -> ExpressionWrapper:
+    return ExpressionWrapper(F("amount") * F("late_days"), output_field=WEIGHT_FIELD)
+
+
+@dataclass(frozen=True)
+class PaymentBehaviour:
+    """How the customers paid over the 12 months ending on ``as_of``."""
+
+    as_of: datetime.date
+    since: datetime.date
+    paid: Decimal
+    average_days_late: Decimal | None
+    on_time_share: Decimal | None
+
+
+def payment_behaviour(*, user, as_of: datetime.date) -> PaymentBehaviour:
+    """Amount-weighted average days late and on-time share of the payments allocated in
+    the 12 months ending on ``as_of`` (see the module docstring), in one query."""
+    sums = (
+        payment_allocations(as_of)
+        .filter(installment__invoice__customer__in=visible_customers(user))
+        .aggregate(
+            paid=Sum("amount", output_field=MONEY_FIELD),
+            weighted=Sum(weighted_lateness(), output_field=WEIGHT_FIELD),
+            on_time=Sum("amount", filter=Q(days_late__lte=0), output_field=MONEY_FIELD),
+        )
+    )
+    paid = to_cents(sums["paid"])
+    weighted = to_cents(sums["weighted"])
+    return PaymentBehaviour(
+        as_of=as_of,
+        since=as_of - relativedelta(months=BEHAVIOUR_MONTHS) + datetime.timedelta(days=1),
+        paid=paid,
+        average_days_late=ratio(weighted, paid, TENTH),
+        on_time_share=ratio(to_cents(sums["on_time"]), paid),
+    )
+
+
+def customer_delays(*, user, as_of: datetime.date) -> QuerySet:
+    """One row per customer ``user`` sees who paid something in the 12 months ending on
+    ``as_of``: ``customer_id`` and ``delay``, the amount-weighted average days late of
+    those payments rounded to whole days (as in :func:`payment_behaviour`). The division
+    runs in floating point: SQLite would divide whole amounts as integers."""
+    return (
+        payment_allocations(as_of)
+        .filter(installment__invoice__customer__in=visible_customers(user))
+        .order_by()
+        .values(customer_id=F("installment__invoice__customer"))
+        .annotate(
+            delay=Round(
+                Cast(Sum(weighted_lateness()), FloatField()) / Cast(Sum("amount"), FloatField())
+            )
+        )
+    )
+
+
+# --- Collection forecast ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForecastHorizon:
+    weeks: int
+    amount: Decimal  # expected in the weeks since the previous horizon
+    cumulative: Decimal  # expected from now to this horizon
+
+
+@dataclass(frozen=True)
+class Forecast:
+    as_of: datetime.date
+    horizons: list[ForecastHorizon]
+    later: Decimal
+    disputed: Decimal
+
+
+# The delays are a MATERIALIZED common table expression: computed once, whatever plan
+# the database picks (with stale statistics after a bulk import, PostgreSQL would
+# otherwise re-run a derived table for every open installment).
+_FORECAST_SQL = """
+WITH cd AS MATERIALIZED ({delays})
+SELECT SUM(CASE WHEN f.f_disputed THEN f.f_left ELSE 0 END),
+       {buckets}
+FROM ({installments}) f
+LEFT JOIN cd ON cd.customer_id = f.f_customer
+"""
+_FORECAST_BUCKET = (
+    "SUM(CASE WHEN NOT f.f_disputed AND f.f_days + COALESCE(cd.delay, 0) > %s"
+    " AND f.f_days + COALESCE(cd.delay, 0) <= %s THEN f.f_left ELSE 0 END)"
+)
+
+
+def collection_forecast(*, user, as_of: datetime.date) -> Forecast:
+    """Cash expected in the next 4, 8 and 12 weeks from the open installments (see the
+    module docstring for the rule), in one statement: the open installments (with the
+    days to their due date and whether their invoice is disputed) are joined to
+    :func:`customer_delays`, so each customer's delay is computed once, not once per
+    installment, and the horizons are conditional sums."""
+    has_dispute = Exists(Dispute.objects.open().filter(invoice=OuterRef("invoice")))
+    installments = (
+        Installment.objects.open()
+        .filter(invoice__customer__in=visible_customers(user))
+        .order_by()
+        .annotate(
+            f_customer=F("invoice__customer"),
+            f_left=ExpressionWrapper(F("amount") - F("paid_amount"), output_field=MONEY_FIELD),
+            f_disputed=has_dispute,
+            f_days=DaysBetween(F("due_date"), sql_date(as_of)),
+        )
+        .values("f_customer", "f_left", "f_disputed", "f_days")
+    )
+    installments_sql, installments_params = installments.query.sql_with_params()
+    delays_sql, delays_params = customer_delays(user=user, as_of=as_of).query.sql_with_params()
+    # "Now" has no lower bound: what should already have been paid falls in the first
+    # horizon; "later" has no upper bound.
+    bounds = [-(10**6), *(weeks * 7 for weeks in FORECAST_WEEKS), 10**6]
+    sql = _FORECAST_SQL.format(
+        buckets=",\n       ".join([_FORECAST_BUCKET] * (len(bounds) - 1)),
+        installments=installments_sql,
+        delays=delays_sql,
+    )
+    # Parameters in the order they appear: the delays', the sums' bounds, the installments'.
+    params = [*delays_params]
+    params += [bound for pair in itertools.pairwise(bounds) for bound in pair]
+    params += installments_params
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        disputed, *amounts = cursor.fetchone()
+    horizons: list[ForecastHorizon] = []
+    cumulative = ZERO
+    for weeks, raw in zip(FORECAST_WEEKS, amounts, strict=False):
+        amount = to_cents(raw)
+        cumulative += amount
+        horizons.append(ForecastHorizon(weeks=weeks, amount=amount, cumulative=cumulative))
+    return Forecast(
+        as_of=as_of,
+        horizons=horizons,
+        later=to_cents(amounts[-1]),
+        disputed=to_cents(disputed),
+    )
