@@ -1,10 +1,9 @@
-"""Administration of scenarios, their wording and the company profile; the reminder log
+"""Administration of scenarios and their wording; the reminder log
 is shown read-only and can never be deleted (it is the proof file)."""
 
 from django.contrib import admin
 
 from reminders.models import (
-    CompanyProfile,
     Reminder,
     ReminderItem,
     ReminderRun,
@@ -59,11 +58,6 @@ class ScenarioStepAdmin(admin.ModelAdmin):
 class ReminderTemplateAdmin(admin.ModelAdmin):
     list_display = ("step", "language", "subject")
     list_filter = ("language", "step__scenario")
-
-
-@admin.register(CompanyProfile)
-class CompanyProfileAdmin(admin.ModelAdmin):
-    list_display = ("name", "iban", "promise_grace_days")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -28,8 +28,9 @@ from django.template import engines
 from django.utils import translation
 
 from customers.models import Contact
+from receivables.models import CompanyProfile
 from reminders.default_texts import fallback_template
-from reminders.models import CompanyProfile, ReminderTemplate
+from reminders.models import ReminderTemplate
 
 if TYPE_CHECKING:
     from reminders.run.plan import CustomerPlan, Step

@@ -20,9 +20,8 @@ from stdnum import luhn
 from core import access
 from customers.models import Activity, Contact, Customer
 from receivables import services
-from receivables.models import Dispute, Invoice, PromiseToPay
+from receivables.models import CompanyProfile, Dispute, Invoice, PromiseToPay
 from receivables.plans import PlanKind
-from reminders.models import CompanyProfile
 
 DEMO_USERS = (
     # username, role, first name, last name, language

@@ -26,9 +26,9 @@ from receivables.interest import (
     MissingReferenceRateError,
     customer_late_claims,
 )
-from receivables.models import ZERO
+from receivables.models import ZERO, CompanyProfile
 from receivables.selectors import to_cents, with_balances
-from reminders.models import CompanyProfile, Reminder
+from reminders.models import Reminder
 
 logger = logging.getLogger(__name__)
 

@@ -39,7 +39,15 @@ from core import access
 from core.pdf import asset_url, render_pdf
 from customers.models import Customer
 from receivables.interest import customer_late_claims
-from receivables.models import ZERO, Allocation, Dispute, Installment, Invoice, Payment
+from receivables.models import (
+    ZERO,
+    Allocation,
+    CompanyProfile,
+    Dispute,
+    Installment,
+    Invoice,
+    Payment,
+)
 from reminders.letters.context import (
     CHANNELS,
     format_date,
@@ -48,7 +56,7 @@ from reminders.letters.context import (
     format_short_date,
     unallocated_credit,
 )
-from reminders.models import CompanyProfile, Reminder, ReminderItem
+from reminders.models import Reminder, ReminderItem
 
 LANGUAGE = "fr"
 SUMMARY_TEMPLATE = "reminders/letters/recovery_summary.html"

@@ -14,14 +14,14 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from customers.models import Activity
-from receivables.models import Installment, PromiseToPay
+from receivables.models import CompanyProfile, Installment, PromiseToPay
 from reminders import emails as mail
 from reminders.models import (
     Reminder,
     ReminderItem,
 )
 from reminders.run import plan as planner
-from reminders.run.state import company_profile, promise_subqueries, reminder_base_installments
+from reminders.run.state import promise_subqueries, reminder_base_installments
 
 Status = Reminder.Status
 Channel = Reminder.Channel
@@ -57,7 +57,7 @@ def mark_stale_sending(*, now: datetime.datetime) -> int:
 def settle_promises(*, run_date: datetime.date) -> int:
     """Close the pending promises whose date plus grace has passed: kept when what they
     covered is paid, else broken (reminders resume, and the timeline says so)."""
-    limit = run_date - datetime.timedelta(days=company_profile().promise_grace_days)
+    limit = run_date - datetime.timedelta(days=CompanyProfile.get().promise_grace_days)
     expired = PromiseToPay.objects.pending().filter(promised_date__lt=limit)
     open_named = Installment.objects.open().filter(invoice__promises=OuterRef("pk"))
     open_all = Installment.objects.open().filter(
@@ -126,7 +126,7 @@ def cancel_stale_pending(*, run_date: datetime.date, now: datetime.datetime) -> 
     )
     if not items:
         return 0
-    grace = datetime.timedelta(days=company_profile().promise_grace_days)
+    grace = datetime.timedelta(days=CompanyProfile.get().promise_grace_days)
     current = {
         row["pk"]: row
         for row in reminder_base_installments()
@@ -177,7 +177,7 @@ def persist_plans(
     whatever the number of customers."""
     if not plans:
         return []
-    company = company_profile()
+    company = CompanyProfile.get()
     recipients = mail.load_recipients(p.customer.id for p in plans if p.emails)
     book = mail.TemplateBook() if any(p.emails for p in plans) else None
     reminders: list[Reminder] = []

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 import holidays
 
 from reminders.models import (
-    CompanyProfile,
     Scenario,
     ScenarioStep,
 )
@@ -114,11 +113,6 @@ def load_scenarios() -> Scenarios:
         by_scenario[step.scenario_id].append(step)
         by_id[step.id] = step
     return Scenarios(default_id=default_id, by_scenario=dict(by_scenario), by_id=by_id)
-
-
-def company_profile() -> CompanyProfile:
-    """The company profile, without creating it (a dry run writes nothing)."""
-    return CompanyProfile.objects.order_by("pk").first() or CompanyProfile()
 
 
 # --- the planner ------------------------------------------------------------------------

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from customers.models import Customer
-from receivables.models import Dispute, Installment, PromiseToPay
+from receivables.models import CompanyProfile, Dispute, Installment, PromiseToPay
 from reminders.models import (
-    CompanyProfile,
     Reminder,
     ReminderItem,
 )
@@ -22,11 +21,6 @@ if TYPE_CHECKING:
     from reminders.run.plan import Scenarios, Step
 
 Status = Reminder.Status
-
-
-def company_profile() -> CompanyProfile:
-    """The company profile, without creating it (a dry run writes nothing)."""
-    return CompanyProfile.objects.order_by("pk").first() or CompanyProfile()
 
 
 @dataclass
@@ -123,7 +117,7 @@ def load_state(
     whatever the ledger's size: installments (with promise dates), their live reminder
     items, the customers, and the customers' recent emails."""
     if grace_days is None:
-        grace_days = company_profile().promise_grace_days
+        grace_days = CompanyProfile.get().promise_grace_days
     base = reminder_base_installments(customer_q).filter(
         invoice__issue_date__lte=last_day,
         due_date__lte=last_day - datetime.timedelta(days=scenarios.min_offset),

@@ -17,8 +17,9 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from customers.models import Activity, Contact
+from receivables.models import CompanyProfile
 from reminders.letters import context as notice
-from reminders.models import CompanyProfile, Reminder, ScenarioStep
+from reminders.models import Reminder, ScenarioStep
 from tests.factories import CustomerFactory, make_invoice, make_payment
 
 D = datetime.date
