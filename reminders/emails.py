@@ -29,6 +29,7 @@ from django.utils import translation
 
 from customers.models import Contact
 from receivables.models import CompanyProfile
+from receivables.references import payment_reference
 from reminders.default_texts import fallback_template
 from reminders.models import ReminderTemplate
 
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
-PAYMENT_REFERENCE_MAX = 140  # what a SEPA transfer's remittance field holds
 
 
 def format_money(amount: Decimal, language: str, currency: str = "EUR") -> str:
@@ -51,16 +51,6 @@ def format_money(amount: Decimal, language: str, currency: str = "EUR") -> str:
         text = text.replace(",", "\u202f").replace(".", ",")
         return f"{text}\u00a0{symbol}"
     return f"{symbol}{text}" if len(symbol) == 1 else f"{text} {symbol}"
-
-
-def payment_reference(customer_ref: str, invoice_numbers: list[str]) -> str:
-    """The reference the customer should quote on the transfer: their account and the
-    invoices, so the payment can be matched without a phone call."""
-    numbers = list(dict.fromkeys(invoice_numbers))
-    ref = " ".join([customer_ref, *numbers])
-    if len(ref) > PAYMENT_REFERENCE_MAX:
-        ref = ref[: PAYMENT_REFERENCE_MAX - 1].rstrip() + "…"
-    return ref
 
 
 def message_id_domain() -> str:
@@ -158,7 +148,8 @@ def render_email(
         "other_installments": [_installment_context(i, plan.day, language) for i in plan.others],
         "outstanding_total": format_money(plan.email_total + others_total, language, currency),
         "payment_reference": payment_reference(
-            plan.customer.customer_ref, [i.installment.invoice_number for i in plan.emails]
+            customer_ref=plan.customer.customer_ref,
+            invoice_numbers=[i.installment.invoice_number for i in plan.emails],
         ),
     }
     compiled = book.get(step, language)

@@ -27,6 +27,7 @@ from receivables.interest import (
     customer_late_claims,
 )
 from receivables.models import ZERO, CompanyProfile
+from receivables.references import payment_reference
 from receivables.selectors import to_cents, with_balances
 from reminders.models import Reminder
 
@@ -296,7 +297,6 @@ def build_letter_context(
         place_and_date = f"{place}, le {date_text}" if place else f"Le {date_text}"
     else:
         place_and_date = f"{place}, {date_text}" if place else date_text
-    numbers = [c.invoice.number for c in claim.invoices]
     return LetterContext(
         language=language,
         customer=customer,
@@ -308,7 +308,10 @@ def build_letter_context(
         date_text=date_text,
         deadline_text=format_date(deadline, language),
         reference=(f"MED-{reminder.pk}" if reminder is not None and reminder.pk else ""),
-        payment_reference=" ".join([customer.customer_ref, *numbers])[:140],
+        payment_reference=payment_reference(
+            customer_ref=customer.customer_ref,
+            invoice_numbers=[c.invoice.number for c in claim.invoices],
+        ),
         invoices=tuple(_invoice_line(c, language) for c in claim.invoices),
         principal=money(claim.principal),
         interest=money(claim.interest),

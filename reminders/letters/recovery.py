@@ -48,6 +48,7 @@ from receivables.models import (
     Invoice,
     Payment,
 )
+from receivables.references import payment_reference
 from reminders.letters.context import (
     CHANNELS,
     format_date,
@@ -339,6 +340,10 @@ def build_recovery_file(*, customer: Customer, as_of: datetime.date | None = Non
             "indemnities": _money(claim.indemnities),
             "credit": _money(-credit) if credit > 0 else "",
             "total": _money(claim.total - credit),
+            "payment_reference": payment_reference(
+                customer_ref=customer.customer_ref,
+                invoice_numbers=[c.invoice.number for c in claim.invoices],
+            ),
             "invoices": [
                 {
                     "row": i,
