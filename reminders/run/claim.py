@@ -8,14 +8,17 @@ situation changed, sends interrupted by a crash."""
 from __future__ import annotations
 
 import datetime
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Activity
 from receivables.models import CompanyProfile, Installment, PromiseToPay
 from reminders import emails as mail
+from reminders.letters.workflow import queue_letter_render
 from reminders.models import (
     Reminder,
     ReminderItem,
@@ -173,7 +176,8 @@ def persist_plans(
     actor=None,
 ) -> list[Reminder]:
     """Write the day's plans: one email per customer (rendered now, with its Message-ID),
-    a letter awaiting approval, worklist tasks; then their items. A handful of queries
+    a letter (awaiting approval, or approved by the run when its step needs no approval:
+    its PDF is then rendered after commit), worklist tasks; then their items. A handful of queries
     whatever the number of customers."""
     if not plans:
         return []
@@ -213,14 +217,15 @@ def persist_plans(
                 item_groups.append([])
         if plan.letters:
             step = max((i.step for i in plan.letters), key=lambda s: s.position)
-            status = Status.AWAITING_APPROVAL if step.approval_required else Status.PLANNED
             total = sum((i.installment.amount_left for i in plan.letters), planner.ZERO)
             reminders.append(
                 Reminder(
                     customer_id=cid,
                     step_id=step.id,
                     channel=Channel.LETTER,
-                    status=status,
+                    # A step that needs nobody's approval is approved by the run itself.
+                    status=Status.AWAITING_APPROVAL if step.approval_required else Status.SENDING,
+                    approved_at=None if step.approval_required else timezone.now(),
                     run_date=run_date,
                     language=plan.customer.language,
                     total_amount=total,
@@ -249,6 +254,9 @@ def persist_plans(
         for item in group
     ]
     ReminderItem.objects.bulk_create(items, batch_size=BULK_BATCH)
+    for reminder in reminders:
+        if reminder.channel == Channel.LETTER and reminder.status == Status.SENDING:
+            transaction.on_commit(partial(queue_letter_render, reminder.pk))
     return reminders
 
 
