@@ -1,8 +1,9 @@
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -107,6 +108,27 @@ class InstallmentQuerySet(models.QuerySet):
 
     def overdue(self, as_of) -> "InstallmentQuerySet":
         return self.open().filter(due_date__lt=as_of)
+
+    # "May this installment be reminded on that day?" is answered here, once, for the daily
+    # run, the check before a delayed send and the pages that show the next step.
+
+    def in_reminder_scope(self) -> "InstallmentQuerySet":
+        """What a reminder may reach at all, whatever the day: open (of a counting invoice,
+        not fully paid), of a customer neither exempt from reminders nor paying by direct
+        debit, on an invoice with no open dispute."""
+        return (
+            self.open()
+            .filter(
+                invoice__customer__reminders_exempt=False,
+                invoice__customer__direct_debit=False,
+            )
+            .exclude(Exists(Dispute.objects.open().filter(invoice=OuterRef("invoice"))))
+        )
+
+    def remindable(self, *, on: datetime.date, grace_days: int | None = None):
+        """The installments that may be reminded on ``on``: in the reminder scope and
+        :func:`reminder_free_on` that day. ``grace_days`` defaults to the company's."""
+        return self.in_reminder_scope().filter(reminder_free_on(on, grace_days=grace_days))
 
 
 class Installment(models.Model):
@@ -306,6 +328,21 @@ class PromiseQuerySet(models.QuerySet):
     def pending(self) -> "PromiseQuerySet":
         return self.filter(status=PromiseToPay.Status.PENDING)
 
+    def holding_on(self, day: datetime.date, *, grace_days: int) -> "PromiseQuerySet":
+        """Pending promises that still hold reminders on ``day``: their promised date plus
+        the grace period reaches ``day``."""
+        return self.pending().filter(promised_date__gte=_grace_start(day, grace_days))
+
+    def expired_on(self, day: datetime.date, *, grace_days: int) -> "PromiseQuerySet":
+        """Pending promises whose promised date plus the grace period is before ``day``:
+        the daily run settles them (kept or broken)."""
+        return self.pending().filter(promised_date__lt=_grace_start(day, grace_days))
+
+
+def _grace_start(day: datetime.date, grace_days: int) -> datetime.date:
+    """The earliest promised date that still holds reminders on ``day``."""
+    return day - datetime.timedelta(days=grace_days)
+
 
 class PromiseToPay(models.Model):
     """A date and amount the customer committed to ("promesse de paiement"). It suspends
@@ -343,6 +380,27 @@ class PromiseToPay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} {self.amount} @ {self.promised_date}"
+
+
+def reminder_free_on(day: datetime.date, *, grace_days: int | None = None) -> Q:
+    """The day's part of "may be reminded", as a condition on installments: the invoice is
+    issued by ``day``, the customer's reminders are not paused through ``day``, and no
+    pending promise to pay covers the installment on ``day``. A promise covers the
+    invoices it names (all the customer's when it names none) up to its promised date
+    plus ``grace_days`` (default: the company's :attr:`CompanyProfile.promise_grace_days`).
+    "Send now" is the one action that overrides it (a person decided)."""
+    if grace_days is None:
+        grace_days = CompanyProfile.get().promise_grace_days
+    holding = PromiseToPay.objects.holding_on(day, grace_days=grace_days)
+    return (
+        Q(invoice__issue_date__lte=day)
+        & (
+            Q(invoice__customer__reminders_paused_until__isnull=True)
+            | Q(invoice__customer__reminders_paused_until__lt=day)
+        )
+        & ~Exists(holding.filter(invoices=OuterRef("invoice")))
+        & ~Exists(holding.filter(customer=OuterRef("invoice__customer"), invoices__isnull=True))
+    )
 
 
 class ReferenceRateQuerySet(models.QuerySet):

@@ -24,7 +24,6 @@ from reminders.models import (
     ReminderItem,
 )
 from reminders.run import plan as planner
-from reminders.run.state import promise_subqueries, reminder_base_installments
 
 Status = Reminder.Status
 Channel = Reminder.Channel
@@ -60,8 +59,8 @@ def mark_stale_sending(*, now: datetime.datetime) -> int:
 def settle_promises(*, run_date: datetime.date) -> int:
     """Close the pending promises whose date plus grace has passed: kept when what they
     covered is paid, else broken (reminders resume, and the timeline says so)."""
-    limit = run_date - datetime.timedelta(days=CompanyProfile.get().promise_grace_days)
-    expired = PromiseToPay.objects.pending().filter(promised_date__lt=limit)
+    grace_days = CompanyProfile.get().promise_grace_days
+    expired = PromiseToPay.objects.expired_on(run_date, grace_days=grace_days)
     open_named = Installment.objects.open().filter(invoice__promises=OuterRef("pk"))
     open_all = Installment.objects.open().filter(
         invoice__customer=OuterRef("customer"), due_date__lte=OuterRef("promised_date")
@@ -111,8 +110,9 @@ def retry_due(run_date: datetime.date, now: datetime.datetime):
 
 def cancel_stale_pending(*, run_date: datetime.date, now: datetime.datetime) -> int:
     """Before retrying an email, or sending one planned by an earlier run, check that it
-    still says the truth: if an installment it lists was paid (even in part), disputed,
-    promised, or its customer paused, cancel it; the planner then recomputes a fresh email
+    still says the truth: if an installment it lists may no longer be reminded today
+    (``Installment.objects.remindable``: paid, disputed, promised, paused...) or its amount
+    left changed (a partial payment), cancel it; the planner then recomputes a fresh email
     for what is still due. Set-based: two reads and two updates."""
     pending = (
         Reminder.objects.emails()
@@ -129,35 +129,21 @@ def cancel_stale_pending(*, run_date: datetime.date, now: datetime.datetime) -> 
     )
     if not items:
         return 0
-    grace = datetime.timedelta(days=CompanyProfile.get().promise_grace_days)
-    current = {
-        row["pk"]: row
-        for row in reminder_base_installments()
+    left_now = {
+        pk: amount - paid
+        for pk, amount, paid in Installment.objects.remindable(on=run_date)
         .filter(
             pk__in=ReminderItem.objects.filter(active=True, reminder__in=pending).values(
                 "installment_id"
             )
         )
-        .annotate(**promise_subqueries())
-        .values(
-            "pk",
-            "amount",
-            "paid_amount",
-            "promise_named",
-            "promise_all",
-            "invoice__customer__reminders_paused_until",
-        )
+        .values_list("pk", "amount", "paid_amount")
     }
-    stale: set[int] = set()
-    for reminder_id, installment_id, amount_left in items:
-        row = current.get(installment_id)
-        if row is None or row["amount"] - row["paid_amount"] != amount_left:
-            stale.add(reminder_id)
-            continue
-        promised = max((d for d in (row["promise_named"], row["promise_all"]) if d), default=None)
-        paused = row["invoice__customer__reminders_paused_until"]
-        if (promised and promised + grace >= run_date) or (paused and paused >= run_date):
-            stale.add(reminder_id)
+    stale = {
+        reminder_id
+        for reminder_id, installment_id, amount_left in items
+        if left_now.get(installment_id) != amount_left
+    }
     if stale:
         Reminder.objects.filter(pk__in=stale).update(
             status=Status.CANCELLED,
