@@ -163,8 +163,8 @@ def persist_plans(
 ) -> list[Reminder]:
     """Write the day's plans: one email per customer (rendered now, with its Message-ID),
     a letter (awaiting approval, or approved by the run when its step needs no approval:
-    its PDF is then rendered after commit), worklist tasks; then their items. A handful of queries
-    whatever the number of customers."""
+    its PDF is then rendered after commit), worklist tasks; then their items. A handful of
+    queries whatever the number of customers."""
     if not plans:
         return []
     company = CompanyProfile.get()
