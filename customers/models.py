@@ -69,15 +69,6 @@ class Customer(models.Model):
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
-    scenario = models.ForeignKey(
-        "reminders.Scenario",
-        verbose_name=_("reminder scenario"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="customers",
-        help_text=_("Empty: the default scenario."),
-    )
     reminders_exempt = models.BooleanField(_("exempt from reminders"), default=False)
     reminders_paused_until = models.DateField(_("reminders paused until"), null=True, blank=True)
     direct_debit = models.BooleanField(_("pays by direct debit"), default=False)

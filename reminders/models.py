@@ -35,6 +35,32 @@ class Scenario(models.Model):
         return self.name
 
 
+class CustomerScenario(models.Model):
+    """The scenario a customer follows when it is not the default one. The link lives
+    here, on the reminders side, because a customer knows nothing of reminders."""
+
+    customer = models.OneToOneField(
+        "customers.Customer",
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="reminder_scenario",
+        verbose_name=_("customer"),
+    )
+    scenario = models.ForeignKey(
+        Scenario,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        verbose_name=_("reminder scenario"),
+    )
+
+    class Meta:
+        verbose_name = _("customer's scenario")
+        verbose_name_plural = _("customers' scenarios")
+
+    def __str__(self) -> str:
+        return f"{self.customer} — {self.scenario}"
+
+
 class CompanyProfile(models.Model):
     """The creditor company: letterhead, legal mentions and bank details shown on every
     reminder and letter. One row, edited by administrators (``CompanyProfile.get()``)."""

@@ -108,7 +108,9 @@ def customer_list_page(
 def customer_for_page(customers: QuerySet[Customer], *, as_of: datetime.date) -> QuerySet[Customer]:
     """``customers`` (already ``visible_to`` the user) ready for a customer page's
     ``get_object_or_404``: sales rep and scenario joined, balances as of ``as_of``."""
-    return with_balances(customers.select_related("sales_rep", "scenario"), as_of)
+    return with_balances(
+        customers.select_related("sales_rep", "reminder_scenario__scenario"), as_of
+    )
 
 
 @dataclass(frozen=True)
