@@ -160,6 +160,22 @@ def test_a_negative_invoice_amount_is_refused(finance_client, customer):
     assert ledger_counts() == before
 
 
+@pytest.mark.parametrize("currency", ["USD", "gbp"])
+def test_another_currency_is_refused(finance_client, customer, currency):
+    before = ledger_counts()
+    response = finance_client.post(invoice_url(customer), invoice_data(currency=currency))
+    assert response.status_code == 200
+    message = f"{currency.upper()} is not accepted: the ledger is kept in EUR only."
+    assert response.context["form"].errors["currency"] == [message]
+    assert message in response.content.decode()
+    assert ledger_counts() == before
+
+
+def test_a_lower_case_eur_is_the_ledgers_currency(finance_client, customer):
+    finance_client.post(invoice_url(customer), invoice_data(currency="eur"))
+    assert Invoice.objects.get(number="F-2026-001").currency == "EUR"
+
+
 # --- payments ----------------------------------------------------------------------------
 
 
@@ -322,3 +338,7 @@ def test_the_forms_speak_french(client, customer, finance_user):
     assert "Un règlement ne peut pas être daté dans le futur." in response.content.decode()
     response = client.post(invoice_url(customer), invoice_data(number="FR-1"), follow=True)
     assert "Facture FR-1 créée." in response.content.decode()
+    response = client.post(invoice_url(customer), invoice_data(number="FR-2", currency="USD"))
+    assert "USD n’est pas acceptée : le poste clients est tenu en EUR uniquement." in (
+        response.content.decode()
+    )
