@@ -12,7 +12,8 @@
   Emails, letters, exports and pages (the ``money`` template filter,
   ``core/templatetags/money.py``) all call it, so an amount reads the same everywhere.
   Emails and letters are not rendered in a request, so they pass their reader's language;
-  the filter uses the active one.
+  pages use the active one (``format_money_active``). Machine exports (CSV, XLSX, JSON)
+  keep plain numbers with a dot.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import forms
+from django.conf import settings
 from django.db import models
+from django.utils import translation
 
 MAX_DIGITS = 14
 DECIMAL_PLACES = 2
@@ -90,6 +93,14 @@ def format_money(
     if len(symbol) == 1:
         return f"{sign}{symbol}{text}"
     return f"{sign}{text}{NBSP}{symbol}"
+
+
+def format_money_active(
+    amount: Decimal | int | str, currency: str = DEFAULT_CURRENCY, *, places: int = DECIMAL_PLACES
+) -> str:
+    """``format_money`` in the active language (a page, a message to the user)."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    return format_money(amount, language, currency, places=places)
 
 
 def as_decimal(value) -> Decimal | None:

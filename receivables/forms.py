@@ -18,7 +18,7 @@ from django.db import IntegrityError
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.money import MoneyFormField
+from core.money import MoneyFormField, format_money_active
 from customers.models import Customer
 from receivables import services
 from receivables.models import (
@@ -176,11 +176,10 @@ class PaymentForm(LedgerForm):
 
     @staticmethod
     def invoice_label(invoice: Invoice) -> str:
-        return _("%(number)s of %(date)s, %(amount)s %(currency)s") % {
+        return _("%(number)s of %(date)s, %(amount)s") % {
             "number": invoice.number,
             "date": formats.date_format(invoice.issue_date, "SHORT_DATE_FORMAT"),
-            "amount": formats.number_format(invoice.amount, 2, force_grouping=True),
-            "currency": invoice.currency,
+            "amount": format_money_active(invoice.amount, invoice.currency),
         }
 
     def save(self) -> Payment | None:

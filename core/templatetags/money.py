@@ -7,16 +7,10 @@ as ``floatformat`` does."""
 from __future__ import annotations
 
 from django import template
-from django.conf import settings
-from django.utils import translation
 
-from core.money import DEFAULT_CURRENCY, as_decimal, format_money
+from core.money import DEFAULT_CURRENCY, as_decimal, format_money_active
 
 register = template.Library()
-
-
-def _language() -> str:
-    return translation.get_language() or settings.LANGUAGE_CODE
 
 
 @register.filter
@@ -24,7 +18,7 @@ def money(value, currency: str | None = None) -> str:
     number = as_decimal(value)
     if number is None:
         return ""
-    return format_money(number, _language(), currency or DEFAULT_CURRENCY)
+    return format_money_active(number, currency or DEFAULT_CURRENCY)
 
 
 @register.filter
@@ -32,4 +26,4 @@ def money_whole(value, currency: str | None = None) -> str:
     number = as_decimal(value)
     if number is None:
         return ""
-    return format_money(number, _language(), currency or DEFAULT_CURRENCY, places=0)
+    return format_money_active(number, currency or DEFAULT_CURRENCY, places=0)
