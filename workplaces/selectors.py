@@ -21,10 +21,11 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.money import MONEY_FIELD, ZERO, to_cents
 from customers.models import Activity, Contact, Customer
 from receivables import kpis
 from receivables.models import Allocation, Dispute, Installment, Payment, PromiseToPay
-from receivables.selectors import MONEY_FIELD, to_cents, with_balances
+from receivables.selectors import with_balances
 from reminders.models import Reminder
 from reminders.selectors import customer_reminder_log
 
@@ -261,7 +262,7 @@ class CustomerPage:
 
     @property
     def open_left(self) -> Decimal:
-        return sum((i.amount_left for i in self.open_installments), Decimal("0.00"))
+        return sum((i.amount_left for i in self.open_installments), ZERO)
 
 
 def customer_page(
