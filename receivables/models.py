@@ -2,16 +2,29 @@ import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import access
+from core.money import DEFAULT_CURRENCY, ZERO, MoneyField
 from customers.models import Customer
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-ZERO = Decimal("0.00")
+# The ledger keeps one currency. Amounts are summed everywhere (balances, aged balance,
+# KPIs, letters); a total of euros and dollars means nothing, so every entry refuses
+# another currency (services, forms, imports) and the database has the last word.
+LEDGER_CURRENCY = DEFAULT_CURRENCY
+
+
+def validate_ledger_currency(value: str) -> None:
+    if value != LEDGER_CURRENCY:
+        raise ValidationError(
+            _("%(currency)s is not accepted: the ledger is kept in %(ledger)s only."),
+            code="currency",
+            params={"currency": value, "ledger": LEDGER_CURRENCY},
+        )
 
 
 class InvoiceQuerySet(models.QuerySet):
@@ -44,8 +57,13 @@ class Invoice(models.Model):
     )
     issue_date = models.DateField(_("issue date"))
     due_date = models.DateField(_("due date"))
-    amount = models.DecimalField(_("amount incl. tax"), **MONEY)
-    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    amount = MoneyField(_("amount incl. tax"))
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        default=LEDGER_CURRENCY,
+        validators=[validate_ledger_currency],
+    )
     po_number = models.CharField(_("PO number"), max_length=60, blank=True)
     pdf = models.FileField(_("PDF"), upload_to="invoices/%Y/", blank=True)
     credited_invoice = models.ForeignKey(
@@ -71,6 +89,11 @@ class Invoice(models.Model):
                 condition=Q(due_date__gte=F("issue_date")),
                 name="invoice_due_after_issue",
                 violation_error_message=_("The due date cannot be before the issue date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(currency=LEDGER_CURRENCY),
+                name="invoice_currency_ledger",
+                violation_error_message=_("Invoices are kept in EUR, the ledger's only currency."),
             ),
         ]
         indexes = [
@@ -140,8 +163,8 @@ class Installment(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="installments")
     sequence = models.PositiveSmallIntegerField(_("part"))
     due_date = models.DateField(_("due date"))
-    amount = models.DecimalField(_("amount"), **MONEY)
-    paid_amount = models.DecimalField(_("paid"), default=ZERO, **MONEY)
+    amount = MoneyField(_("amount"))
+    paid_amount = MoneyField(_("paid"), default=ZERO)
 
     objects = InstallmentQuerySet.as_manager()
 
@@ -196,8 +219,8 @@ class Payment(models.Model):
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="payments"
     )
     date = models.DateField(_("date"))
-    amount = models.DecimalField(_("amount"), **MONEY)
-    allocated_amount = models.DecimalField(_("allocated"), default=ZERO, **MONEY)
+    amount = MoneyField(_("amount"))
+    allocated_amount = MoneyField(_("allocated"), default=ZERO)
     method = models.CharField(
         _("method"), max_length=12, choices=Method.choices, default=Method.TRANSFER
     )
@@ -243,7 +266,7 @@ class Allocation(models.Model):
     credit_note = models.ForeignKey(
         Invoice, null=True, blank=True, on_delete=models.CASCADE, related_name="allocations_made"
     )
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = MoneyField(_("amount"))
     date = models.DateField(_("date"))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -358,7 +381,7 @@ class PromiseToPay(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="promises")
     invoices = models.ManyToManyField(Invoice, blank=True, related_name="promises")
     promised_date = models.DateField(_("promised date"))
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = MoneyField(_("amount"))
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
@@ -483,12 +506,12 @@ class AgedBalanceSnapshot(models.Model):
     error = models.TextField(_("error"), blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     customer_count = models.PositiveIntegerField(_("customers"), default=0)
-    not_due = models.DecimalField(_("not due"), default=ZERO, **MONEY)
-    d1_30 = models.DecimalField(_("1–30 days"), default=ZERO, **MONEY)
-    d31_60 = models.DecimalField(_("31–60 days"), default=ZERO, **MONEY)
-    d61_90 = models.DecimalField(_("61–90 days"), default=ZERO, **MONEY)
-    d90_plus = models.DecimalField(_("over 90 days"), default=ZERO, **MONEY)
-    total = models.DecimalField(_("total"), default=ZERO, **MONEY)
+    not_due = MoneyField(_("not due"), default=ZERO)
+    d1_30 = MoneyField(_("1–30 days"), default=ZERO)
+    d31_60 = MoneyField(_("31–60 days"), default=ZERO)
+    d61_90 = MoneyField(_("61–90 days"), default=ZERO)
+    d90_plus = MoneyField(_("over 90 days"), default=ZERO)
+    total = MoneyField(_("total"), default=ZERO)
 
     objects = AgedBalanceSnapshotQuerySet.as_manager()
 
@@ -529,12 +552,12 @@ class AgedBalanceSnapshotRow(models.Model):
     )
     customer_ref = models.CharField(_("accounting reference"), max_length=40)
     customer_name = models.CharField(_("legal name"), max_length=200)
-    not_due = models.DecimalField(_("not due"), **MONEY)
-    d1_30 = models.DecimalField(_("1–30 days"), **MONEY)
-    d31_60 = models.DecimalField(_("31–60 days"), **MONEY)
-    d61_90 = models.DecimalField(_("61–90 days"), **MONEY)
-    d90_plus = models.DecimalField(_("over 90 days"), **MONEY)
-    total = models.DecimalField(_("total"), **MONEY)
+    not_due = MoneyField(_("not due"))
+    d1_30 = MoneyField(_("1–30 days"))
+    d31_60 = MoneyField(_("31–60 days"))
+    d61_90 = MoneyField(_("61–90 days"))
+    d90_plus = MoneyField(_("over 90 days"))
+    total = MoneyField(_("total"))
 
     class Meta:
         verbose_name = _("aged-balance snapshot row")

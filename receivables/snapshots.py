@@ -28,7 +28,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from receivables.models import ZERO, AgedBalanceSnapshot, AgedBalanceSnapshotRow, CompanyProfile
+from core.money import ZERO
+from receivables.models import AgedBalanceSnapshot, AgedBalanceSnapshotRow, CompanyProfile
 from receivables.selectors import BUCKETS, AgedBalance, aged_balance
 
 logger = logging.getLogger(__name__)

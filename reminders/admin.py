@@ -3,7 +3,10 @@ is shown read-only and can never be deleted (it is the proof file)."""
 
 from django.contrib import admin
 
+from customers.admin import CustomerAdmin
+from customers.models import Customer
 from reminders.models import (
+    CustomerScenario,
     Reminder,
     ReminderItem,
     ReminderRun,
@@ -93,3 +96,23 @@ class ReminderAdmin(ReadOnlyAdmin):
 @admin.register(ReminderRun)
 class ReminderRunAdmin(ReadOnlyAdmin):
     list_display = ("run_date", "started_at", "finished_at", "planned", "sent", "failed")
+
+
+class CustomerScenarioInline(admin.StackedInline):
+    """A customer's own scenario, on the customer's admin page (empty: the default)."""
+
+    model = CustomerScenario
+    extra = 0
+    max_num = 1
+
+
+class CustomerWithScenarioAdmin(CustomerAdmin):
+    """The customers app knows nothing of reminders: this app adds the scenario to the
+    customer's admin page."""
+
+    inlines = [*CustomerAdmin.inlines, CustomerScenarioInline]
+    list_filter = (*CustomerAdmin.list_filter, "reminder_scenario__scenario")
+
+
+admin.site.unregister(Customer)
+admin.site.register(Customer, CustomerWithScenarioAdmin)

@@ -18,7 +18,6 @@ import smtplib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
@@ -27,6 +26,7 @@ from django.core.mail import EmailMultiAlternatives, mailers, make_msgid
 from django.template import engines
 from django.utils import translation
 
+from core.money import ZERO, format_money
 from customers.models import Contact
 from receivables.models import CompanyProfile
 from receivables.references import payment_reference
@@ -38,19 +38,6 @@ if TYPE_CHECKING:
     from reminders.run.state import InstallmentState
 
 logger = logging.getLogger(__name__)
-
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
-
-
-def format_money(amount: Decimal, language: str, currency: str = "EUR") -> str:
-    """1 234,56 € in French, €1,234.56 in English: amounts read as the customer writes
-    them (the email is not rendered in a request, so no locale middleware helps)."""
-    text = f"{amount.quantize(Decimal('0.01')):,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(currency, currency)
-    if language == "fr":
-        text = text.replace(",", "\u202f").replace(".", ",")
-        return f"{text}\u00a0{symbol}"
-    return f"{symbol}{text}" if len(symbol) == 1 else f"{text} {symbol}"
 
 
 def message_id_domain() -> str:
@@ -134,7 +121,7 @@ def render_email(
     assert step is not None
     language = plan.customer.language if plan.customer.language in ("fr", "en") else "fr"
     currency = plan.emails[0].installment.currency
-    others_total = sum((i.amount_left for i in plan.others), Decimal("0.00"))
+    others_total = sum((i.amount_left for i in plan.others), ZERO)
     context = {
         "customer": plan.customer,
         "contact": recipients.greeting_contact,

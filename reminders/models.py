@@ -8,9 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import access
+from core.money import ZERO, MoneyField
 from customers.models import Language
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 class Scenario(models.Model):
@@ -33,6 +32,32 @@ class Scenario(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CustomerScenario(models.Model):
+    """The scenario a customer follows when it is not the default one. The link lives
+    here, on the reminders side, because a customer knows nothing of reminders."""
+
+    customer = models.OneToOneField(
+        "customers.Customer",
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="reminder_scenario",
+        verbose_name=_("customer"),
+    )
+    scenario = models.ForeignKey(
+        Scenario,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        verbose_name=_("reminder scenario"),
+    )
+
+    class Meta:
+        verbose_name = _("customer's scenario")
+        verbose_name_plural = _("customers' scenarios")
+
+    def __str__(self) -> str:
+        return f"{self.customer} — {self.scenario}"
 
 
 class ScenarioStep(models.Model):
@@ -59,11 +84,10 @@ class ScenarioStep(models.Model):
         help_text=_("Adds a call to the finance worklist when this step is sent."),
     )
     approval_required = models.BooleanField(_("approval required"), default=False)
-    min_amount = models.DecimalField(
+    min_amount = MoneyField(
         _("minimum overdue amount"),
-        default=Decimal("0.00"),
+        default=ZERO,
         validators=[MinValueValidator(Decimal("0"))],
-        **MONEY,
         help_text=_("Below this total for the customer, the step is not taken."),
     )
 
@@ -189,7 +213,7 @@ class Reminder(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices)
     run_date = models.DateField(_("run date"))
     language = models.CharField(_("language"), max_length=2, default="fr")
-    total_amount = models.DecimalField(_("amount reminded"), default=Decimal("0.00"), **MONEY)
+    total_amount = MoneyField(_("amount reminded"), default=ZERO)
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body_text = models.TextField(_("plain-text body"), blank=True)
     body_html = models.TextField(_("HTML body"), blank=True)
@@ -261,7 +285,7 @@ class ReminderItem(models.Model):
         "receivables.Installment", on_delete=models.PROTECT, related_name="reminder_items"
     )
     step = models.ForeignKey(ScenarioStep, on_delete=models.PROTECT, related_name="+")
-    amount_left = models.DecimalField(_("amount left"), **MONEY)
+    amount_left = MoneyField(_("amount left"))
     days_late = models.SmallIntegerField(_("days late"))
     active = models.BooleanField(_("live"), default=True)
 

@@ -139,7 +139,8 @@ def unallocated_credit(customer: Customer) -> Decimal:
     it (receivables.selectors.with_balances)."""
     from django.utils import timezone
 
-    from receivables.selectors import to_cents, with_balances
+    from core.money import to_cents
+    from receivables.selectors import with_balances
 
     row = with_balances(Customer.objects.filter(pk=customer.pk), timezone.localdate()).get()
     return to_cents(row.credit)

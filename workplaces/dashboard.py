@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -410,6 +410,7 @@ def sales_customers(*, user, today: datetime.date, rep_id: int | None = None) ->
     return (
         with_balances(qs.select_related("sales_rep"), today)
         .annotate(
+            assigned_scenario_id=F("reminder_scenario__scenario_id"),
             last_sent_step=_latest_sent("step__name"),
             last_sent_at=_latest_sent("sent_at"),
             next_inst=Subquery(oldest.values("pk")[:1]),
@@ -438,7 +439,7 @@ def next_steps(customers: Sequence[Customer], today: datetime.date) -> None:
         last = scenarios.by_id.get(c.last_step_id) if c.last_step_id else None
         c.next_step = planner.next_step_for(
             scenarios=scenarios,
-            scenario_id=c.scenario_id,
+            scenario_id=c.assigned_scenario_id,
             due_date=c.next_inst_due,
             last_step=last,
             last_done_on=(

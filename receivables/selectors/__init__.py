@@ -5,13 +5,10 @@ import from here."""
 from receivables.selectors.aged_balance import AgedBalance, aged_balance
 from receivables.selectors.balances import (
     BUCKETS,
-    CENT,
     COLUMNS,
-    MONEY_FIELD,
     bucket_ranges,
     customers_over_credit_limit,
     scope_sql,
-    to_cents,
     with_balances,
 )
 from receivables.selectors.invoices import (
@@ -26,9 +23,7 @@ from receivables.selectors.invoices import (
 
 __all__ = [
     "BUCKETS",
-    "CENT",
     "COLUMNS",
-    "MONEY_FIELD",
     "AgedBalance",
     "InvoiceFilters",
     "InvoicePage",
@@ -40,7 +35,6 @@ __all__ = [
     "invoice_list",
     "invoice_page",
     "scope_sql",
-    "to_cents",
     "with_balances",
     "with_invoice_status",
 ]

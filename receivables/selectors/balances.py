@@ -5,13 +5,11 @@ credit limit or insured cover."""
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
-    DecimalField,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -24,18 +22,12 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.money import MONEY_FIELD, ZERO
 from customers.models import Customer
-from receivables.models import ZERO, Allocation, Invoice, Payment
+from receivables.models import Allocation, Invoice, Payment
 
-CENT = Decimal("0.01")
-MONEY_FIELD = DecimalField(max_digits=16, decimal_places=2)
 BUCKETS: tuple[str, ...] = ("not_due", "d1_30", "d31_60", "d61_90", "d90_plus")
 COLUMNS: tuple[str, ...] = ("customer_ref", "customer_name", *BUCKETS, "total")
-
-
-def to_cents(value) -> Decimal:
-    """Quantize a database sum to the cent (SQLite sums decimals as floats)."""
-    return Decimal(value or 0).quantize(CENT)
 
 
 def _money(value) -> Coalesce:

@@ -16,19 +16,21 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.money import NBSP, ZERO, format_money, to_cents
 from core.pdf import asset_url, render_pdf
 from customers.models import Customer
 from receivables.interest import (
     DAYS_PER_YEAR,
     LEGAL_MARGIN,
+    RECOVERY_INDEMNITY,
     CustomerClaim,
     InvoiceClaim,
     MissingReferenceRateError,
     customer_late_claims,
 )
-from receivables.models import ZERO, CompanyProfile
+from receivables.models import CompanyProfile
 from receivables.references import payment_reference
-from receivables.selectors import to_cents, with_balances
+from receivables.selectors import with_balances
 from reminders.models import Reminder
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,6 @@ LANGUAGES = ("fr", "en")
 
 # --- formatting: the letter is not rendered in a request, so no locale applies ----------
 
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 MONTHS = {
     "fr": (
         "janvier", "février", "mars", "avril", "mai", "juin",
@@ -56,7 +57,7 @@ CHANNELS = {
            "collection": "recouvrement"},
     "en": {"email": "email", "letter": "letter", "phone": "phone", "collection": "collection"},
 }  # fmt: skip
-NBSP, NNBSP = "\u00a0", "\u202f"
+
 # Country lines of postal addresses sent from France (UPU: in French, capitals).
 COUNTRIES = {
     "BE": "BELGIQUE", "CH": "SUISSE", "LU": "LUXEMBOURG", "DE": "ALLEMAGNE",
@@ -64,17 +65,6 @@ COUNTRIES = {
     "IE": "IRLANDE", "PT": "PORTUGAL", "AT": "AUTRICHE", "MC": "MONACO",
     "US": "ÉTATS-UNIS", "CA": "CANADA",
 }  # fmt: skip
-
-
-def format_money(amount: Decimal, language: str, currency: str = "EUR") -> str:
-    """Amounts as the reader writes them: "1 234,56 €" in French (narrow no-break space
-    between thousands, no-break space before the symbol), "€1,234.56" in English."""
-    text = f"{amount.quantize(Decimal('0.01')):,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(currency, currency)
-    if language == "fr":
-        return f"{text.replace(',', NNBSP).replace('.', ',')}{NBSP}{symbol}"
-    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
-    return f"{sign}{symbol}{digits}" if len(symbol) == 1 else f"{text}{NBSP}{symbol}"
 
 
 def format_rate(rate: Decimal, language: str) -> str:
@@ -157,6 +147,7 @@ class LetterContext:
     principal: str
     interest: str
     indemnities: str
+    indemnity_per_invoice: str  # the fixed indemnity of D441-5, stated in the prose
     credit: str  # "" when the customer has no unallocated credit
     total: str
     history: tuple[HistoryLine, ...]
@@ -316,6 +307,7 @@ def build_letter_context(
         principal=money(claim.principal),
         interest=money(claim.interest),
         indemnities=money(claim.indemnities),
+        indemnity_per_invoice=money(RECOVERY_INDEMNITY),
         credit=money(-credit) if credit > 0 else "",
         total=money(total),
         history=reminder_history(customer, letter_date, language),

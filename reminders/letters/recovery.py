@@ -36,11 +36,11 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from core import access
+from core.money import ZERO, format_money
 from core.pdf import asset_url, render_pdf
 from customers.models import Customer
 from receivables.interest import customer_late_claims
 from receivables.models import (
-    ZERO,
     Allocation,
     CompanyProfile,
     Dispute,
@@ -52,7 +52,6 @@ from receivables.references import payment_reference
 from reminders.letters.context import (
     CHANNELS,
     format_date,
-    format_money,
     format_rate,
     format_short_date,
     unallocated_credit,

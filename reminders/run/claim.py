@@ -15,6 +15,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.money import ZERO
 from customers.models import Activity
 from receivables.models import CompanyProfile, Installment, PromiseToPay
 from reminders import emails as mail
@@ -203,7 +204,7 @@ def persist_plans(
                 item_groups.append([])
         if plan.letters:
             step = max((i.step for i in plan.letters), key=lambda s: s.position)
-            total = sum((i.installment.amount_left for i in plan.letters), planner.ZERO)
+            total = sum((i.installment.amount_left for i in plan.letters), ZERO)
             reminders.append(
                 Reminder(
                     customer_id=cid,
@@ -224,7 +225,7 @@ def persist_plans(
             by_step.setdefault(item.step.id, []).append(item)
         for step_id, group in by_step.items():
             channel = ACTION_CHANNEL[group[0].step.action]
-            total = sum((i.installment.amount_left for i in group), planner.ZERO)
+            total = sum((i.installment.amount_left for i in group), ZERO)
             reminders.append(_task(cid, step_id, channel, run_date, actor, total))
             item_groups.append(group)
     Reminder.objects.bulk_create(reminders, batch_size=BULK_BATCH)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import holidays
 
+from core.money import ZERO
 from reminders.models import (
     Scenario,
     ScenarioStep,
@@ -39,7 +40,6 @@ from reminders.run.state import CustomerState, InstallmentState, State
 if TYPE_CHECKING:
     from reminders.emails import Recipients
 
-ZERO = Decimal("0.00")
 Action = ScenarioStep.Action
 
 

@@ -174,7 +174,7 @@ def load_state(
             "name",
             "customer_ref",
             "language",
-            "scenario_id",
+            "reminder_scenario__scenario_id",
             "in_flight",
             "open_phone_task",
         )
@@ -185,7 +185,7 @@ def load_state(
             name=c["name"],
             customer_ref=c["customer_ref"],
             language=c["language"],
-            scenario_id=scenarios.effective(c["scenario_id"]),
+            scenario_id=scenarios.effective(c["reminder_scenario__scenario_id"]),
             email_in_flight=c["in_flight"],
             open_phone_task=c["open_phone_task"],
         )

@@ -3,7 +3,7 @@ details and ledger rules are ledger facts, and receivables must not import remin
 
 The table and its rows are kept: the model enters this app's state on the existing table
 ``reminders_companyprofile``, which is then renamed; its content type follows, so the
-permissions granted on it and the admin history stay. reminders/0005 then drops the
+permissions granted on it and the admin history stay. reminders/0007 then drops the
 model from that app's state only."""
 
 from django.db import migrations, models
@@ -33,7 +33,7 @@ def restore_content_type(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("receivables", "0004_monthly_snapshot_schedule"),
+        ("receivables", "0006_invoice_currency_ledger"),
         ("reminders", "0001_initial"),  # created the table
         ("contenttypes", "0002_remove_content_type_name"),
     ]

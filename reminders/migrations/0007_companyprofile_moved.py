@@ -1,4 +1,4 @@
-"""The company profile now lives in receivables (receivables/0005 took over its table and
+"""The company profile now lives in receivables (receivables/0007 took over its table and
 its rows): it leaves this app's state only, nothing is dropped."""
 
 from django.db import migrations
@@ -6,8 +6,8 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reminders", "0004_daily_schedule"),
-        ("receivables", "0005_companyprofile"),
+        ("reminders", "0006_money_field"),
+        ("receivables", "0007_companyprofile"),
     ]
 
     operations = [
