@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import access
+from core.access import AnyUser
 from customers.models import Customer
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -14,7 +15,7 @@ ZERO = Decimal("0.00")
 
 
 class InvoiceQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "InvoiceQuerySet":
+    def visible_to(self, user: AnyUser) -> "InvoiceQuerySet":
         return self.filter(access.scope_q(user, "customer"))
 
     def active(self) -> "InvoiceQuerySet":
@@ -95,7 +96,7 @@ class Invoice(models.Model):
 
 
 class InstallmentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "InstallmentQuerySet":
+    def visible_to(self, user: AnyUser) -> "InstallmentQuerySet":
         return self.filter(access.scope_q(user, "invoice__customer"))
 
     def counting(self) -> "InstallmentQuerySet":
@@ -152,7 +153,7 @@ class Installment(models.Model):
 
 
 class PaymentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "PaymentQuerySet":
+    def visible_to(self, user: AnyUser) -> "PaymentQuerySet":
         return self.filter(access.scope_q(user, "customer"))
 
     def with_unallocated(self) -> "PaymentQuerySet":
@@ -244,7 +245,7 @@ class Allocation(models.Model):
 
 
 class DisputeQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "DisputeQuerySet":
+    def visible_to(self, user: AnyUser) -> "DisputeQuerySet":
         return self.filter(access.scope_q(user, "invoice__customer"))
 
     def open(self) -> "DisputeQuerySet":
@@ -300,7 +301,7 @@ class Dispute(models.Model):
 
 
 class PromiseQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "PromiseQuerySet":
+    def visible_to(self, user: AnyUser) -> "PromiseQuerySet":
         return self.filter(access.scope_q(user, "customer"))
 
     def pending(self) -> "PromiseQuerySet":
@@ -386,7 +387,7 @@ class ReferenceRate(models.Model):
 
 
 class AgedBalanceSnapshotQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "AgedBalanceSnapshotQuerySet":
+    def visible_to(self, user: AnyUser) -> "AgedBalanceSnapshotQuerySet":
         """Snapshots cover the whole ledger, so only those who may export see them."""
         return self if access.can_export(user) else self.none()
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -30,6 +31,9 @@ from django.utils.translation import gettext as _
 
 from receivables.models import ZERO, AgedBalanceSnapshot, AgedBalanceSnapshotRow
 from receivables.selectors import BUCKETS, AgedBalance, aged_balance
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +94,7 @@ def _queue_build(snapshot_id: int) -> None:
 
 @transaction.atomic
 def snapshot_request(
-    *, as_of: datetime.date, user, today: datetime.date | None = None
+    *, as_of: datetime.date, user: User, today: datetime.date | None = None
 ) -> tuple[AgedBalanceSnapshot, bool]:
     """Ask for the snapshot as of ``as_of`` (a past month end, else ValidationError).
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core import access
+from core.access import AnyUser
 from core.htmx import render_page
 from customers.models import Customer
 from customers.selectors import sales_rep_choices
@@ -56,7 +57,7 @@ class InvoiceFilterForm(forms.Form):
     due_from = forms.DateField(label=gettext_lazy("Due from"), required=False, widget=DATE_WIDGET)
     due_to = forms.DateField(label=gettext_lazy("Due to"), required=False, widget=DATE_WIDGET)
 
-    def __init__(self, *args, user, **kwargs) -> None:
+    def __init__(self, *args, user: AnyUser, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["sales_rep"].queryset = sales_rep_choices(user=user)
         self.fields["sales_rep"].label_from_instance = lambda u: u.get_full_name() or u.username

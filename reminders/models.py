@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import access
+from core.access import AnyUser
 from customers.models import Language
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -186,7 +187,7 @@ class ReminderRun(models.Model):
 
 
 class ReminderQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "ReminderQuerySet":
+    def visible_to(self, user: AnyUser) -> "ReminderQuerySet":
         return self.filter(access.scope_q(user, "customer"))
 
     def emails(self) -> "ReminderQuerySet":

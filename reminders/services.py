@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -29,6 +30,9 @@ from reminders.run.claim import MAX_ATTEMPTS, cancel_stale_pending, persist_plan
 from reminders.run.send import deliver
 from reminders.run.state import load_state
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 __all__ = ["RunResult", "reminders_dry_run", "reminders_run"]
 
 Status = Reminder.Status
@@ -43,7 +47,9 @@ def _require(allowed: bool) -> None:
         raise PermissionDenied(_("You are not allowed to do this."))
 
 
-def reminder_send_now(*, customer: Customer, user, today: datetime.date | None = None) -> Reminder:
+def reminder_send_now(
+    *, customer: Customer, user: User, today: datetime.date | None = None
+) -> Reminder:
     """Send the customer's next email step now, whatever the daily cadence: every
     remindable installment moves to its next email step. Disputed and paid installments
     are still left out; the email is logged with the user as its actor."""
@@ -79,7 +85,7 @@ def reminder_send_now(*, customer: Customer, user, today: datetime.date | None =
 def activity_log(
     *,
     customer: Customer,
-    user,
+    user: User,
     kind: str = Activity.Kind.CALL,
     summary: str,
     body: str = "",
@@ -106,7 +112,7 @@ def activity_log(
 
 
 @transaction.atomic
-def task_complete(*, task: Reminder, user, note: str = "") -> Reminder:
+def task_complete(*, task: Reminder, user: User, note: str = "") -> Reminder:
     """Tick off a worklist task (a call, a collection hand-off)."""
     _require(access.can_edit_ledger(user))
     updated = Reminder.objects.filter(pk=task.pk, status=Status.TODO).update(
@@ -119,7 +125,7 @@ def task_complete(*, task: Reminder, user, note: str = "") -> Reminder:
 
 
 @transaction.atomic
-def dispute_open(*, invoice: Invoice, user, reason: str, description: str = "") -> Dispute:
+def dispute_open(*, invoice: Invoice, user: User, reason: str, description: str = "") -> Dispute:
     """Open a dispute: the invoice's reminders stop until it is resolved."""
     _require(access.can_edit_ledger(user))
     if Dispute.objects.open().filter(invoice=invoice).exists():
@@ -142,7 +148,7 @@ def dispute_open(*, invoice: Invoice, user, reason: str, description: str = "") 
 
 
 @transaction.atomic
-def dispute_resolve(*, dispute: Dispute, user, resolution: str = "") -> Dispute:
+def dispute_resolve(*, dispute: Dispute, user: User, resolution: str = "") -> Dispute:
     """Resolve a dispute: the invoice's reminders resume where they stopped."""
     _require(access.can_edit_ledger(user))
     updated = Dispute.objects.filter(pk=dispute.pk, resolved_at__isnull=True).update(
@@ -166,7 +172,7 @@ def dispute_resolve(*, dispute: Dispute, user, resolution: str = "") -> Dispute:
 def promise_record(
     *,
     customer: Customer,
-    user,
+    user: User,
     promised_date: datetime.date,
     amount: Decimal,
     invoices: list[Invoice] | None = None,
@@ -204,7 +210,7 @@ def promise_record(
 
 @transaction.atomic
 def reminders_pause(
-    *, customer: Customer, user, until: datetime.date | None, note: str = ""
+    *, customer: Customer, user: User, until: datetime.date | None, note: str = ""
 ) -> Customer:
     """Pause the customer's reminders up to and including ``until`` (None resumes)."""
     _require(access.can_edit_ledger(user))
@@ -230,7 +236,7 @@ def reminders_pause(
 
 
 @transaction.atomic
-def letter_approve(*, reminder: Reminder, user) -> Reminder:
+def letter_approve(*, reminder: Reminder, user: User) -> Reminder:
     """Approve a formal-notice letter: it becomes "planned" for the letters module, which
     renders the PDF, posts it and calls :func:`reminder_mark_sent`."""
     _require(access.can_edit_ledger(user))
@@ -243,7 +249,9 @@ def letter_approve(*, reminder: Reminder, user) -> Reminder:
     return reminder
 
 
-def reminder_retry_now(*, reminder: Reminder, user, today: datetime.date | None = None) -> Reminder:
+def reminder_retry_now(
+    *, reminder: Reminder, user: User, today: datetime.date | None = None
+) -> Reminder:
     """Retry a failed email now instead of waiting for its backoff: make it due, let the
     same check as the daily run cancel it if its amounts or situation changed meanwhile,
     then send it with its original Message-ID. Emails that failed too often are left to
@@ -273,7 +281,11 @@ def reminder_retry_now(*, reminder: Reminder, user, today: datetime.date | None 
 
 @transaction.atomic
 def reminder_mark_sent(
-    *, reminder: Reminder, user, tracking_number: str = "", sent_on: datetime.date | None = None
+    *,
+    reminder: Reminder,
+    user: User,
+    tracking_number: str = "",
+    sent_on: datetime.date | None = None,
 ) -> Reminder:
     """Record that a letter was posted, or that finance staff checked an "unknown" email
     did leave. The next step's spacing counts from ``sent_on``."""
@@ -299,7 +311,7 @@ def reminder_mark_sent(
 
 
 @transaction.atomic
-def reminder_cancel(*, reminder: Reminder, user, reason: str = "") -> Reminder:
+def reminder_cancel(*, reminder: Reminder, user: User, reason: str = "") -> Reminder:
     """Cancel a reminder that did not leave (an unknown email checked as never sent, a
     letter refused): its installments may take that step again later. The row stays."""
     _require(access.can_edit_ledger(user))

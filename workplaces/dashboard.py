@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.access import AnyUser
 from customers.models import Activity, Customer
 from receivables import kpis
 from receivables.models import Dispute, PromiseToPay
@@ -44,7 +45,7 @@ def week_start(today: datetime.date) -> datetime.datetime:
 # --- worklist sections that are not reminder rows --------------------------------------
 
 
-def follow_ups(*, user, today: datetime.date) -> QuerySet[Activity]:
+def follow_ups(*, user: AnyUser, today: datetime.date) -> QuerySet[Activity]:
     """Next actions that fell due: the timeline entries whose next action date is today or
     past and that nothing superseded. A later entry supersedes one when it sets its own
     next action date (a postponement, a new promise) or when a person logged a call or a
@@ -66,7 +67,7 @@ def follow_ups(*, user, today: datetime.date) -> QuerySet[Activity]:
     )
 
 
-def broken_promises(*, user, today: datetime.date) -> QuerySet[PromiseToPay]:
+def broken_promises(*, user: AnyUser, today: datetime.date) -> QuerySet[PromiseToPay]:
     """Promises broken in the last :data:`BROKEN_PROMISE_DAYS` days (by promised date)
     that nobody followed up yet: no call or note logged by a person on the customer since
     the promised date, and no new promise (recorded later, for a later date). Most
@@ -94,7 +95,7 @@ def broken_promises(*, user, today: datetime.date) -> QuerySet[PromiseToPay]:
     )
 
 
-def open_disputes(*, user) -> QuerySet[Dispute]:
+def open_disputes(*, user: AnyUser) -> QuerySet[Dispute]:
     """Disputes waiting for an answer, oldest first (the age is shown)."""
     return (
         Dispute.objects.visible_to(user)
@@ -108,7 +109,7 @@ class CustomerIdPage(Sequence):
     """Customers given as an ordered list of ids, read (with their balances) only for the
     slice a page shows: ``count()`` and slicing are all a Paginator or a section needs."""
 
-    def __init__(self, ids: list[int], *, user, today: datetime.date) -> None:
+    def __init__(self, ids: list[int], *, user: AnyUser, today: datetime.date) -> None:
         self.ids, self.user, self.today = ids, user, today
 
     def count(self) -> int:
@@ -134,7 +135,7 @@ class CustomerIdPage(Sequence):
         return rows if isinstance(index, slice) else rows[0]
 
 
-def credit_alerts(*, user, today: datetime.date) -> CustomerIdPage:
+def credit_alerts(*, user: AnyUser, today: datetime.date) -> CustomerIdPage:
     """Customers whose balance today exceeds their credit limit or their credit-insurance
     cover, largest balance first: chosen and ranked by one statement over the open items,
     and only the customers shown get their full balances."""
@@ -178,7 +179,7 @@ SECTION_TITLES = {
 }
 
 
-def section_rows(section: str, *, user, today: datetime.date) -> QuerySet:
+def section_rows(section: str, *, user: AnyUser, today: datetime.date) -> QuerySet:
     """The rows of one worklist section, in the order they are worked."""
     match section:
         case "tasks":
@@ -296,7 +297,7 @@ def _percent(share: Decimal | None) -> Decimal | None:
 month_end_balances = kpis.month_end_balances
 
 
-def dashboard_totals(*, user, today: datetime.date) -> Totals:
+def dashboard_totals(*, user: AnyUser, today: datetime.date) -> Totals:
     """Outstanding, overdue, overdue share and DSO today (receivables.kpis, so the
     dashboard and the manager's page agree), each with its trend over the last 12 month
     ends (see :func:`month_end_balances`); DSO by the KPI page's simple 90-day method."""
@@ -346,7 +347,7 @@ class Dashboard:
         return sum(s.total for key, s in self.sections.items() if key != "sent")
 
 
-def finance_dashboard(*, user, today: datetime.date, cap: int = SECTION_CAP) -> Dashboard:
+def finance_dashboard(*, user: AnyUser, today: datetime.date, cap: int = SECTION_CAP) -> Dashboard:
     """Today's worklist: the first ``cap`` rows of each section and its size, in a fixed
     number of queries whatever the number of items. The totals are read apart
     (:func:`dashboard_totals`) so that the worklist never waits for them."""
@@ -393,7 +394,9 @@ def _last_item(field_name: str) -> Subquery:
     )
 
 
-def sales_customers(*, user, today: datetime.date, rep_id: int | None = None) -> QuerySet[Customer]:
+def sales_customers(
+    *, user: AnyUser, today: datetime.date, rep_id: int | None = None
+) -> QuerySet[Customer]:
     """The customers ``user`` may see (a sales rep: their own), riskiest first (overdue,
     then balance), with their balances, the last reminder sent (step and date) and what
     the scenario will do next for their oldest remindable installment: its due date,

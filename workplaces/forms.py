@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.access import AnyUser
 from customers.selectors import sales_rep_choices
 from workplaces.selectors import CUSTOMER_SORTS, DEFAULT_CUSTOMER_SORT
 
@@ -49,7 +50,7 @@ class SalesFilterForm(forms.Form):
         label=_("Sales rep"), queryset=None, required=False, empty_label=_("All sales reps")
     )
 
-    def __init__(self, *args, user, **kwargs) -> None:
+    def __init__(self, *args, user: AnyUser, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["rep"].queryset = sales_rep_choices(user=user)
 

@@ -21,6 +21,7 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.access import AnyUser
 from customers.models import Activity, Contact, Customer
 from receivables import kpis
 from receivables.models import Allocation, Dispute, Installment, Payment, PromiseToPay
@@ -56,7 +57,7 @@ ECHO_KINDS = (
 
 def customer_list(
     *,
-    user,
+    user: AnyUser,
     as_of: datetime.date,
     search: str = "",
     overdue_only: bool = False,
@@ -76,7 +77,7 @@ def customer_list(
 
 def customer_list_page(
     *,
-    user,
+    user: AnyUser,
     as_of: datetime.date,
     page_number: str | int | None,
     page_size: int,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core import access
+from core.access import AnyUser
 from receivables.kpis.behaviour import (
     Forecast,
     PaymentBehaviour,
@@ -62,7 +63,7 @@ def top_of(ab: AgedBalance, limit: int) -> list[Debtor]:
     ]
 
 
-def top_debtors(*, user, as_of: datetime.date, limit: int = TOP_DEBTORS) -> list[Debtor]:
+def top_debtors(*, user: AnyUser, as_of: datetime.date, limit: int = TOP_DEBTORS) -> list[Debtor]:
     """The ``limit`` customers owing the most (net balance) as of ``as_of``, largest
     first, ties by reference: taken from the aged balance's rows (one per customer with a
     balance), so no second pass over the ledger is needed on the dashboard."""
@@ -82,7 +83,7 @@ class TrendPoint:
 
 
 def outstanding_trend(
-    *, user, as_of: datetime.date, months: int = TREND_MONTHS
+    *, user: AnyUser, as_of: datetime.date, months: int = TREND_MONTHS
 ) -> list[TrendPoint]:
     """Outstanding, overdue and DSO at each of the ``months`` latest month ends on or
     before ``as_of``, oldest first: ``months`` + 1 queries whatever the size of the
@@ -104,7 +105,9 @@ def outstanding_trend(
     ]
 
 
-def month_end_balances(*, user, ends: Sequence[datetime.date]) -> dict[datetime.date, tuple]:
+def month_end_balances(
+    *, user: AnyUser, ends: Sequence[datetime.date]
+) -> dict[datetime.date, tuple]:
     """(outstanding, overdue) at each of ``ends``. For those who see the whole ledger,
     a month end with a monthly aged-balance snapshot is read from it (one query for all:
     the frozen figures the accounts work from); any other month end is computed with
@@ -138,7 +141,7 @@ class ManagerKpis:
     trend: list[TrendPoint]
 
 
-def manager_kpis(*, user, as_of: datetime.date) -> ManagerKpis:
+def manager_kpis(*, user: AnyUser, as_of: datetime.date) -> ManagerKpis:
     """Everything the manager page shows, in a fixed number of queries (17): the aged
     balance of the day serves both the totals and the top debtors."""
     ab = aged_balance(user=user, as_of=as_of)

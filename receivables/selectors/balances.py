@@ -24,6 +24,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.access import AnyUser
 from customers.models import Customer
 from receivables.models import ZERO, Allocation, Invoice, Payment
 
@@ -176,7 +177,7 @@ def with_balances(
     )
 
 
-def scope_sql(user, params: dict[str, Any]) -> str:
+def scope_sql(user: AnyUser | None, params: dict[str, Any]) -> str:
     """``AND c.id IN (…)``: the customers ``user`` may see (None: the whole ledger), from
     the one place that decides it, its parameters added to ``params``. Raises
     EmptyResultSet for a user who may see no customer."""
@@ -227,7 +228,7 @@ ORDER BY b.unpaid - COALESCE(p.credit, 0) - COALESCE(n.credit, 0) DESC, c.name, 
 """
 
 
-def customers_over_credit_limit(*, user) -> list[int]:
+def customers_over_credit_limit(*, user: AnyUser) -> list[int]:
     """The customers visible to ``user`` whose balance today exceeds their credit limit or
     their insured cover, largest balance first. Today's balance needs only the open
     installments and the unallocated credits (``paid_amount`` and ``allocated_amount``

@@ -20,6 +20,7 @@ from django.db.models import (
 )
 from django.utils.translation import gettext_lazy as _
 
+from core.access import AnyUser
 from receivables.models import Allocation, Dispute, Installment, Invoice
 from receivables.selectors.balances import scalar_sum
 
@@ -72,7 +73,9 @@ def with_invoice_status(invoices: QuerySet[Invoice], as_of: datetime.date) -> Qu
     )
 
 
-def invoice_list(*, user, filters: InvoiceFilters, as_of: datetime.date) -> QuerySet[Invoice]:
+def invoice_list(
+    *, user: AnyUser, filters: InvoiceFilters, as_of: datetime.date
+) -> QuerySet[Invoice]:
     """The invoices and credit notes ``user`` may see, with ``left`` and ``status``
     (see :func:`with_invoice_status`), filtered, newest first."""
     qs = with_invoice_status(

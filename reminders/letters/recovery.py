@@ -36,6 +36,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from core import access
+from core.access import AnyUser
 from core.pdf import asset_url, render_pdf
 from customers.models import Customer
 from receivables.interest import customer_late_claims
@@ -123,7 +124,7 @@ def _csv_text(value: str) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def customer_for_recovery(*, user, customer_id: int) -> Customer:
+def customer_for_recovery(*, user: AnyUser, customer_id: int) -> Customer:
     if not access.can_export(user):
         raise PermissionDenied(_("Only finance staff and managers may download a recovery file."))
     customer = Customer.objects.visible_to(user).filter(pk=customer_id).first()

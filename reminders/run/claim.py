@@ -8,6 +8,7 @@ situation changed, sends interrupted by a crash."""
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -22,6 +23,9 @@ from reminders.models import (
 )
 from reminders.run import plan as planner
 from reminders.run.state import company_profile, promise_subqueries, reminder_base_installments
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 Status = Reminder.Status
 Channel = Reminder.Channel
@@ -170,7 +174,7 @@ def persist_plans(
     plans: list[planner.CustomerPlan],
     run_date: datetime.date,
     scenarios: planner.Scenarios,
-    actor=None,
+    actor: User | None = None,
 ) -> list[Reminder]:
     """Write the day's plans: one email per customer (rendered now, with its Message-ID),
     a letter awaiting approval, worklist tasks; then their items. A handful of queries
