@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -72,7 +73,7 @@ class InvoiceForm(LedgerForm):
         label=_("Amount incl. tax"),
         min_value=Decimal("0"),
         widget=MONEY_WIDGET,
-        **MONEY,
+        **MONEY,  # type: ignore[arg-type]  # MONEY: replaced by MoneyField
     )
     currency = forms.CharField(
         label=_("Currency"),
@@ -108,8 +109,9 @@ class InvoiceForm(LedgerForm):
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].upper()
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("plan") == PlanKind.MONTHLY:
             if not data.get("parts") and "parts" not in self.errors:
                 self.add_error("parts", _("Give the number of monthly parts."))
@@ -141,7 +143,10 @@ class InvoiceForm(LedgerForm):
 class PaymentForm(LedgerForm):
     date = forms.DateField(label=_("Payment date"), widget=DATE_WIDGET)
     amount = forms.DecimalField(
-        label=_("Amount"), min_value=Decimal("0.01"), widget=MONEY_WIDGET, **MONEY
+        label=_("Amount"),
+        min_value=Decimal("0.01"),
+        widget=MONEY_WIDGET,
+        **MONEY,  # type: ignore[arg-type]  # MONEY: replaced by MoneyField
     )
     method = forms.ChoiceField(
         label=_("Method"), choices=Payment.Method.choices, initial=Payment.Method.TRANSFER
@@ -162,13 +167,14 @@ class PaymentForm(LedgerForm):
         # The customer's invoices with something left to pay, oldest due first. Any other
         # invoice (paid, cancelled, another customer's) is not a valid choice.
         open_invoices = Installment.objects.open().values("invoice")
-        self.fields["invoice"].queryset = (
+        field = cast(forms.ModelChoiceField, self.fields["invoice"])
+        field.queryset = (
             Invoice.objects.active()
             .invoices()
             .filter(customer=customer, pk__in=open_invoices)
             .order_by("due_date", "issue_date", "number")
         )
-        self.fields["invoice"].label_from_instance = self.invoice_label
+        field.label_from_instance = self.invoice_label  # type: ignore[method-assign,assignment]
 
     @staticmethod
     def invoice_label(invoice: Invoice) -> str:

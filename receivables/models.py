@@ -346,7 +346,7 @@ class PromiseToPay(models.Model):
         return f"{self.customer} {self.amount} @ {self.promised_date}"
 
 
-class ReferenceRateQuerySet(models.QuerySet):
+class ReferenceRateQuerySet(models.QuerySet["ReferenceRate"]):
     def in_force_on(self, day) -> "ReferenceRate | None":
         """The row in force on ``day``: the latest one starting on or before it."""
         return self.filter(start_date__lte=day).order_by("-start_date").first()

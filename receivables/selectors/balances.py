@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     DecimalField,
+    Expression,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -27,6 +28,9 @@ from django.utils import timezone
 from core.access import AnyUser
 from customers.models import Customer
 from receivables.models import ZERO, Allocation, Invoice, Payment
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 CENT = Decimal("0.01")
 MONEY_FIELD = DecimalField(max_digits=16, decimal_places=2)
@@ -102,9 +106,22 @@ def _counting(as_of: datetime.date, prefix: str) -> Q:
     )
 
 
+class Balances(TypedDict):
+    """What :func:`with_balances` adds to each customer."""
+
+    not_due: Decimal
+    d1_30: Decimal
+    d31_60: Decimal
+    d61_90: Decimal
+    d90_plus: Decimal
+    credit: Decimal
+    overdue: Decimal
+    total: Decimal
+
+
 def with_balances(
     customers: QuerySet[Customer], as_of: datetime.date, *, today: datetime.date | None = None
-) -> QuerySet[Customer]:
+) -> QuerySet[WithAnnotations[Customer, Balances]]:
     """Annotate customers with their aged balance as of ``as_of``: the five buckets,
     ``credit`` (payments and credit notes not allocated on that date, shown negative in
     ``not_due``), ``overdue`` and ``total`` (the net balance).
@@ -118,11 +135,10 @@ def with_balances(
     today = today or timezone.localdate()
     inst = "invoices__installments__"
     counting = _counting(as_of, "invoices__")
-    money = {"output_field": MONEY_FIELD, "default": ZERO}
     past = as_of < today
     unpaid = F(f"{inst}amount") if past else F(f"{inst}amount") - F(f"{inst}paid_amount")
     buckets: dict[str, Any] = {
-        f"_{name}": Sum(unpaid, filter=counting & cond, **money)
+        f"_{name}": Sum(unpaid, filter=counting & cond, output_field=MONEY_FIELD, default=ZERO)
         for name, cond in bucket_ranges(as_of, inst).items()
     }
     if past:
@@ -136,9 +152,11 @@ def with_balances(
             name: scalar_sum(allocations.filter(cond), "installment__invoice__customer", "amount")
             for name, cond in bucket_ranges(as_of, "installment__").items()
         }
-        allocated = sum(allocated_by_bucket.values(), Value(ZERO))
+        allocated: Expression = sum(allocated_by_bucket.values(), Value(ZERO))
     else:
-        allocated = Sum(F(f"{inst}paid_amount"), filter=counting, **money)
+        allocated = Sum(
+            F(f"{inst}paid_amount"), filter=counting, output_field=MONEY_FIELD, default=ZERO
+        )
     paid = scalar_sum(
         Payment.objects.filter(customer=OuterRef("pk"), date__lte=as_of), "customer", "amount"
     )

@@ -26,6 +26,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Prefetch
@@ -296,7 +297,7 @@ def build_recovery_file(*, customer: Customer, as_of: datetime.date | None = Non
             continue  # a missing file must not block the rest of the file
     log = _log(customer, stored)
     credit = unallocated_credit(customer, as_of)
-    log_lines = [
+    log_lines: list[dict[str, Any]] = [
         {
             "row": r,
             "date": format_short_date(r.date, LANGUAGE),

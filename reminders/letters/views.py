@@ -130,8 +130,8 @@ def letter_post(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = PostingForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+            for error in errors:  # an ErrorList yields its messages as str
+                messages.error(request, error)  # type: ignore[arg-type]
         return redirect("letters:detail", pk=pk)
     try:
         letters.letter_record_posting(

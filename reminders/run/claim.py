@@ -22,7 +22,7 @@ from reminders.models import (
     ReminderItem,
 )
 from reminders.run import plan as planner
-from reminders.run.state import company_profile, promise_subqueries, reminder_base_installments
+from reminders.run.state import company_profile, reminder_base_installments, with_promise_dates
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -35,7 +35,7 @@ MAX_ATTEMPTS = 6
 SEND_BATCH = 200
 BULK_BATCH = 2000
 
-ACTION_CHANNEL = {
+ACTION_CHANNEL: dict[str, Reminder.Channel] = {
     planner.Action.EMAIL: Channel.EMAIL,
     planner.Action.LETTER: Channel.LETTER,
     planner.Action.PHONE: Channel.PHONE,
@@ -131,16 +131,14 @@ def cancel_stale_pending(*, run_date: datetime.date, now: datetime.datetime) -> 
     if not items:
         return 0
     grace = datetime.timedelta(days=company_profile().promise_grace_days)
+    installments = reminder_base_installments().filter(
+        pk__in=ReminderItem.objects.filter(active=True, reminder__in=pending).values(
+            "installment_id"
+        )
+    )
     current = {
         row["pk"]: row
-        for row in reminder_base_installments()
-        .filter(
-            pk__in=ReminderItem.objects.filter(active=True, reminder__in=pending).values(
-                "installment_id"
-            )
-        )
-        .annotate(**promise_subqueries())
-        .values(
+        for row in with_promise_dates(installments).values(
             "pk",
             "amount",
             "paid_amount",
@@ -189,6 +187,8 @@ def persist_plans(
     for plan in plans:
         cid = plan.customer.id
         if plan.emails:
+            # Emails to send: the run's template book exists, and so does their step.
+            assert book is not None and plan.email_step is not None
             rec = recipients[cid]
             rendered = mail.render_email(plan=plan, recipients=rec, company=company, book=book)
             reminders.append(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 
@@ -19,6 +19,8 @@ from reminders.models import (
 )
 
 if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
     from reminders.run.plan import Scenarios, Step
 
 Status = Reminder.Status
@@ -90,17 +92,25 @@ def reminder_base_installments(customer_q: Q | None = None) -> QuerySet[Installm
     return qs
 
 
-def promise_subqueries() -> dict[str, Subquery]:
-    """The latest pending promise date covering an installment: by a promise naming its
-    invoice, or by one naming no invoice (it covers all the customer's invoices)."""
+class PromiseDates(TypedDict):
+    promise_named: datetime.date | None
+    promise_all: datetime.date | None
+
+
+def with_promise_dates(
+    installments: QuerySet[Installment],
+) -> QuerySet[WithAnnotations[Installment, PromiseDates]]:
+    """Annotate the latest pending promise date covering each installment: by a promise
+    naming its invoice (``promise_named``), or by one naming no invoice, which covers all
+    the customer's invoices (``promise_all``)."""
     named = PromiseToPay.objects.pending().filter(invoices=OuterRef("invoice"))
     blanket = PromiseToPay.objects.pending().filter(
         customer=OuterRef("invoice__customer"), invoices__isnull=True
     )
-    return {
-        "promise_named": Subquery(named.order_by("-promised_date").values("promised_date")[:1]),
-        "promise_all": Subquery(blanket.order_by("-promised_date").values("promised_date")[:1]),
-    }
+    return installments.annotate(
+        promise_named=Subquery(named.order_by("-promised_date").values("promised_date")[:1]),
+        promise_all=Subquery(blanket.order_by("-promised_date").values("promised_date")[:1]),
+    )
 
 
 def done_on(channel: str, status: str, attempted_on, run_date) -> datetime.date | None:
@@ -128,7 +138,7 @@ def load_state(
         invoice__issue_date__lte=last_day,
         due_date__lte=last_day - datetime.timedelta(days=scenarios.min_offset),
     )
-    rows = base.annotate(**promise_subqueries()).values(
+    rows = with_promise_dates(base).values(
         "pk",
         "invoice_id",
         "invoice__number",
