@@ -11,10 +11,10 @@ counts and the "see all" page paginates.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Window
 from django.utils import timezone
@@ -25,11 +25,14 @@ from core.access import AnyUser
 from customers.models import Activity, Customer
 from receivables import kpis
 from receivables.models import Dispute, PromiseToPay
-from receivables.selectors import customers_over_credit_limit, with_balances
+from receivables.selectors import Balances, customers_over_credit_limit, with_balances
 from reminders import selectors as reminder_selectors
 from reminders.models import Reminder, ReminderItem
 from reminders.run import plan as planner
 from reminders.run.state import done_on, reminder_base_installments
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise, WithAnnotations
 
 SECTION_CAP = 8
 BROKEN_PROMISE_DAYS = 30
@@ -112,7 +115,7 @@ class CustomerIdPage(Sequence):
     def __init__(self, ids: list[int], *, user: AnyUser, today: datetime.date) -> None:
         self.ids, self.user, self.today = ids, user, today
 
-    def count(self) -> int:
+    def count(self) -> int:  # type: ignore[override]  # a QuerySet's count(), not Sequence's
         return len(self.ids)
 
     def __len__(self) -> int:
@@ -160,7 +163,9 @@ SECTION_KEYS: tuple[str, ...] = (
 )
 REMINDER_SECTIONS = frozenset({"tasks", "letters", "sends", "collection", "sent"})
 # What a row of each section is (an in-place action fetches it through ``visible_to``).
-SECTION_MODELS = {key: Reminder for key in REMINDER_SECTIONS} | {
+type WorklistRow = Reminder | Activity | PromiseToPay | Dispute | Customer
+SECTION_MODELS: dict[str, type[WorklistRow]] = {
+    **{key: Reminder for key in REMINDER_SECTIONS},
     "followups": Activity,
     "promises": PromiseToPay,
     "disputes": Dispute,
@@ -179,7 +184,9 @@ SECTION_TITLES = {
 }
 
 
-def section_rows(section: str, *, user: AnyUser, today: datetime.date) -> QuerySet:
+def section_rows(
+    section: str, *, user: AnyUser, today: datetime.date
+) -> QuerySet[Any] | CustomerIdPage:
     """The rows of one worklist section, in the order they are worked."""
     match section:
         case "tasks":
@@ -203,7 +210,7 @@ def section_rows(section: str, *, user: AnyUser, today: datetime.date) -> QueryS
     raise KeyError(section)
 
 
-def decorate(section: str, rows: Sequence[Any], today: datetime.date) -> list[Any]:
+def decorate(section: str, rows: Iterable[Any], today: datetime.date) -> list[Any]:
     """Per-row facts the templates show and that are plain date arithmetic (no query):
     how long a dispute has been open, how late a follow-up is."""
     rows = list(rows)
@@ -218,7 +225,7 @@ def decorate(section: str, rows: Sequence[Any], today: datetime.date) -> list[An
 @dataclass(frozen=True)
 class Section:
     key: str
-    title: str
+    title: StrOrPromise
     items: list[Any]
     total: int
 
@@ -394,9 +401,26 @@ def _last_item(field_name: str) -> Subquery:
     )
 
 
+class SalesCustomerFields(Balances):
+    """What :func:`sales_customers` adds to each customer, besides its balances: the
+    last reminder sent, and the oldest remindable installment (``next_inst``, None when
+    there is none: then so is its due date) with the last live step taken on it
+    (``last_step_id``, None when there is none: then so are the other ``last_*``)."""
+
+    last_sent_step: str | None
+    last_sent_at: datetime.datetime | None
+    next_inst: int | None
+    next_inst_due: datetime.date
+    last_step_id: int | None
+    last_channel: str
+    last_status: str
+    last_attempted_on: datetime.date | None
+    last_run_date: datetime.date
+
+
 def sales_customers(
     *, user: AnyUser, today: datetime.date, rep_id: int | None = None
-) -> QuerySet[Customer]:
+) -> QuerySet[WithAnnotations[Customer, SalesCustomerFields]]:
     """The customers ``user`` may see (a sales rep: their own), riskiest first (overdue,
     then balance), with their balances, the last reminder sent (step and date) and what
     the scenario will do next for their oldest remindable installment: its due date,
@@ -429,17 +453,19 @@ def sales_customers(
     )
 
 
-def next_steps(customers: Sequence[Customer], today: datetime.date) -> None:
+def next_steps(
+    customers: Iterable[WithAnnotations[Customer, SalesCustomerFields]], today: datetime.date
+) -> None:
     """Set ``next_step`` (a :class:`~reminders.run.plan.NextStep` or None) on each
     customer of :func:`sales_customers`, by the daily run's own rules: one query for the
     scenarios, whatever the number of rows."""
     scenarios = planner.load_scenarios()
     for c in customers:
-        c.next_step = None
+        c.next_step = None  # type: ignore[attr-defined]  # for the template
         if c.next_inst is None or c.reminders_exempt or c.direct_debit:
             continue
         last = scenarios.by_id.get(c.last_step_id) if c.last_step_id else None
-        c.next_step = planner.next_step_for(
+        c.next_step = planner.next_step_for(  # type: ignore[attr-defined]
             scenarios=scenarios,
             scenario_id=c.scenario_id,
             due_date=c.next_inst_due,

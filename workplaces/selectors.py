@@ -69,10 +69,10 @@ def customer_list(
     search = search.strip()
     if search:
         qs = qs.filter(Q(name__icontains=search) | Q(customer_ref__icontains=search))
-    qs = with_balances(qs, as_of)
+    rows = with_balances(qs, as_of)
     if overdue_only:
-        qs = qs.filter(overdue__gt=0)
-    return qs.order_by(*CUSTOMER_SORTS.get(sort, CUSTOMER_SORTS[DEFAULT_CUSTOMER_SORT]))
+        rows = rows.filter(overdue__gt=Decimal(0))
+    return rows.order_by(*CUSTOMER_SORTS.get(sort, CUSTOMER_SORTS[DEFAULT_CUSTOMER_SORT]))
 
 
 def customer_list_page(

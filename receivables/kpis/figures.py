@@ -53,7 +53,9 @@ class DaysBetween(Func):
     def __init__(self, end, start, **extra) -> None:
         super().__init__(end, start, **extra)
 
-    def as_sql(self, compiler, connection, **extra_context):
+    def as_sql(
+        self, compiler, connection, function=None, template=None, arg_joiner=None, **extra_context
+    ):
         raise NotSupportedError(f"DaysBetween is not implemented for {connection.vendor}.")
 
     def as_sqlite(self, compiler, connection, **extra_context):

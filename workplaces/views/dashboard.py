@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -115,7 +114,7 @@ def dashboard_section(request: HttpRequest, section: str) -> HttpResponse:
 # once it left the section. A plain post redirects back with a message.
 
 
-def _row_customer(obj: Model) -> Customer:
+def _row_customer(obj: dashboard.WorklistRow) -> Customer:
     if isinstance(obj, Customer):
         return obj
     if isinstance(obj, Dispute):
