@@ -80,7 +80,8 @@ install_locked() {
 # System packages: WeasyPrint's Pango and HarfBuzz subsetting, fonts, gettext for the
 # translations, poppler for PDF checks, Chromium for the browser tests.
 APT_PACKAGES_RUNTIME=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core gettext)
-APT_PACKAGES_TEST=(poppler-utils chromium chromium-driver)
+APT_PACKAGES_TEST=(poppler-utils)
+APT_PACKAGES_BROWSER=(chromium chromium-driver)
 
 ensure_apt() {
     local missing=() p
