@@ -10,9 +10,16 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
-RUN pip install --upgrade pip && pip install -e .
+# The Python packages exactly as uv.lock pins them (no dev tools), in /opt/venv, with the uv
+# that pyproject.toml's [tool.uv] required-version names. The packages first, for the cache;
+# then the project itself (editable, as bin/demo and bin/test install it).
+ENV UV_PROJECT_ENVIRONMENT=/opt/venv UV_PYTHON_DOWNLOADS=never UV_NO_CACHE=1 \
+    UV_LINK_MODE=copy PATH=/opt/venv/bin:$PATH
+COPY pyproject.toml uv.lock README.md ./
+RUN pip install "uv==$(python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["tool"]["uv"]["required-version"].removeprefix("=="))')" \
+    && uv sync --locked --no-install-project --python /usr/local/bin/python
 COPY . .
+RUN uv sync --locked --python /usr/local/bin/python
 RUN SECRET_KEY=build-only DEBUG=false python manage.py collectstatic --noinput -v0 \
     && SECRET_KEY=build-only python manage.py compilemessages --ignore=.venv -v0 \
     && useradd --create-home relance && mkdir -p /app/var/media && chown -R relance /app/var

@@ -1,4 +1,5 @@
-# Sourced by bin/demo and bin/test: finds Python >= 3.12, makes .venv, installs the project.
+# Sourced by bin/demo and bin/test: finds Python >= 3.12, makes .venv, installs the project
+# and its packages exactly as uv.lock pins them.
 # shellcheck shell=bash
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,24 +47,41 @@ ensure_venv() {
         echo "==> Creating .venv with $py ($("$py" --version))"
         "$py" -m venv "$VENV"
     fi
-    local stamp="$VENV/.relance-installed" want
-    want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)-${1:-runtime}"
-    if [ ! -f "$stamp" ] || ! grep -qx "$want" "$stamp"; then
-        echo "==> Installing Python packages into .venv"
-        "$VENV/bin/python" -m pip install --quiet --upgrade pip
-        if [ "${1:-runtime}" = dev ]; then
-            "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
-        else
-            "$VENV/bin/python" -m pip install --quiet -e .
-        fi
-        echo "$want" > "$stamp"
+    install_locked "${1:-runtime}"
+}
+
+# The Python packages come from uv.lock, never from pyproject.toml's ranges: uv (the version
+# pinned by [tool.uv] required-version, installed with pip into .venv) syncs .venv to the lock,
+# with the project itself installed in editable mode. "runtime" installs the application's
+# packages and leaves anything else in place; "dev" adds the [dev] extra and removes whatever
+# the lock does not list. A stamp keyed on the lock's hash makes it a no-op until the lock
+# changes.
+install_locked() {
+    local mode="$1" stamp="$VENV/.relance-installed" lock_hash
+    lock_hash="$(sha256sum uv.lock | cut -d' ' -f1)"
+    if [ -f "$stamp" ] && { grep -qx "$lock_hash dev" "$stamp" || grep -qx "$lock_hash $mode" "$stamp"; }; then
+        return 0
     fi
+    local uv_version
+    uv_version="$("$VENV/bin/python" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["tool"]["uv"]["required-version"].removeprefix("=="))')"
+    if [ "$("$VENV/bin/python" -m uv --version 2>/dev/null | cut -d' ' -f2)" != "$uv_version" ]; then
+        echo "==> Installing uv $uv_version into .venv"
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$uv_version"
+    fi
+    echo "==> Installing Python packages into .venv from uv.lock ($mode)"
+    local args=(sync --locked --quiet)
+    if [ "$mode" = dev ]; then args+=(--extra dev); else args+=(--inexact); fi
+    # --locked: a pyproject.toml changed without 'uv lock' is an error, not a silent resolve.
+    UV_PROJECT_ENVIRONMENT="$VENV" UV_PYTHON_DOWNLOADS=never \
+        "$VENV/bin/python" -m uv "${args[@]}" --python "$VENV/bin/python"
+    echo "$lock_hash $mode" > "$stamp"
 }
 
 # System packages: WeasyPrint's Pango and HarfBuzz subsetting, fonts, gettext for the
 # translations, poppler for PDF checks, Chromium for the browser tests.
 APT_PACKAGES_RUNTIME=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core gettext)
-APT_PACKAGES_TEST=(poppler-utils chromium chromium-driver)
+APT_PACKAGES_TEST=(poppler-utils)
+APT_PACKAGES_BROWSER=(chromium chromium-driver)
 
 ensure_apt() {
     local missing=() p

@@ -12,7 +12,9 @@ def wants_fragment(request: HttpRequest) -> bool:
     history restores (a cache miss after back/refresh) need the whole page, or the
     browser would show a bare fragment."""
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+    if not htmx:
+        return False
+    return not htmx.boosted and not htmx.history_restore_request
 
 
 def render_page(

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
+from core.access import AnyUser
 from customers.models import UserPreferences
 
 
-def user_language(user) -> str | None:
+def user_language(user: AnyUser) -> str | None:
     """The language ``user`` chose, or None (anonymous, or no preference saved): one
     indexed query, so the choice made on another device applies at once."""
     if not user.is_authenticated:

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import access
+from core.access import AnyUser
 from core.money import MoneyField
 from customers.validators import validate_siren, validate_vat_number
 
@@ -18,7 +19,7 @@ class Language(models.TextChoices):
 
 
 class CustomerQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "CustomerQuerySet":
+    def visible_to(self, user: AnyUser) -> "CustomerQuerySet":
         return self.filter(access.scope_q(user))
 
 
@@ -106,7 +107,7 @@ class Customer(models.Model):
 
 
 class ContactQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "ContactQuerySet":
+    def visible_to(self, user: AnyUser) -> "ContactQuerySet":
         return self.filter(access.scope_q(user, "customer"))
 
     def reminder_recipients(self) -> "ContactQuerySet":
@@ -169,7 +170,7 @@ class Contact(models.Model):
 
 
 class ActivityQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "ActivityQuerySet":
+    def visible_to(self, user: AnyUser) -> "ActivityQuerySet":
         return self.filter(access.scope_q(user, "customer"))
 
 

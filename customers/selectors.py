@@ -4,14 +4,20 @@ workplaces/selectors.py."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import translation
 
+from core.access import AnyUser
 from customers.models import Customer, Language, UserPreferences
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def sales_rep_choices(*, user) -> QuerySet:
+
+def sales_rep_choices(*, user: AnyUser) -> QuerySet:
     """The users who are the sales rep of at least one customer ``user`` may see: the
     choices of a "sales rep" filter (a sales rep only ever sees themself)."""
     visible = Customer.objects.visible_to(user).filter(sales_rep=OuterRef("pk"))
@@ -22,7 +28,7 @@ def sales_rep_choices(*, user) -> QuerySet:
     )
 
 
-def preferences_of(user) -> UserPreferences:
+def preferences_of(user: User) -> UserPreferences:
     """The user's preferences row; when they never chose anything, an unsaved one with
     the language they are reading now (so the form shows what is in effect)."""
     saved = UserPreferences.objects.filter(user=user).first()

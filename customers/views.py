@@ -10,12 +10,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
+from core.access import AuthenticatedHttpRequest
 from customers import selectors
 from customers.forms import PreferencesForm
 
 
 @require_http_methods(["GET", "POST"])
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's own settings; the language applies from the next page on."""
     form = PreferencesForm(request.POST or None, instance=selectors.preferences_of(request.user))
     if request.method == "POST" and form.is_valid():

@@ -12,13 +12,17 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
-from typing import TextIO
+from typing import TYPE_CHECKING, cast
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from receivables.selectors import BUCKETS, COLUMNS, AgedBalance
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 AMOUNT_COLUMNS: tuple[str, ...] = (*BUCKETS, "total")
 TOTAL_REF = "TOTAL"
@@ -38,7 +42,7 @@ def _rows(ab: AgedBalance) -> list[tuple[str, str, list[Decimal]]]:
     return rows
 
 
-def aged_balance_csv(ab: AgedBalance, file: TextIO) -> None:
+def aged_balance_csv(ab: AgedBalance, file: SupportsWrite[str]) -> None:
     """Write ``ab`` as CSV (comma separated, ``\\n`` line ends) to a text file."""
     writer = csv.writer(file, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -50,7 +54,7 @@ def aged_balance_xlsx(ab: AgedBalance) -> bytes:
     """``ab`` as an XLSX workbook: amounts are numeric cells with a two-decimal format,
     the TOTAL row is bold, the header row is frozen."""
     wb = Workbook()
-    ws = wb.active
+    ws = cast(Worksheet, wb.active)  # a new workbook's one sheet
     ws.title = f"Aged balance {ab.as_of.isoformat()}"
     ws.append(list(COLUMNS))
     bold = Font(bold=True)

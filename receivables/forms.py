@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -114,8 +115,9 @@ class InvoiceForm(LedgerForm):
         validate_ledger_currency(currency)
         return currency
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("plan") == PlanKind.MONTHLY:
             if not data.get("parts") and "parts" not in self.errors:
                 self.add_error("parts", _("Give the number of monthly parts."))
@@ -166,13 +168,14 @@ class PaymentForm(LedgerForm):
         # The customer's invoices with something left to pay, oldest due first. Any other
         # invoice (paid, cancelled, another customer's) is not a valid choice.
         open_invoices = Installment.objects.open().values("invoice")
-        self.fields["invoice"].queryset = (
+        field = cast(forms.ModelChoiceField, self.fields["invoice"])
+        field.queryset = (
             Invoice.objects.active()
             .invoices()
             .filter(customer=customer, pk__in=open_invoices)
             .order_by("due_date", "issue_date", "number")
         )
-        self.fields["invoice"].label_from_instance = self.invoice_label
+        field.label_from_instance = self.invoice_label  # type: ignore[method-assign,assignment]
 
     @staticmethod
     def invoice_label(invoice: Invoice) -> str:

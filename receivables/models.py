@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import access
+from core.access import AnyUser
 from core.money import DEFAULT_CURRENCY, ZERO, MoneyField
 from customers.models import Customer
 
@@ -28,7 +29,7 @@ def validate_ledger_currency(value: str) -> None:
 
 
 class InvoiceQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "InvoiceQuerySet":
+    def visible_to(self, user: AnyUser) -> "InvoiceQuerySet":
         return self.filter(access.scope_q(user, "customer"))
 
     def active(self) -> "InvoiceQuerySet":
@@ -119,7 +120,7 @@ class Invoice(models.Model):
 
 
 class InstallmentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "InstallmentQuerySet":
+    def visible_to(self, user: AnyUser) -> "InstallmentQuerySet":
         return self.filter(access.scope_q(user, "invoice__customer"))
 
     def counting(self) -> "InstallmentQuerySet":
@@ -197,7 +198,7 @@ class Installment(models.Model):
 
 
 class PaymentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "PaymentQuerySet":
+    def visible_to(self, user: AnyUser) -> "PaymentQuerySet":
         return self.filter(access.scope_q(user, "customer"))
 
     def with_unallocated(self) -> "PaymentQuerySet":
@@ -289,7 +290,7 @@ class Allocation(models.Model):
 
 
 class DisputeQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "DisputeQuerySet":
+    def visible_to(self, user: AnyUser) -> "DisputeQuerySet":
         return self.filter(access.scope_q(user, "invoice__customer"))
 
     def open(self) -> "DisputeQuerySet":
@@ -345,7 +346,7 @@ class Dispute(models.Model):
 
 
 class PromiseQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "PromiseQuerySet":
+    def visible_to(self, user: AnyUser) -> "PromiseQuerySet":
         return self.filter(access.scope_q(user, "customer"))
 
     def pending(self) -> "PromiseQuerySet":
@@ -426,7 +427,7 @@ def reminder_free_on(day: datetime.date, *, grace_days: int | None = None) -> Q:
     )
 
 
-class ReferenceRateQuerySet(models.QuerySet):
+class ReferenceRateQuerySet(models.QuerySet["ReferenceRate"]):
     def in_force_on(self, day) -> "ReferenceRate | None":
         """The row in force on ``day``: the latest one starting on or before it."""
         return self.filter(start_date__lte=day).order_by("-start_date").first()
@@ -467,7 +468,7 @@ class ReferenceRate(models.Model):
 
 
 class AgedBalanceSnapshotQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "AgedBalanceSnapshotQuerySet":
+    def visible_to(self, user: AnyUser) -> "AgedBalanceSnapshotQuerySet":
         """Snapshots cover the whole ledger, so only those who may export see them."""
         return self if access.can_export(user) else self.none()
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -31,6 +32,9 @@ from django.utils.translation import gettext as _
 from core.money import ZERO
 from receivables.models import AgedBalanceSnapshot, AgedBalanceSnapshotRow, CompanyProfile
 from receivables.selectors import BUCKETS, AgedBalance, aged_balance
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +95,7 @@ def _queue_build(snapshot_id: int) -> None:
 
 @transaction.atomic
 def snapshot_request(
-    *, as_of: datetime.date, user, today: datetime.date | None = None
+    *, as_of: datetime.date, user: User, today: datetime.date | None = None
 ) -> tuple[AgedBalanceSnapshot, bool]:
     """Ask for the snapshot as of ``as_of`` (a past month end, else ValidationError).
 

@@ -9,6 +9,7 @@ sees only their customers' invoices and totals, and anything else answers 404.
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.contrib import messages
@@ -22,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core import access
+from core.access import AnyUser
 from core.htmx import render_page
 from core.money import format_money_active
 from customers.models import Customer
@@ -29,6 +31,9 @@ from customers.selectors import sales_rep_choices
 from receivables import exports, selectors
 from receivables.forms import InvoiceForm, PaymentForm
 from receivables.models import Invoice
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 PAGE_SIZE = 50
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -48,7 +53,7 @@ class InvoiceFilterForm(forms.Form):
         required=False,
         choices=[("", gettext_lazy("All")), *selectors.InvoiceStatus.choices],
     )
-    sales_rep = forms.ModelChoiceField(
+    sales_rep: forms.ModelChoiceField[User] = forms.ModelChoiceField(
         label=gettext_lazy("Sales rep"),
         required=False,
         queryset=None,
@@ -57,10 +62,11 @@ class InvoiceFilterForm(forms.Form):
     due_from = forms.DateField(label=gettext_lazy("Due from"), required=False, widget=DATE_WIDGET)
     due_to = forms.DateField(label=gettext_lazy("Due to"), required=False, widget=DATE_WIDGET)
 
-    def __init__(self, *args, user, **kwargs) -> None:
+    def __init__(self, *args, user: AnyUser, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["sales_rep"].queryset = sales_rep_choices(user=user)
-        self.fields["sales_rep"].label_from_instance = lambda u: u.get_full_name() or u.username
+        field = cast(forms.ModelChoiceField, self.fields["sales_rep"])
+        field.queryset = sales_rep_choices(user=user)
+        field.label_from_instance = lambda u: u.get_full_name() or u.username  # type: ignore[method-assign,assignment]
 
     def filters(self) -> selectors.InvoiceFilters:
         """The valid filters; an invalid field is ignored (and its error shown)."""

@@ -111,7 +111,7 @@ class CustomerWithScenarioAdmin(CustomerAdmin):
     customer's admin page."""
 
     inlines = [*CustomerAdmin.inlines, CustomerScenarioInline]
-    list_filter = (*CustomerAdmin.list_filter, "reminder_scenario__scenario")
+    list_filter = [*CustomerAdmin.list_filter, "reminder_scenario__scenario"]  # type: ignore[assignment]  # a longer tuple
 
 
 admin.site.unregister(Customer)

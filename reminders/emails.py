@@ -34,6 +34,8 @@ from reminders.default_texts import fallback_template
 from reminders.models import ReminderTemplate
 
 if TYPE_CHECKING:
+    from django.template.backends.base import _EngineTemplate
+
     from reminders.run.plan import CustomerPlan, Step
     from reminders.run.state import InstallmentState
 
@@ -53,9 +55,9 @@ def new_message_id() -> str:
 
 @dataclass
 class CompiledTemplate:
-    subject: object
-    text: object
-    html: object
+    subject: _EngineTemplate
+    text: _EngineTemplate
+    html: _EngineTemplate
 
 
 class TemplateBook:

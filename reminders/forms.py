@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 from django.db.models import Exists, OuterRef
@@ -44,7 +45,7 @@ class PromiseForm(forms.Form):
     def __init__(self, *args, customer=None, **kwargs):
         super().__init__(*args, **kwargs)
         if customer is not None:
-            self.fields["invoices"].queryset = (
+            cast(forms.ModelMultipleChoiceField, self.fields["invoices"]).queryset = (
                 Invoice.objects.active().invoices().filter(customer=customer).order_by("due_date")
             )
 
@@ -69,7 +70,7 @@ class DisputeOpenForm(forms.Form):
     def __init__(self, *args, customer=None, **kwargs):
         super().__init__(*args, **kwargs)
         if customer is not None:
-            self.fields["invoice"].queryset = (
+            cast(forms.ModelChoiceField, self.fields["invoice"]).queryset = (
                 Invoice.objects.active()
                 .invoices()
                 .filter(customer=customer)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import access
+from core.access import AnyUser
 from core.money import ZERO, MoneyField
 from customers.models import Language
 
@@ -160,7 +161,7 @@ class ReminderRun(models.Model):
 
 
 class ReminderQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "ReminderQuerySet":
+    def visible_to(self, user: AnyUser) -> "ReminderQuerySet":
         return self.filter(access.scope_q(user, "customer"))
 
     def emails(self) -> "ReminderQuerySet":

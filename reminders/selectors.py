@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
 
 from core import access
+from core.access import AnyUser
 from customers.models import Contact
 from reminders.emails import Recipients, load_recipients
 from reminders.models import Reminder, ReminderQuerySet
@@ -32,7 +33,7 @@ class Preview:
     recipients: dict[int, Recipients]
 
 
-def reminders_preview(*, user, start: datetime.date, days: int = 7) -> Preview:
+def reminders_preview(*, user: AnyUser, start: datetime.date, days: int = 7) -> Preview:
     """Simulate the next ``days`` daily runs from ``start`` for the customers ``user`` may
     see, assuming each planned send happens (and what is in flight today completes):
     the same planner as the real run, on an in-memory snapshot; nothing is written."""
@@ -60,7 +61,7 @@ def reminders_preview(*, user, start: datetime.date, days: int = 7) -> Preview:
     return Preview(days=result, recipients=recipients)
 
 
-def reminder_worklist(*, user) -> ReminderQuerySet:
+def reminder_worklist(*, user: AnyUser) -> ReminderQuerySet:
     """What needs a person: tasks, letters awaiting approval, failed and unknown sends."""
     return (
         Reminder.objects.visible_to(user)
@@ -92,11 +93,11 @@ def with_phones(rows: QuerySet, path: str = "customer") -> QuerySet:
     )
 
 
-def _worklist_rows(user) -> ReminderQuerySet:
+def _worklist_rows(user: AnyUser) -> ReminderQuerySet:
     return Reminder.objects.visible_to(user).select_related("customer", "step")
 
 
-def phone_tasks(*, user) -> ReminderQuerySet:
+def phone_tasks(*, user: AnyUser) -> ReminderQuerySet:
     """Calls the scenario asked for (a step with "also create a phone task"), oldest
     first: a task stays here until someone logs the call or postpones it."""
     return (
@@ -106,7 +107,7 @@ def phone_tasks(*, user) -> ReminderQuerySet:
     )
 
 
-def collection_tasks(*, user) -> ReminderQuerySet:
+def collection_tasks(*, user: AnyUser) -> ReminderQuerySet:
     """Files the scenario says to hand to collection, oldest first."""
     return (
         _worklist_rows(user)
@@ -115,7 +116,7 @@ def collection_tasks(*, user) -> ReminderQuerySet:
     )
 
 
-def letters_to_approve(*, user) -> ReminderQuerySet:
+def letters_to_approve(*, user: AnyUser) -> ReminderQuerySet:
     """Formal notices waiting for a person's approval, oldest first."""
     return (
         _worklist_rows(user)
@@ -124,7 +125,7 @@ def letters_to_approve(*, user) -> ReminderQuerySet:
     )
 
 
-def sends_to_check(*, user) -> ReminderQuerySet:
+def sends_to_check(*, user: AnyUser) -> ReminderQuerySet:
     """Sends that need a person: failed ones (the daily run retries them, but someone may
     want to retry now or give up) and "unknown" ones (interrupted mid-send: only a person
     can tell, from the Message-ID, whether they left). Unknown first: they block the
@@ -137,7 +138,7 @@ def sends_to_check(*, user) -> ReminderQuerySet:
     )
 
 
-def sent_since(*, user, since: datetime.datetime) -> ReminderQuerySet:
+def sent_since(*, user: AnyUser, since: datetime.datetime) -> ReminderQuerySet:
     """Reminders that left since ``since`` (emails and posted letters), newest first."""
     return (
         _worklist_rows(user)
@@ -146,7 +147,7 @@ def sent_since(*, user, since: datetime.datetime) -> ReminderQuerySet:
     )
 
 
-def worklist_counts(*, user, since: datetime.datetime) -> dict[str, int]:
+def worklist_counts(*, user: AnyUser, since: datetime.datetime) -> dict[str, int]:
     """The size of every reminder-based worklist section, in one query of conditional
     counts (the dashboard's badges)."""
     return Reminder.objects.visible_to(user).aggregate(

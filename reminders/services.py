@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -30,6 +31,9 @@ from reminders.run.claim import MAX_ATTEMPTS, cancel_stale_pending, persist_plan
 from reminders.run.send import deliver
 from reminders.run.state import load_state
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 __all__ = ["RunResult", "reminders_dry_run", "reminders_run"]
 
 Status = Reminder.Status
@@ -44,7 +48,9 @@ def _require(allowed: bool) -> None:
         raise PermissionDenied(_("You are not allowed to do this."))
 
 
-def reminder_send_now(*, customer: Customer, user, today: datetime.date | None = None) -> Reminder:
+def reminder_send_now(
+    *, customer: Customer, user: User, today: datetime.date | None = None
+) -> Reminder:
     """Send the customer's next email step now, whatever the daily cadence: every
     remindable installment moves to its next email step. Disputed and paid installments
     are still left out; the email is logged with the user as its actor."""
@@ -80,7 +86,7 @@ def reminder_send_now(*, customer: Customer, user, today: datetime.date | None =
 def activity_log(
     *,
     customer: Customer,
-    user,
+    user: User,
     kind: str = Activity.Kind.CALL,
     summary: str,
     body: str = "",
@@ -107,7 +113,7 @@ def activity_log(
 
 
 @transaction.atomic
-def task_complete(*, task: Reminder, user, note: str = "") -> Reminder:
+def task_complete(*, task: Reminder, user: User, note: str = "") -> Reminder:
     """Tick off a worklist task (a call, a collection hand-off)."""
     _require(access.can_edit_ledger(user))
     updated = Reminder.objects.filter(pk=task.pk, status=Status.TODO).update(
@@ -120,7 +126,7 @@ def task_complete(*, task: Reminder, user, note: str = "") -> Reminder:
 
 
 @transaction.atomic
-def dispute_open(*, invoice: Invoice, user, reason: str, description: str = "") -> Dispute:
+def dispute_open(*, invoice: Invoice, user: User, reason: str, description: str = "") -> Dispute:
     """Open a dispute: the invoice's reminders stop until it is resolved."""
     _require(access.can_edit_ledger(user))
     if Dispute.objects.open().filter(invoice=invoice).exists():
@@ -143,7 +149,7 @@ def dispute_open(*, invoice: Invoice, user, reason: str, description: str = "") 
 
 
 @transaction.atomic
-def dispute_resolve(*, dispute: Dispute, user, resolution: str = "") -> Dispute:
+def dispute_resolve(*, dispute: Dispute, user: User, resolution: str = "") -> Dispute:
     """Resolve a dispute: the invoice's reminders resume where they stopped."""
     _require(access.can_edit_ledger(user))
     updated = Dispute.objects.filter(pk=dispute.pk, resolved_at__isnull=True).update(
@@ -167,7 +173,7 @@ def dispute_resolve(*, dispute: Dispute, user, resolution: str = "") -> Dispute:
 def promise_record(
     *,
     customer: Customer,
-    user,
+    user: User,
     promised_date: datetime.date,
     amount: Decimal,
     invoices: list[Invoice] | None = None,
@@ -205,7 +211,7 @@ def promise_record(
 
 @transaction.atomic
 def reminders_pause(
-    *, customer: Customer, user, until: datetime.date | None, note: str = ""
+    *, customer: Customer, user: User, until: datetime.date | None, note: str = ""
 ) -> Customer:
     """Pause the customer's reminders up to and including ``until`` (None resumes)."""
     _require(access.can_edit_ledger(user))
@@ -232,7 +238,9 @@ def reminders_pause(
 # reminders/letters/workflow.py.
 
 
-def reminder_retry_now(*, reminder: Reminder, user, today: datetime.date | None = None) -> Reminder:
+def reminder_retry_now(
+    *, reminder: Reminder, user: User, today: datetime.date | None = None
+) -> Reminder:
     """Retry a failed email now instead of waiting for its backoff: make it due, let the
     same check as the daily run cancel it if its amounts or situation changed meanwhile,
     then send it with its original Message-ID. Emails that failed too often are left to
@@ -261,7 +269,7 @@ def reminder_retry_now(*, reminder: Reminder, user, today: datetime.date | None 
 
 
 @transaction.atomic
-def reminder_mark_sent(*, reminder: Reminder, user) -> Reminder:
+def reminder_mark_sent(*, reminder: Reminder, user: User) -> Reminder:
     """Record that finance staff checked an "unknown" email did leave (found in the mail
     server's log by its Message-ID). The next step's spacing counts from today."""
     _require(access.can_edit_ledger(user))
@@ -283,7 +291,7 @@ def reminder_mark_sent(*, reminder: Reminder, user) -> Reminder:
 
 
 @transaction.atomic
-def reminder_cancel(*, reminder: Reminder, user, reason: str = "") -> Reminder:
+def reminder_cancel(*, reminder: Reminder, user: User, reason: str = "") -> Reminder:
     """Cancel an email that did not leave (planned, failed, or unknown and checked as
     never sent): its installments may take that step again later. The row stays."""
     _require(access.can_edit_ledger(user))

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import access
+from core.access import AuthenticatedHttpRequest
 from core.htmx import wants_fragment as _wants_fragment
 from customers.models import Customer
 from receivables.models import Dispute
@@ -86,7 +87,7 @@ def customer_actions(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def send_now(request: HttpRequest, pk: int) -> HttpResponse:
+def send_now(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     customer = _customer(request, pk)
     _require(access.can_edit_ledger(request.user))
     try:
@@ -105,7 +106,7 @@ def send_now(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def log_call(request: HttpRequest, pk: int) -> HttpResponse:
+def log_call(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     customer = _customer(request, pk)
     _require(access.can_add_notes(request.user))
     form = forms.CallLogForm(request.POST or None)
@@ -116,7 +117,7 @@ def log_call(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def record_promise(request: HttpRequest, pk: int) -> HttpResponse:
+def record_promise(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     customer = _customer(request, pk)
     _require(access.can_add_notes(request.user))
     form = forms.PromiseForm(request.POST or None, customer=customer)
@@ -137,7 +138,7 @@ def record_promise(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def pause(request: HttpRequest, pk: int) -> HttpResponse:
+def pause(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     customer = _customer(request, pk)
     _require(access.can_edit_ledger(request.user))
     form = forms.PauseForm(request.POST or None)
@@ -153,7 +154,7 @@ def pause(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def open_dispute(request: HttpRequest, pk: int) -> HttpResponse:
+def open_dispute(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     customer = _customer(request, pk)
     _require(access.can_edit_ledger(request.user))
     form = forms.DisputeOpenForm(request.POST or None, customer=customer)
@@ -170,7 +171,7 @@ def open_dispute(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def resolve_dispute(request: HttpRequest, pk: int) -> HttpResponse:
+def resolve_dispute(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     dispute = get_object_or_404(
         Dispute.objects.visible_to(request.user).select_related("invoice__customer"), pk=pk
     )

@@ -11,24 +11,28 @@ counts and the "see all" page paginates.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.access import AnyUser
 from customers.models import Activity, Customer
 from receivables import kpis
 from receivables.models import Dispute, Installment, PromiseToPay
-from receivables.selectors import customers_over_credit_limit, with_balances
+from receivables.selectors import Balances, customers_over_credit_limit, with_balances
 from reminders import selectors as reminder_selectors
 from reminders.models import Reminder, ReminderItem
 from reminders.run import plan as planner
 from reminders.run.state import done_on
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise, WithAnnotations
 
 SECTION_CAP = 8
 BROKEN_PROMISE_DAYS = 30
@@ -44,7 +48,7 @@ def week_start(today: datetime.date) -> datetime.datetime:
 # --- worklist sections that are not reminder rows --------------------------------------
 
 
-def follow_ups(*, user, today: datetime.date) -> QuerySet[Activity]:
+def follow_ups(*, user: AnyUser, today: datetime.date) -> QuerySet[Activity]:
     """Next actions that fell due: the timeline entries whose next action date is today or
     past and that nothing superseded. A later entry supersedes one when it sets its own
     next action date (a postponement, a new promise) or when a person logged a call or a
@@ -66,7 +70,7 @@ def follow_ups(*, user, today: datetime.date) -> QuerySet[Activity]:
     )
 
 
-def broken_promises(*, user, today: datetime.date) -> QuerySet[PromiseToPay]:
+def broken_promises(*, user: AnyUser, today: datetime.date) -> QuerySet[PromiseToPay]:
     """Promises broken in the last :data:`BROKEN_PROMISE_DAYS` days (by promised date)
     that nobody followed up yet: no call or note logged by a person on the customer since
     the promised date, and no new promise (recorded later, for a later date). Most
@@ -94,7 +98,7 @@ def broken_promises(*, user, today: datetime.date) -> QuerySet[PromiseToPay]:
     )
 
 
-def open_disputes(*, user) -> QuerySet[Dispute]:
+def open_disputes(*, user: AnyUser) -> QuerySet[Dispute]:
     """Disputes waiting for an answer, oldest first (the age is shown)."""
     return (
         Dispute.objects.visible_to(user)
@@ -108,10 +112,10 @@ class CustomerIdPage(Sequence):
     """Customers given as an ordered list of ids, read (with their balances) only for the
     slice a page shows: ``count()`` and slicing are all a Paginator or a section needs."""
 
-    def __init__(self, ids: list[int], *, user, today: datetime.date) -> None:
+    def __init__(self, ids: list[int], *, user: AnyUser, today: datetime.date) -> None:
         self.ids, self.user, self.today = ids, user, today
 
-    def count(self) -> int:
+    def count(self) -> int:  # type: ignore[override]  # a QuerySet's count(), not Sequence's
         return len(self.ids)
 
     def __len__(self) -> int:
@@ -134,7 +138,7 @@ class CustomerIdPage(Sequence):
         return rows if isinstance(index, slice) else rows[0]
 
 
-def credit_alerts(*, user, today: datetime.date) -> CustomerIdPage:
+def credit_alerts(*, user: AnyUser, today: datetime.date) -> CustomerIdPage:
     """Customers whose balance today exceeds their credit limit or their credit-insurance
     cover, largest balance first: chosen and ranked by one statement over the open items,
     and only the customers shown get their full balances."""
@@ -159,7 +163,9 @@ SECTION_KEYS: tuple[str, ...] = (
 )
 REMINDER_SECTIONS = frozenset({"tasks", "letters", "sends", "collection", "sent"})
 # What a row of each section is (an in-place action fetches it through ``visible_to``).
-SECTION_MODELS = {key: Reminder for key in REMINDER_SECTIONS} | {
+type WorklistRow = Reminder | Activity | PromiseToPay | Dispute | Customer
+SECTION_MODELS: dict[str, type[WorklistRow]] = {
+    **{key: Reminder for key in REMINDER_SECTIONS},
     "followups": Activity,
     "promises": PromiseToPay,
     "disputes": Dispute,
@@ -178,7 +184,9 @@ SECTION_TITLES = {
 }
 
 
-def section_rows(section: str, *, user, today: datetime.date) -> QuerySet:
+def section_rows(
+    section: str, *, user: AnyUser, today: datetime.date
+) -> QuerySet[Any] | CustomerIdPage:
     """The rows of one worklist section, in the order they are worked."""
     match section:
         case "tasks":
@@ -202,7 +210,7 @@ def section_rows(section: str, *, user, today: datetime.date) -> QuerySet:
     raise KeyError(section)
 
 
-def decorate(section: str, rows: Sequence[Any], today: datetime.date) -> list[Any]:
+def decorate(section: str, rows: Iterable[Any], today: datetime.date) -> list[Any]:
     """Per-row facts the templates show and that are plain date arithmetic (no query):
     how long a dispute has been open, how late a follow-up is."""
     rows = list(rows)
@@ -217,7 +225,7 @@ def decorate(section: str, rows: Sequence[Any], today: datetime.date) -> list[An
 @dataclass(frozen=True)
 class Section:
     key: str
-    title: str
+    title: StrOrPromise
     items: list[Any]
     total: int
 
@@ -296,7 +304,7 @@ def _percent(share: Decimal | None) -> Decimal | None:
 month_end_balances = kpis.month_end_balances
 
 
-def dashboard_totals(*, user, today: datetime.date) -> Totals:
+def dashboard_totals(*, user: AnyUser, today: datetime.date) -> Totals:
     """Outstanding, overdue, overdue share and DSO today (receivables.kpis, so the
     dashboard and the manager's page agree), each with its trend over the last 12 month
     ends (see :func:`month_end_balances`); DSO by the KPI page's simple 90-day method."""
@@ -346,7 +354,7 @@ class Dashboard:
         return sum(s.total for key, s in self.sections.items() if key != "sent")
 
 
-def finance_dashboard(*, user, today: datetime.date, cap: int = SECTION_CAP) -> Dashboard:
+def finance_dashboard(*, user: AnyUser, today: datetime.date, cap: int = SECTION_CAP) -> Dashboard:
     """Today's worklist: the first ``cap`` rows of each section and its size, in a fixed
     number of queries whatever the number of items. The totals are read apart
     (:func:`dashboard_totals`) so that the worklist never waits for them."""
@@ -393,7 +401,27 @@ def _last_item(field_name: str) -> Subquery:
     )
 
 
-def sales_customers(*, user, today: datetime.date, rep_id: int | None = None) -> QuerySet[Customer]:
+class SalesCustomerFields(Balances):
+    """What :func:`sales_customers` adds to each customer, besides its balances: the
+    last reminder sent, and the oldest remindable installment (``next_inst``, None when
+    there is none: then so is its due date) with the last live step taken on it
+    (``last_step_id``, None when there is none: then so are the other ``last_*``)."""
+
+    assigned_scenario_id: int | None
+    last_sent_step: str | None
+    last_sent_at: datetime.datetime | None
+    next_inst: int | None
+    next_inst_due: datetime.date
+    last_step_id: int | None
+    last_channel: str
+    last_status: str
+    last_attempted_on: datetime.date | None
+    last_run_date: datetime.date
+
+
+def sales_customers(
+    *, user: AnyUser, today: datetime.date, rep_id: int | None = None
+) -> QuerySet[WithAnnotations[Customer, SalesCustomerFields]]:
     """The customers ``user`` may see (a sales rep: their own), riskiest first (overdue,
     then balance), with their balances, the last reminder sent (step and date) and what
     the scenario will do next for their oldest installment that may be reminded today
@@ -427,17 +455,19 @@ def sales_customers(*, user, today: datetime.date, rep_id: int | None = None) ->
     )
 
 
-def next_steps(customers: Sequence[Customer], today: datetime.date) -> None:
+def next_steps(
+    customers: Iterable[WithAnnotations[Customer, SalesCustomerFields]], today: datetime.date
+) -> None:
     """Set ``next_step`` (a :class:`~reminders.run.plan.NextStep` or None) on each
     customer of :func:`sales_customers`, by the daily run's own rules: one query for the
     scenarios, whatever the number of rows."""
     scenarios = planner.load_scenarios()
     for c in customers:
-        c.next_step = None
+        c.next_step = None  # type: ignore[attr-defined]  # for the template
         if c.next_inst is None:
             continue
         last = scenarios.by_id.get(c.last_step_id) if c.last_step_id else None
-        c.next_step = planner.next_step_for(
+        c.next_step = planner.next_step_for(  # type: ignore[attr-defined]
             scenarios=scenarios,
             scenario_id=c.assigned_scenario_id,
             due_date=c.next_inst_due,

@@ -3,11 +3,17 @@ value falls back to "no filter" rather than an error page."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.access import AnyUser
 from customers.selectors import sales_rep_choices
 from workplaces.selectors import CUSTOMER_SORTS, DEFAULT_CUSTOMER_SORT
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class CustomerFilterForm(forms.Form):
@@ -45,13 +51,13 @@ class SalesFilterForm(forms.Form):
     """The sales view's filter: finance staff and managers may look at one rep's book
     (a sales rep only ever sees their own, whatever the query string says)."""
 
-    rep = forms.ModelChoiceField(
+    rep: forms.ModelChoiceField[User] = forms.ModelChoiceField(
         label=_("Sales rep"), queryset=None, required=False, empty_label=_("All sales reps")
     )
 
-    def __init__(self, *args, user, **kwargs) -> None:
+    def __init__(self, *args, user: AnyUser, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["rep"].queryset = sales_rep_choices(user=user)
+        cast(forms.ModelChoiceField, self.fields["rep"]).queryset = sales_rep_choices(user=user)
 
     def rep_id(self) -> int | None:
         if not self.is_valid() or self.cleaned_data["rep"] is None:

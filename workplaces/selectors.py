@@ -21,6 +21,7 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.access import AnyUser
 from core.money import MONEY_FIELD, ZERO, to_cents
 from customers.models import Activity, Contact, Customer
 from receivables import kpis
@@ -57,7 +58,7 @@ ECHO_KINDS = (
 
 def customer_list(
     *,
-    user,
+    user: AnyUser,
     as_of: datetime.date,
     search: str = "",
     overdue_only: bool = False,
@@ -69,15 +70,15 @@ def customer_list(
     search = search.strip()
     if search:
         qs = qs.filter(Q(name__icontains=search) | Q(customer_ref__icontains=search))
-    qs = with_balances(qs, as_of)
+    rows = with_balances(qs, as_of)
     if overdue_only:
-        qs = qs.filter(overdue__gt=0)
-    return qs.order_by(*CUSTOMER_SORTS.get(sort, CUSTOMER_SORTS[DEFAULT_CUSTOMER_SORT]))
+        rows = rows.filter(overdue__gt=Decimal(0))
+    return rows.order_by(*CUSTOMER_SORTS.get(sort, CUSTOMER_SORTS[DEFAULT_CUSTOMER_SORT]))
 
 
 def customer_list_page(
     *,
-    user,
+    user: AnyUser,
     as_of: datetime.date,
     page_number: str | int | None,
     page_size: int,

@@ -57,9 +57,9 @@ class Importer:
         raise NotImplementedError
 
 
-def fetch_in(
-    queryset: models.QuerySet, field_name: str, values: Iterable[Any]
-) -> Iterator[models.Model]:
+def fetch_in[M: models.Model](
+    queryset: models.QuerySet[M], field_name: str, values: Iterable[Any]
+) -> Iterator[M]:
     """Rows of ``queryset`` whose ``field_name`` is in ``values``: one query per
     LOOKUP_CHUNK values, never one per row."""
     wanted = sorted(set(values))

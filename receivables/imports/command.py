@@ -27,7 +27,7 @@ def import_failed(errors: list[RowError]) -> CommandError:
         )
         % {"count": count}
     )
-    exc.errors = errors
+    exc.errors = errors  # type: ignore[attr-defined]
     return exc
 
 

@@ -12,11 +12,12 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, cast
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.db.models import Field, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,9 +36,12 @@ from receivables.imports.reader import Table
 from receivables.models import LEDGER_CURRENCY, Invoice, validate_ledger_currency
 from receivables.plans import PlanKind
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _max_length(model: type, name: str) -> int | None:
-    return model._meta.get_field(name).max_length
+
+def _max_length(model: type[Model], name: str) -> int | None:
+    return cast(Field, model._meta.get_field(name)).max_length
 
 
 @dataclass
@@ -137,7 +141,7 @@ class InvoiceImporter(Importer):
 
         reps = self._check_sales_reps(facts, users, errors)
         self._plan_customers(facts, customers, reps, contacts, plan)
-        optional_compared = {c for c in ("currency", "po_number") if c in table.columns}
+        optional_compared: set[str] = {c for c in ("currency", "po_number") if c in table.columns}
         self._plan_invoices(rows, invoices, optional_compared, errors, plan)
         return plan, errors
 
@@ -267,11 +271,11 @@ class InvoiceImporter(Importer):
     def _check_sales_reps(
         self,
         facts: dict[str, CustomerFacts],
-        users: dict[str, AbstractBaseUser],
+        users: dict[str, User],
         errors: ErrorList,
-    ) -> dict[str, AbstractBaseUser]:
+    ) -> dict[str, User]:
         """The user of each customer's sales rep, which must exist and be active."""
-        reps: dict[str, AbstractBaseUser] = {}
+        reps: dict[str, User] = {}
         for ref, fact in facts.items():
             if not fact.sales_rep:
                 continue
@@ -294,7 +298,7 @@ class InvoiceImporter(Importer):
         self,
         facts: dict[str, CustomerFacts],
         customers: dict[str, Customer],
-        reps: dict[str, AbstractBaseUser],
+        reps: dict[str, User],
         contacts: dict[int, list[Contact]],
         plan: InvoicePlan,
     ) -> None:
@@ -410,6 +414,8 @@ class InvoiceImporter(Importer):
             )
             Contact.objects.bulk_update(plan.changed_contacts, ["email", "reminder_role"])
         for row in plan.new_invoices:
+            # A row planned for creation is valid: every cell parsed.
+            assert row.issue_date and row.due_date and row.amount is not None
             with writing_line(row.line):
                 services.invoice_create(
                     customer=plan.customers[row.customer_ref],
@@ -428,7 +434,7 @@ def _differences(invoice: Invoice, row: InvoiceRow, optional_compared: set[str])
     """What differs between an invoice in the database and the file's row, in words.
     Optional columns absent from the file, and cells that failed to parse, are not
     compared."""
-    pairs = [
+    pairs: list[tuple[str, object, object]] = [
         (_("amount"), invoice.amount, row.amount),
         (_("issue date"), invoice.issue_date, row.issue_date),
         (_("due date"), invoice.due_date, row.due_date),

@@ -15,6 +15,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import F, Sum
 from django.utils.translation import gettext as _
@@ -26,6 +27,14 @@ from receivables.imports.errors import ErrorList
 from receivables.imports.parsing import CellError, cell_text, fold, parse_amount, parse_date
 from receivables.imports.reader import Table
 from receivables.models import Invoice, Payment
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class OpenAmount(TypedDict):
+    open_amount: Decimal | None  # what is left to pay on the invoice
+
 
 # Accepted spellings (compared accent- and case-insensitively), French and English.
 METHOD_ALIASES: dict[str, str] = {
@@ -111,7 +120,7 @@ class PaymentImporter(Importer):
         for error in table.errors:
             errors.add(error.line, error.message)
         rows = self._parse_rows(table, errors)
-        invoices = {
+        invoices: dict[str, WithAnnotations[Invoice, OpenAmount]] = {
             i.number: i
             for i in fetch_in(
                 Invoice.objects.select_related("customer").annotate(
@@ -155,6 +164,7 @@ class PaymentImporter(Importer):
             if row.key in known_keys:
                 plan.unchanged.append(row)
                 continue
+            assert row.amount is not None  # a valid row's cells all parsed
             share = min(left[row.number], row.amount)
             left[row.number] -= share
             plan.allocated += share
@@ -204,6 +214,8 @@ class PaymentImporter(Importer):
         allocated = ZERO
         credit = ZERO
         for row in plan.new_payments:
+            # A row planned for recording is valid and has found its invoice.
+            assert row.invoice is not None and row.date is not None and row.amount is not None
             with writing_line(row.line):
                 payment = services.payment_record(
                     customer=row.invoice.customer,

@@ -23,6 +23,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Greatest, Round
 
+from core.access import AnyUser
 from core.money import MONEY_FIELD, ZERO, to_cents
 from receivables.kpis.figures import (
     BEHAVIOUR_MONTHS,
@@ -77,7 +78,7 @@ class PaymentBehaviour:
     on_time_share: Decimal | None
 
 
-def payment_behaviour(*, user, as_of: datetime.date) -> PaymentBehaviour:
+def payment_behaviour(*, user: AnyUser, as_of: datetime.date) -> PaymentBehaviour:
     """Amount-weighted average days late and on-time share of the payments allocated in
     the 12 months ending on ``as_of`` (see the module docstring), in one query."""
     sums = (
@@ -100,7 +101,7 @@ def payment_behaviour(*, user, as_of: datetime.date) -> PaymentBehaviour:
     )
 
 
-def customer_delays(*, user, as_of: datetime.date) -> QuerySet:
+def customer_delays(*, user: AnyUser, as_of: datetime.date) -> QuerySet:
     """One row per customer ``user`` sees who paid something in the 12 months ending on
     ``as_of``: ``customer_id`` and ``delay``, the amount-weighted average days late of
     those payments rounded to whole days (as in :func:`payment_behaviour`). The division
@@ -152,7 +153,7 @@ _FORECAST_BUCKET = (
 )
 
 
-def collection_forecast(*, user, as_of: datetime.date) -> Forecast:
+def collection_forecast(*, user: AnyUser, as_of: datetime.date) -> Forecast:
     """Cash expected in the next 4, 8 and 12 weeks from the open installments (see the
     module docstring for the rule), in one statement: the open installments (with the
     days to their due date and whether their invoice is disputed) are joined to

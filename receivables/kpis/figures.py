@@ -23,6 +23,7 @@ from django.db.models import (
     When,
 )
 
+from core.access import AnyUser
 from core.money import MONEY_FIELD, ZERO, to_cents
 from customers.models import Customer
 from receivables.models import Invoice
@@ -50,7 +51,9 @@ class DaysBetween(Func):
     def __init__(self, end, start, **extra) -> None:
         super().__init__(end, start, **extra)
 
-    def as_sql(self, compiler, connection, **extra_context):
+    def as_sql(
+        self, compiler, connection, function=None, template=None, arg_joiner=None, **extra_context
+    ):
         raise NotSupportedError(f"DaysBetween is not implemented for {connection.vendor}.")
 
     def as_sqlite(self, compiler, connection, **extra_context):
@@ -80,7 +83,7 @@ def ratio(part: Decimal, whole: Decimal, quantum: Decimal = RATIO) -> Decimal | 
     return (part / whole).quantize(quantum) if whole > 0 else None
 
 
-def visible_customers(user) -> QuerySet[Customer]:
+def visible_customers(user: AnyUser) -> QuerySet[Customer]:
     return Customer.objects.visible_to(user)
 
 
@@ -131,7 +134,7 @@ def totals_of(ab: AgedBalance) -> LedgerTotals:
     return LedgerTotals(as_of=ab.as_of, overdue=overdue, **{k: t[k] for k in (*BUCKETS, "total")})
 
 
-def ledger_totals(*, user, as_of: datetime.date) -> LedgerTotals:
+def ledger_totals(*, user: AnyUser, as_of: datetime.date) -> LedgerTotals:
     """Outstanding, overdue and each aged-balance bucket over the customers ``user``
     sees, as of ``as_of``: the TOTAL row of :func:`receivables.selectors.aged_balance`
     (one set-based statement), so the dashboard and the aged balance always agree."""
@@ -178,12 +181,12 @@ def dso_from(outstanding: Decimal, sales: Decimal) -> Decimal | None:
     return (outstanding / sales * DSO_WINDOW_DAYS).quantize(TENTH)
 
 
-def net_sales(*, user, as_of: datetime.date) -> Decimal:
+def net_sales(*, user: AnyUser, as_of: datetime.date) -> Decimal:
     """Net sales incl. tax of the :data:`DSO_WINDOW_DAYS` days ending on ``as_of``."""
     return net_sales_at(visible_customers(user), [as_of])[as_of]
 
 
-def days_sales_outstanding(*, user, as_of: datetime.date) -> Decimal | None:
+def days_sales_outstanding(*, user: AnyUser, as_of: datetime.date) -> Decimal | None:
     """DSO as of ``as_of`` by the simple 90-day method (see the module docstring)."""
     totals = ledger_totals(user=user, as_of=as_of)
     return dso_from(totals.total, net_sales(user=user, as_of=as_of))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core import access
+from core.access import AnyUser
 from core.money import ZERO
 from receivables.kpis.behaviour import (
     Forecast,
@@ -60,7 +61,7 @@ def top_of(ab: AgedBalance, limit: int) -> list[Debtor]:
     ]
 
 
-def top_debtors(*, user, as_of: datetime.date, limit: int = TOP_DEBTORS) -> list[Debtor]:
+def top_debtors(*, user: AnyUser, as_of: datetime.date, limit: int = TOP_DEBTORS) -> list[Debtor]:
     """The ``limit`` customers owing the most (net balance) as of ``as_of``, largest
     first, ties by reference: taken from the aged balance's rows (one per customer with a
     balance), so no second pass over the ledger is needed on the dashboard."""
@@ -80,7 +81,7 @@ class TrendPoint:
 
 
 def outstanding_trend(
-    *, user, as_of: datetime.date, months: int = TREND_MONTHS
+    *, user: AnyUser, as_of: datetime.date, months: int = TREND_MONTHS
 ) -> list[TrendPoint]:
     """Outstanding, overdue and DSO at each of the ``months`` latest month ends on or
     before ``as_of``, oldest first: ``months`` + 1 queries whatever the size of the
@@ -102,7 +103,9 @@ def outstanding_trend(
     ]
 
 
-def month_end_balances(*, user, ends: Sequence[datetime.date]) -> dict[datetime.date, tuple]:
+def month_end_balances(
+    *, user: AnyUser, ends: Sequence[datetime.date]
+) -> dict[datetime.date, tuple]:
     """(outstanding, overdue) at each of ``ends``. For those who see the whole ledger,
     a month end with a monthly aged-balance snapshot is read from it (one query for all:
     the frozen figures the accounts work from); any other month end is computed with
@@ -136,7 +139,7 @@ class ManagerKpis:
     trend: list[TrendPoint]
 
 
-def manager_kpis(*, user, as_of: datetime.date) -> ManagerKpis:
+def manager_kpis(*, user: AnyUser, as_of: datetime.date) -> ManagerKpis:
     """Everything the manager page shows, in a fixed number of queries (17): the aged
     balance of the day serves both the totals and the top debtors."""
     ab = aged_balance(user=user, as_of=as_of)

@@ -6,6 +6,7 @@ from receivables.selectors.aged_balance import AgedBalance, aged_balance
 from receivables.selectors.balances import (
     BUCKETS,
     COLUMNS,
+    Balances,
     bucket_ranges,
     customers_over_credit_limit,
     scope_sql,
@@ -25,6 +26,7 @@ __all__ = [
     "BUCKETS",
     "COLUMNS",
     "AgedBalance",
+    "Balances",
     "InvoiceFilters",
     "InvoicePage",
     "InvoiceStatus",

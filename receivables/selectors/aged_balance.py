@@ -11,6 +11,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.utils import timezone
 
+from core.access import AnyUser
 from core.money import ZERO, to_cents
 from receivables.models import Invoice
 from receivables.selectors.balances import BUCKETS, scope_sql
@@ -119,7 +120,9 @@ ORDER BY c.customer_ref
 """
 
 
-def aged_balance(*, user, as_of: datetime.date, today: datetime.date | None = None) -> AgedBalance:
+def aged_balance(
+    *, user: AnyUser | None, as_of: datetime.date, today: datetime.date | None = None
+) -> AgedBalance:
     """The aged balance of the customers ``user`` may see, as of ``as_of``; ``user``
     None means the whole ledger (command-line use, monthly snapshots).
 

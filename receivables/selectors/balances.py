@@ -5,11 +5,13 @@ credit limit or insured cover."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
+    Expression,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -22,10 +24,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.access import AnyUser
 from core.money import MONEY_FIELD, ZERO
 from customers.models import Customer
 from receivables.models import Allocation, Invoice, Payment
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 BUCKETS: tuple[str, ...] = ("not_due", "d1_30", "d31_60", "d61_90", "d90_plus")
 COLUMNS: tuple[str, ...] = ("customer_ref", "customer_name", *BUCKETS, "total")
 
@@ -93,9 +98,22 @@ def _counting(as_of: datetime.date, prefix: str) -> Q:
     )
 
 
+class Balances(TypedDict):
+    """What :func:`with_balances` adds to each customer."""
+
+    not_due: Decimal
+    d1_30: Decimal
+    d31_60: Decimal
+    d61_90: Decimal
+    d90_plus: Decimal
+    credit: Decimal
+    overdue: Decimal
+    total: Decimal
+
+
 def with_balances(
     customers: QuerySet[Customer], as_of: datetime.date, *, today: datetime.date | None = None
-) -> QuerySet[Customer]:
+) -> QuerySet[WithAnnotations[Customer, Balances]]:
     """Annotate customers with their aged balance as of ``as_of``: the five buckets,
     ``credit`` (payments and credit notes not allocated on that date, shown negative in
     ``not_due``), ``overdue`` and ``total`` (the net balance).
@@ -109,11 +127,10 @@ def with_balances(
     today = today or timezone.localdate()
     inst = "invoices__installments__"
     counting = _counting(as_of, "invoices__")
-    money = {"output_field": MONEY_FIELD, "default": ZERO}
     past = as_of < today
     unpaid = F(f"{inst}amount") if past else F(f"{inst}amount") - F(f"{inst}paid_amount")
     buckets: dict[str, Any] = {
-        f"_{name}": Sum(unpaid, filter=counting & cond, **money)
+        f"_{name}": Sum(unpaid, filter=counting & cond, output_field=MONEY_FIELD, default=ZERO)
         for name, cond in bucket_ranges(as_of, inst).items()
     }
     if past:
@@ -127,9 +144,11 @@ def with_balances(
             name: scalar_sum(allocations.filter(cond), "installment__invoice__customer", "amount")
             for name, cond in bucket_ranges(as_of, "installment__").items()
         }
-        allocated = sum(allocated_by_bucket.values(), Value(ZERO))
+        allocated: Expression = sum(allocated_by_bucket.values(), Value(ZERO))
     else:
-        allocated = Sum(F(f"{inst}paid_amount"), filter=counting, **money)
+        allocated = Sum(
+            F(f"{inst}paid_amount"), filter=counting, output_field=MONEY_FIELD, default=ZERO
+        )
     paid = scalar_sum(
         Payment.objects.filter(customer=OuterRef("pk"), date__lte=as_of), "customer", "amount"
     )
@@ -168,7 +187,7 @@ def with_balances(
     )
 
 
-def scope_sql(user, params: dict[str, Any]) -> str:
+def scope_sql(user: AnyUser | None, params: dict[str, Any]) -> str:
     """``AND c.id IN (…)``: the customers ``user`` may see (None: the whole ledger), from
     the one place that decides it, its parameters added to ``params``. Raises
     EmptyResultSet for a user who may see no customer."""
@@ -219,7 +238,7 @@ ORDER BY b.unpaid - COALESCE(p.credit, 0) - COALESCE(n.credit, 0) DESC, c.name, 
 """
 
 
-def customers_over_credit_limit(*, user) -> list[int]:
+def customers_over_credit_limit(*, user: AnyUser) -> list[int]:
     """The customers visible to ``user`` whose balance today exceeds their credit limit or
     their insured cover, largest balance first. Today's balance needs only the open
     installments and the unallocated credits (``paid_amount`` and ``allocated_amount``

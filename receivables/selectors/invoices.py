@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import (
     Case,
@@ -20,8 +22,12 @@ from django.db.models import (
 )
 from django.utils.translation import gettext_lazy as _
 
+from core.access import AnyUser
 from receivables.models import Allocation, Dispute, Installment, Invoice
 from receivables.selectors.balances import scalar_sum
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 # --- Invoice list and invoice page -------------------------------------------------------
 
@@ -48,7 +54,19 @@ class InvoiceFilters:
     due_to: datetime.date | None = None
 
 
-def with_invoice_status(invoices: QuerySet[Invoice], as_of: datetime.date) -> QuerySet[Invoice]:
+class InvoiceStatusFields(TypedDict):
+    """What :func:`with_invoice_status` adds to each invoice."""
+
+    left: Decimal
+    disputed: bool
+    has_overdue: bool
+    status: str
+
+
+type InvoicesWithStatus = QuerySet[WithAnnotations[Invoice, InvoiceStatusFields]]
+
+
+def with_invoice_status(invoices: QuerySet[Invoice], as_of: datetime.date) -> InvoicesWithStatus:
     """Annotate invoices with ``left`` (what is still unpaid over their installments),
     ``disputed`` (an open dispute exists) and ``status`` (an :class:`InvoiceStatus`) as
     of ``as_of``, as subqueries: one query whatever the number of invoices."""
@@ -72,7 +90,9 @@ def with_invoice_status(invoices: QuerySet[Invoice], as_of: datetime.date) -> Qu
     )
 
 
-def invoice_list(*, user, filters: InvoiceFilters, as_of: datetime.date) -> QuerySet[Invoice]:
+def invoice_list(
+    *, user: AnyUser, filters: InvoiceFilters, as_of: datetime.date
+) -> InvoicesWithStatus:
     """The invoices and credit notes ``user`` may see, with ``left`` and ``status``
     (see :func:`with_invoice_status`), filtered, newest first."""
     qs = with_invoice_status(
@@ -96,7 +116,7 @@ def invoice_list(*, user, filters: InvoiceFilters, as_of: datetime.date) -> Quer
     return qs.order_by("-issue_date", "-number")
 
 
-def invoice_for_page(invoices: QuerySet[Invoice], *, as_of: datetime.date) -> QuerySet[Invoice]:
+def invoice_for_page(invoices: QuerySet[Invoice], *, as_of: datetime.date) -> InvoicesWithStatus:
     """``invoices`` (already ``visible_to`` the user) ready for an invoice page's
     ``get_object_or_404``: customer joined, ``left`` and ``status`` annotated."""
     return with_invoice_status(
@@ -129,7 +149,7 @@ def invoice_page(*, invoice: Invoice, as_of: datetime.date) -> InvoicePage:
         .order_by("sequence")
     )
     for inst in installments:
-        inst.late_days = inst.days_late(as_of) if inst.amount_left > 0 else None
+        inst.late_days = inst.days_late(as_of) if inst.amount_left > 0 else None  # type: ignore[attr-defined]
     disputes = list(
         Dispute.objects.filter(invoice=invoice)
         .select_related("opened_by", "resolved_by")

@@ -26,6 +26,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Prefetch
@@ -36,6 +37,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from core import access
+from core.access import AnyUser
 from core.money import ZERO, format_money
 from core.pdf import asset_url, render_pdf
 from customers.models import Customer
@@ -131,7 +133,7 @@ def _csv_text(value: str) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def customer_for_recovery(*, user, customer_id: int) -> Customer:
+def customer_for_recovery(*, user: AnyUser, customer_id: int) -> Customer:
     if not access.can_export(user):
         raise PermissionDenied(_("Only finance staff and managers may download a recovery file."))
     customer = Customer.objects.visible_to(user).filter(pk=customer_id).first()
@@ -303,7 +305,7 @@ def build_recovery_file(*, customer: Customer, as_of: datetime.date | None = Non
             continue  # a missing file must not block the rest of the file
     log = _log(customer, stored)
     credit = unallocated_credit(customer, as_of)
-    log_lines = [
+    log_lines: list[dict[str, Any]] = [
         {
             "row": r,
             "date": format_short_date(r.date, LANGUAGE),

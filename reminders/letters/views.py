@@ -18,6 +18,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_POST
 
+from core.access import AuthenticatedHttpRequest
 from reminders.letters import context as notice
 from reminders.letters import recovery
 from reminders.letters import workflow as letters
@@ -101,7 +102,7 @@ def letter_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def letter_approve(request: HttpRequest, pk: int) -> HttpResponse:
+def letter_approve(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     try:
         letters.letter_approve(user=request.user, reminder_id=pk)
     except ValidationError as exc:
@@ -112,7 +113,7 @@ def letter_approve(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def letter_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def letter_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = CancelForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
@@ -125,12 +126,12 @@ def letter_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def letter_post(request: HttpRequest, pk: int) -> HttpResponse:
+def letter_post(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = PostingForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+            for error in errors:  # an ErrorList yields its messages as str
+                messages.error(request, error)  # type: ignore[arg-type]
         return redirect("letters:detail", pk=pk)
     try:
         letters.letter_record_posting(

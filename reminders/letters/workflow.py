@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -31,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import access
+from core.access import AnyUser
 from customers.models import Activity
 from reminders.letters.context import (
     build_letter_context,
@@ -38,6 +40,9 @@ from reminders.letters.context import (
     render_letter_pdf,
 )
 from reminders.models import Reminder, ReminderItem
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +52,7 @@ Status = Reminder.Status
 # --- reads for the pages --------------------------------------------------------------------
 
 
-def letters_visible(user) -> QuerySet[Reminder]:
+def letters_visible(user: AnyUser) -> QuerySet[Reminder]:
     return (
         Reminder.objects.visible_to(user)
         .filter(channel=Reminder.Channel.LETTER)
@@ -55,7 +60,7 @@ def letters_visible(user) -> QuerySet[Reminder]:
     )
 
 
-def letters_worklist(*, user) -> dict[str, list[Reminder]]:
+def letters_worklist(*, user: AnyUser) -> dict[str, list[Reminder]]:
     """Letters to approve, approved ones to post, and the ones posted in the last 60 days."""
     _require_finance(user)
     letters = letters_visible(user)
@@ -69,7 +74,7 @@ def letters_worklist(*, user) -> dict[str, list[Reminder]]:
     }
 
 
-def letter_for_user(*, user, reminder_id: int) -> Reminder:
+def letter_for_user(*, user: AnyUser, reminder_id: int) -> Reminder:
     """A letter the user may work on: finance staff only, within their scope (404)."""
     _require_finance(user)
     reminder = letters_visible(user).filter(pk=reminder_id).first()
@@ -91,12 +96,12 @@ def letter_preview_pdf(*, reminder: Reminder) -> bytes:
 # --- the workflow ----------------------------------------------------------------------------
 
 
-def _require_finance(user) -> None:
+def _require_finance(user: AnyUser) -> None:
     if not access.can_edit_ledger(user):
         raise PermissionDenied(_("Only finance staff may handle formal notices."))
 
 
-def _lock_letter(user, reminder_id: int) -> Reminder:
+def _lock_letter(user: AnyUser, reminder_id: int) -> Reminder:
     _require_finance(user)
     reminder = (
         Reminder.objects.visible_to(user)
@@ -110,7 +115,7 @@ def _lock_letter(user, reminder_id: int) -> Reminder:
     return reminder
 
 
-def _log(reminder: Reminder, user, summary: str, body: str = "") -> None:
+def _log(reminder: Reminder, user: User | None, summary: str, body: str = "") -> None:
     Activity.objects.create(
         customer=reminder.customer,
         kind=Activity.Kind.LETTER,
@@ -121,7 +126,7 @@ def _log(reminder: Reminder, user, summary: str, body: str = "") -> None:
 
 
 @transaction.atomic
-def letter_approve(*, user, reminder_id: int) -> Reminder:
+def letter_approve(*, user: User, reminder_id: int) -> Reminder:
     """Approve a formal notice: it is dated today, and its PDF is rendered and stored by
     a background task once this transaction commits. Refused when the customer has
     nothing overdue any more (cancel the letter instead)."""
@@ -160,7 +165,7 @@ def queue_letter_render(reminder_id: int) -> None:
 
 
 @transaction.atomic
-def letter_cancel(*, user, reminder_id: int, reason: str = "") -> Reminder:
+def letter_cancel(*, user: User, reminder_id: int, reason: str = "") -> Reminder:
     """Cancel a letter not posted yet. As for any cancelled reminder, its items are set
     inactive, which lets the scenario take the step again if the debt remains."""
     reminder = _lock_letter(user, reminder_id)
@@ -177,7 +182,7 @@ def letter_cancel(*, user, reminder_id: int, reason: str = "") -> Reminder:
 
 @transaction.atomic
 def letter_record_posting(
-    *, user, reminder_id: int, tracking_number: str, posted_on: datetime.date | None = None
+    *, user: User, reminder_id: int, tracking_number: str, posted_on: datetime.date | None = None
 ) -> Reminder:
     """Record the registered-post number of an approved, stored letter: the letter is
     sent as of the posting day, from which the scenario counts its next step."""

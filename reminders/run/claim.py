@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -26,6 +27,9 @@ from reminders.models import (
 )
 from reminders.run import plan as planner
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 Status = Reminder.Status
 Channel = Reminder.Channel
 
@@ -34,7 +38,7 @@ MAX_ATTEMPTS = 6
 SEND_BATCH = 200
 BULK_BATCH = 2000
 
-ACTION_CHANNEL = {
+ACTION_CHANNEL: dict[str, Reminder.Channel] = {
     planner.Action.EMAIL: Channel.EMAIL,
     planner.Action.LETTER: Channel.LETTER,
     planner.Action.PHONE: Channel.PHONE,
@@ -160,7 +164,7 @@ def persist_plans(
     plans: list[planner.CustomerPlan],
     run_date: datetime.date,
     scenarios: planner.Scenarios,
-    actor=None,
+    actor: User | None = None,
 ) -> list[Reminder]:
     """Write the day's plans: one email per customer (rendered now, with its Message-ID),
     a letter (awaiting approval, or approved by the run when its step needs no approval:
@@ -176,6 +180,8 @@ def persist_plans(
     for plan in plans:
         cid = plan.customer.id
         if plan.emails:
+            # Emails to send: the run's template book exists, and so does their step.
+            assert book is not None and plan.email_step is not None
             rec = recipients[cid]
             rendered = mail.render_email(plan=plan, recipients=rec, company=company, book=book)
             reminders.append(

@@ -203,10 +203,9 @@ def plan_customer(
                 customer.scenario_id, inst.last_step.position if inst.last_step else 0
             )
         )
-        takes = step is not None and (
+        if step is not None and (
             step.action == Action.EMAIL if manual else step_due_on(inst, step) <= day
-        )
-        if takes:
+        ):
             candidates.append(PlannedItem(inst, step, inst.days_late(day)))
         elif inst.due_date < day:
             plan.others.append(inst)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core import access
+from core.access import AnyUser, AuthenticatedHttpRequest
 from core.htmx import render_page, wants_fragment
 from customers.models import Activity, Customer
 from receivables.models import Dispute
@@ -60,7 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("workplaces:customer_list")
 
 
-def _require_dashboard(user) -> None:
+def _require_dashboard(user: AnyUser) -> None:
     """The worklist is finance's; managers may look at it (read-only, like everything)."""
     if not access.sees_all_customers(user):
         raise PermissionDenied
@@ -114,7 +114,7 @@ def dashboard_section(request: HttpRequest, section: str) -> HttpResponse:
 # once it left the section. A plain post redirects back with a message.
 
 
-def _row_customer(obj: Model) -> Customer:
+def _row_customer(obj: dashboard.WorklistRow) -> Customer:
     if isinstance(obj, Customer):
         return obj
     if isinstance(obj, Dispute):
@@ -181,7 +181,7 @@ def _worklist_respond(
 
 
 @require_POST
-def worklist_call(request: HttpRequest, section: str, pk: int) -> HttpResponse:
+def worklist_call(request: AuthenticatedHttpRequest, section: str, pk: int) -> HttpResponse:
     """Log a call made from the worklist; on a phone task it also closes the task."""
     obj = _worklist_object(
         request, section, pk, ("tasks", "followups", "promises", "disputes", "credit")
@@ -207,7 +207,7 @@ def worklist_call(request: HttpRequest, section: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def worklist_postpone(request: HttpRequest, section: str, pk: int) -> HttpResponse:
+def worklist_postpone(request: AuthenticatedHttpRequest, section: str, pk: int) -> HttpResponse:
     """Postpone a call or a follow-up: a note with the new next action date takes its
     place on the timeline (and closes the phone task, which comes back as that follow-up
     on the day)."""
@@ -241,7 +241,7 @@ def worklist_postpone(request: HttpRequest, section: str, pk: int) -> HttpRespon
 
 
 @require_POST
-def worklist_handed_over(request: HttpRequest, section: str, pk: int) -> HttpResponse:
+def worklist_handed_over(request: AuthenticatedHttpRequest, section: str, pk: int) -> HttpResponse:
     """A file handed to collection: the task is closed and the timeline says so."""
     task = _worklist_object(request, section, pk, ("collection",))
     try:
@@ -258,7 +258,7 @@ def worklist_handed_over(request: HttpRequest, section: str, pk: int) -> HttpRes
 
 
 @require_POST
-def worklist_approve(request: HttpRequest, section: str, pk: int) -> HttpResponse:
+def worklist_approve(request: AuthenticatedHttpRequest, section: str, pk: int) -> HttpResponse:
     _worklist_object(request, section, pk, ("letters",))
     try:
         letters.letter_approve(user=request.user, reminder_id=pk)
@@ -270,7 +270,7 @@ def worklist_approve(request: HttpRequest, section: str, pk: int) -> HttpRespons
 
 
 @require_POST
-def worklist_cancel(request: HttpRequest, section: str, pk: int) -> HttpResponse:
+def worklist_cancel(request: AuthenticatedHttpRequest, section: str, pk: int) -> HttpResponse:
     """Cancel a letter (the letters workflow) or a send that failed or never left."""
     reminder = _worklist_object(request, section, pk, ("letters", "sends"))
     form = forms.ReasonForm(request.POST)
@@ -286,7 +286,7 @@ def worklist_cancel(request: HttpRequest, section: str, pk: int) -> HttpResponse
 
 
 @require_POST
-def worklist_retry(request: HttpRequest, section: str, pk: int) -> HttpResponse:
+def worklist_retry(request: AuthenticatedHttpRequest, section: str, pk: int) -> HttpResponse:
     reminder = _worklist_object(request, section, pk, ("sends",))
     try:
         reminder = services.reminder_retry_now(reminder=reminder, user=request.user)
@@ -302,7 +302,7 @@ def worklist_retry(request: HttpRequest, section: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def worklist_mark_sent(request: HttpRequest, section: str, pk: int) -> HttpResponse:
+def worklist_mark_sent(request: AuthenticatedHttpRequest, section: str, pk: int) -> HttpResponse:
     """An "unknown" send checked as having left (e.g. found in the mail server's log)."""
     reminder = _worklist_object(request, section, pk, ("sends",))
     if reminder.status != Reminder.Status.UNKNOWN:
@@ -317,7 +317,7 @@ def worklist_mark_sent(request: HttpRequest, section: str, pk: int) -> HttpRespo
 
 
 @require_POST
-def worklist_resolve(request: HttpRequest, section: str, pk: int) -> HttpResponse:
+def worklist_resolve(request: AuthenticatedHttpRequest, section: str, pk: int) -> HttpResponse:
     dispute = _worklist_object(request, section, pk, ("disputes",))
     form = forms.DisputeResolveForm(request.POST)
     form.is_valid()

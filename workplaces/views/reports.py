@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from core import access
+from core.access import AnyUser, AuthenticatedHttpRequest
 from core.htmx import render_page
 from receivables import exports, kpis, snapshots
 from receivables.models import AgedBalanceSnapshot
@@ -40,7 +41,7 @@ DOWNLOAD_TYPES = {
 }
 
 
-def _require_reports(user) -> None:
+def _require_reports(user: AnyUser) -> None:
     if not access.can_export(user):
         raise PermissionDenied
 
@@ -265,7 +266,7 @@ def reports_home(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def snapshot_create(request: HttpRequest) -> HttpResponse:
+def snapshot_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_reports(request.user)
     today = timezone.localdate()
     form = SnapshotRequestForm(request.POST, today=today)
