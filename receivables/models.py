@@ -388,7 +388,7 @@ class ReferenceRate(models.Model):
 class AgedBalanceSnapshotQuerySet(models.QuerySet):
     def visible_to(self, user) -> "AgedBalanceSnapshotQuerySet":
         """Snapshots cover the whole ledger, so only those who may export see them."""
-        return self if access.can_export(user) else self.none()
+        return self if access.may(user, access.Action.EXPORT) else self.none()
 
     def done(self) -> "AgedBalanceSnapshotQuerySet":
         return self.filter(status=AgedBalanceSnapshot.Status.DONE)

@@ -12,7 +12,6 @@ import datetime
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -99,7 +98,6 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "show_sales_rep_filter": access.sees_all_customers(request.user),
     }
     return render_page(request, "receivables/invoice_list.html", context, fragment="table")
 
@@ -117,8 +115,7 @@ def _ledger_customer(request: HttpRequest, customer_pk: int) -> Customer:
     """The customer whose ledger is written to: 404 outside the user's scope, then 403
     for anyone but finance staff."""
     customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=customer_pk)
-    if not access.can_edit_ledger(request.user):
-        raise PermissionDenied
+    access.require(request.user, access.Action.EDIT_LEDGER)
     return customer
 
 
@@ -170,15 +167,13 @@ def aged_balance(request: HttpRequest) -> HttpResponse:
         "form": form if form.is_bound else AsOfForm(initial={"as_of": as_of}),
         "ab": ab,
         "page": page,
-        "can_download": access.can_download_aged_balance(request.user),
     }
     return render(request, "receivables/aged_balance.html", context)
 
 
 @require_GET
 def aged_balance_download(request: HttpRequest, fmt: str) -> HttpResponse:
-    if not access.can_download_aged_balance(request.user):
-        raise PermissionDenied
+    access.require(request.user, access.Action.DOWNLOAD_AGED_BALANCE)
     as_of = AsOfForm(request.GET).as_of_date()
     if as_of is None:
         return HttpResponseBadRequest(_("Enter a valid date, such as 2026-03-31."))

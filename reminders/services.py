@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -38,16 +38,11 @@ Channel = Reminder.Channel
 # --- manual actions ---------------------------------------------------------------------
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied(_("You are not allowed to do this."))
-
-
 def reminder_send_now(*, customer: Customer, user, today: datetime.date | None = None) -> Reminder:
     """Send the customer's next email step now, whatever the daily cadence: every
     remindable installment moves to its next email step. Disputed and paid installments
     are still left out; the email is logged with the user as its actor."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     today = today or timezone.localdate()
     try:
         with transaction.atomic():
@@ -88,7 +83,7 @@ def activity_log(
     task: Reminder | None = None,
 ) -> Activity:
     """Log a call or a note on the timeline; a call can close a phone task."""
-    _require(access.can_add_notes(user))
+    access.require(user, access.Action.ADD_NOTES)
     if kind not in (Activity.Kind.CALL, Activity.Kind.NOTE):
         raise ValidationError(_("Only a call or a note can be logged here."))
     activity = Activity.objects.create(
@@ -108,7 +103,7 @@ def activity_log(
 @transaction.atomic
 def task_complete(*, task: Reminder, user, note: str = "") -> Reminder:
     """Tick off a worklist task (a call, a collection hand-off)."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     updated = Reminder.objects.filter(pk=task.pk, status=Status.TODO).update(
         status=Status.DONE, done_by=user, done_at=timezone.now(), note=note
     )
@@ -121,7 +116,7 @@ def task_complete(*, task: Reminder, user, note: str = "") -> Reminder:
 @transaction.atomic
 def dispute_open(*, invoice: Invoice, user, reason: str, description: str = "") -> Dispute:
     """Open a dispute: the invoice's reminders stop until it is resolved."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     if Dispute.objects.open().filter(invoice=invoice).exists():
         raise ValidationError(_("This invoice already has an open dispute."))
     dispute = Dispute.objects.create(
@@ -144,7 +139,7 @@ def dispute_open(*, invoice: Invoice, user, reason: str, description: str = "") 
 @transaction.atomic
 def dispute_resolve(*, dispute: Dispute, user, resolution: str = "") -> Dispute:
     """Resolve a dispute: the invoice's reminders resume where they stopped."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     updated = Dispute.objects.filter(pk=dispute.pk, resolved_at__isnull=True).update(
         resolved_at=timezone.now(), resolved_by=user, resolution=resolution
     )
@@ -174,7 +169,7 @@ def promise_record(
 ) -> PromiseToPay:
     """Record a promise to pay: reminders of the invoices it covers (all the customer's
     when none is named) stop until the promised date plus the grace period."""
-    _require(access.can_add_notes(user))
+    access.require(user, access.Action.ADD_NOTES)
     if amount <= 0:
         raise ValidationError(_("A promised amount must be positive."))
     invoices = list(invoices or [])
@@ -207,7 +202,7 @@ def reminders_pause(
     *, customer: Customer, user, until: datetime.date | None, note: str = ""
 ) -> Customer:
     """Pause the customer's reminders up to and including ``until`` (None resumes)."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     Customer.objects.filter(pk=customer.pk).update(reminders_paused_until=until)
     customer.reminders_paused_until = until
     summary = (
@@ -233,7 +228,7 @@ def reminders_pause(
 def letter_approve(*, reminder: Reminder, user) -> Reminder:
     """Approve a formal-notice letter: it becomes "planned" for the letters module, which
     renders the PDF, posts it and calls :func:`reminder_mark_sent`."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     updated = Reminder.objects.filter(
         pk=reminder.pk, channel=Channel.LETTER, status=Status.AWAITING_APPROVAL
     ).update(status=Status.PLANNED, approved_by=user, approved_at=timezone.now())
@@ -248,7 +243,7 @@ def reminder_retry_now(*, reminder: Reminder, user, today: datetime.date | None 
     same check as the daily run cancel it if its amounts or situation changed meanwhile,
     then send it with its original Message-ID. Emails that failed too often are left to
     "cancel"."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     today = today or timezone.localdate()
     now = timezone.now()
     with transaction.atomic():
@@ -277,7 +272,7 @@ def reminder_mark_sent(
 ) -> Reminder:
     """Record that a letter was posted, or that finance staff checked an "unknown" email
     did leave. The next step's spacing counts from ``sent_on``."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     reminder = Reminder.objects.select_for_update().get(pk=reminder.pk)
     if reminder.status not in (Status.PLANNED, Status.UNKNOWN, Status.AWAITING_APPROVAL):
         raise ValidationError(_("This reminder cannot be marked as sent."))
@@ -302,7 +297,7 @@ def reminder_mark_sent(
 def reminder_cancel(*, reminder: Reminder, user, reason: str = "") -> Reminder:
     """Cancel a reminder that did not leave (an unknown email checked as never sent, a
     letter refused): its installments may take that step again later. The row stays."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     updated = Reminder.objects.filter(
         pk=reminder.pk,
         status__in=[Status.PLANNED, Status.FAILED, Status.UNKNOWN, Status.AWAITING_APPROVAL],

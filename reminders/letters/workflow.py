@@ -20,7 +20,7 @@ import datetime
 import hashlib
 import logging
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import QuerySet
@@ -90,8 +90,9 @@ def letter_preview_pdf(*, reminder: Reminder) -> bytes:
 
 
 def _require_finance(user) -> None:
-    if not access.can_edit_ledger(user):
-        raise PermissionDenied(_("Only finance staff may handle formal notices."))
+    access.require(
+        user, access.Action.APPROVE_LETTERS, _("Only finance staff may handle formal notices.")
+    )
 
 
 def _lock_letter(user, reminder_id: int) -> Reminder:
