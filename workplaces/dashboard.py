@@ -138,7 +138,9 @@ def credit_alerts(*, user, today: datetime.date) -> CustomerIdPage:
     """Customers whose balance today exceeds their credit limit or their credit-insurance
     cover, largest balance first: chosen and ranked by one statement over the open items,
     and only the customers shown get their full balances."""
-    return CustomerIdPage(customers_over_credit_limit(user=user), user=user, today=today)
+    return CustomerIdPage(
+        customers_over_credit_limit(user=user, today=today), user=user, today=today
+    )
 
 
 # --- sections ---------------------------------------------------------------------------

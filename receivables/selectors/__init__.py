@@ -2,14 +2,20 @@
 balance of any date (aged_balance.py), invoice lists and pages (invoices.py). Callers
 import from here."""
 
-from receivables.selectors.aged_balance import AgedBalance, aged_balance
+from receivables.selectors.aged_balance import (
+    AgedBalance,
+    aged_balance,
+    customers_over_credit_limit,
+)
 from receivables.selectors.balances import (
     BUCKETS,
     CENT,
     COLUMNS,
     MONEY_FIELD,
+    Balance,
+    bucket_of,
     bucket_ranges,
-    customers_over_credit_limit,
+    ledger_balances,
     scope_sql,
     to_cents,
     with_balances,
@@ -30,15 +36,18 @@ __all__ = [
     "COLUMNS",
     "MONEY_FIELD",
     "AgedBalance",
+    "Balance",
     "InvoiceFilters",
     "InvoicePage",
     "InvoiceStatus",
     "aged_balance",
+    "bucket_of",
     "bucket_ranges",
     "customers_over_credit_limit",
     "invoice_for_page",
     "invoice_list",
     "invoice_page",
+    "ledger_balances",
     "scope_sql",
     "to_cents",
     "with_balances",
