@@ -188,7 +188,8 @@ ORDER BY t.balance DESC, t.name, t.id
 
 def customers_over_credit_limit(*, user, today: datetime.date | None = None) -> list[int]:
     """The customers visible to ``user`` whose balance today exceeds their credit limit or
-    their insured cover, largest balance first. Today's balance is the aged balance's
+    their insured cover (strictly above, as ``Customer.exceeds_credit_limit`` says),
+    largest balance first. Today's balance is the aged balance's
     open-items statement (the same figures as everywhere): the database reads the open
     items, not the whole history."""
     params = _params(today or timezone.localdate())

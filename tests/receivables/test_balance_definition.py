@@ -193,7 +193,16 @@ class BalanceDefinition(HypothesisTestCase):
             Customer.objects.filter(pk=c.pk).update(
                 **{"credit_limit" if n < 2 else "insured_cover": limit}
             )
-        over = [c for n, c in enumerate(customers) if n % 2 == 0 and expected[c.pk].total > 0]
+        limited = Customer.objects.filter(pk__in=ids)
+        over = [
+            c
+            for c in limited
+            if c.exceeds_credit_limit(expected[c.pk].total)
+            or c.exceeds_insured_cover(expected[c.pk].total)
+        ]
+        assert [c.name for c in over] == [
+            c.name for n, c in enumerate(customers) if n % 2 == 0 and expected[c.pk].total > 0
+        ]
         over.sort(key=lambda c: (-expected[c.pk].total, c.name, c.pk))
         assert customers_over_credit_limit(user=None) == [c.pk for c in over]
 
