@@ -155,9 +155,6 @@ class PaymentQuerySet(models.QuerySet):
     def visible_to(self, user) -> "PaymentQuerySet":
         return self.filter(access.scope_q(user, "customer"))
 
-    def with_unallocated(self) -> "PaymentQuerySet":
-        return self.filter(allocated_amount__lt=F("amount"))
-
 
 class Payment(models.Model):
     """Money received from a customer ("règlement"), allocated to installments

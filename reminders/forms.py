@@ -94,17 +94,6 @@ def _not_past(day: datetime.date | None) -> datetime.date | None:
     return day
 
 
-# Suggested call outcomes (the field stays free text: a call rarely fits a list).
-CALL_OUTCOMES = (
-    _("Reached: payment promised"),
-    _("Reached: payment on its way"),
-    _("Reached: disagrees with the invoice"),
-    _("No answer"),
-    _("Left a message"),
-    _("Wrong number"),
-)
-
-
 class WorklistCallForm(forms.Form):
     """A call made from the worklist: what came of it, and when to act next."""
 

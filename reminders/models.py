@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import access
 from customers.models import Language
+from customers.validators import validate_bic, validate_iban, validate_siren, validate_vat_number
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -45,13 +46,16 @@ class CompanyProfile(models.Model):
     address_line2 = models.CharField(_("address (line 2)"), max_length=200, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
-    siren = models.CharField(_("SIREN"), max_length=9, blank=True)
-    vat_number = models.CharField(_("VAT number"), max_length=20, blank=True)
+    siren = models.CharField(_("SIREN"), max_length=9, blank=True, validators=[validate_siren])
+    vat_number = models.CharField(
+        _("VAT number"), max_length=20, blank=True, validators=[validate_vat_number]
+    )
     rcs = models.CharField(_("trade register (RCS)"), max_length=100, blank=True)
     email = models.EmailField(_("accounts receivable email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
-    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
-    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    # Printed on every formal notice: a wrong digit sends the customer's money elsewhere.
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True, validators=[validate_iban])
+    bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
     bank_name = models.CharField(_("bank"), max_length=100, blank=True)
     signatory_name = models.CharField(_("signatory"), max_length=100, blank=True)
     signatory_title = models.CharField(_("signatory's title"), max_length=100, blank=True)
@@ -133,10 +137,6 @@ class ScenarioStep(models.Model):
     def __str__(self) -> str:
         return f"{self.scenario} — {self.position}. {self.name}"
 
-    @property
-    def is_email(self) -> bool:
-        return self.action == self.Action.EMAIL
-
 
 class ReminderTemplate(models.Model):
     """The wording of a step's email in one language, edited by administrators. Rendered
@@ -196,11 +196,6 @@ class ReminderQuerySet(models.QuerySet):
         """Emails not settled yet: while one exists, the customer gets no new email."""
         S = Reminder.Status
         return self.emails().filter(status__in=[S.PLANNED, S.SENDING, S.FAILED, S.UNKNOWN])
-
-    def worklist(self) -> "ReminderQuerySet":
-        """What needs a human: tasks to do, letters to approve, failed or unknown sends."""
-        S = Reminder.Status
-        return self.filter(status__in=[S.TODO, S.AWAITING_APPROVAL, S.FAILED, S.UNKNOWN])
 
 
 class Reminder(models.Model):

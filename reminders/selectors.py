@@ -21,10 +21,6 @@ class PreviewDay:
     business_day: bool
     plans: list[planner.CustomerPlan]
 
-    @property
-    def email_count(self) -> int:
-        return sum(1 for p in self.plans if p.emails)
-
 
 @dataclass
 class Preview:
@@ -55,16 +51,6 @@ def reminders_preview(*, user, start: datetime.date, days: int = 7) -> Preview:
         for plan in preview_day.plans:
             plan.recipients = recipients[plan.customer.id]
     return Preview(days=result, recipients=recipients)
-
-
-def reminder_worklist(*, user) -> ReminderQuerySet:
-    """What needs a person: tasks, letters awaiting approval, failed and unknown sends."""
-    return (
-        Reminder.objects.visible_to(user)
-        .worklist()
-        .select_related("customer", "step")
-        .order_by("run_date", "pk")
-    )
 
 
 # --- the finance worklist, section by section ----------------------------------------

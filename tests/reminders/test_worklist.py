@@ -1,5 +1,5 @@
 """The reminder-based sections of the finance worklist (reminders/selectors.py) and the
-worklist's "retry now" (customers/dashboard.py): what each section holds, in which order,
+worklist's "retry now" (reminders/services.py): what each section holds, in which order,
 scoped to the user, and what a retry does."""
 
 import datetime

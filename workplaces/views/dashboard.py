@@ -102,7 +102,7 @@ def dashboard_section(request: HttpRequest, section: str) -> HttpResponse:
 
 # --- the finance worklist's in-place actions --------------------------------------------
 #
-# Each row of the dashboard (customers/dashboard.py) posts here with htmx and gets back
+# Each row of the dashboard (workplaces/dashboard.py) posts here with htmx and gets back
 # the same row re-read from its section: updated, with a message, or a short "done" line
 # once it left the section. A plain post redirects back with a message.
 
