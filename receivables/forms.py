@@ -18,12 +18,12 @@ from django.db import IntegrityError
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import DayField
 from customers.models import Customer
 from receivables import services
 from receivables.models import MONEY, Installment, Invoice, Payment
 from receivables.plans import PlanKind
 
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MONEY_WIDGET = forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"})
 MAX_MONTHLY_PARTS = 120
 
@@ -62,10 +62,9 @@ class InvoiceForm(LedgerForm):
     ]
 
     number = forms.CharField(label=_("Invoice number"), max_length=40)
-    issue_date = forms.DateField(label=_("Issue date"), widget=DATE_WIDGET)
-    due_date = forms.DateField(
+    issue_date = DayField(label=_("Issue date"))
+    due_date = DayField(
         label=_("Due date"),
-        widget=DATE_WIDGET,
         help_text=_("The first part falls due on this date, the next ones a month apart."),
     )
     amount = forms.DecimalField(
@@ -139,7 +138,7 @@ class InvoiceForm(LedgerForm):
 
 
 class PaymentForm(LedgerForm):
-    date = forms.DateField(label=_("Payment date"), widget=DATE_WIDGET)
+    date = DayField(label=_("Payment date"))
     amount = forms.DecimalField(
         label=_("Amount"), min_value=Decimal("0.01"), widget=MONEY_WIDGET, **MONEY
     )

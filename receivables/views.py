@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core import access
+from core.dates import DayField
 from core.htmx import render_page
 from customers.models import Customer
 from customers.selectors import sales_rep_choices
@@ -29,7 +30,6 @@ from receivables.forms import InvoiceForm, PaymentForm
 from receivables.models import Invoice
 
 PAGE_SIZE = 50
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 # The two filter forms only read the query string; they live here until the app has a
@@ -52,8 +52,8 @@ class InvoiceFilterForm(forms.Form):
         queryset=None,
         empty_label=gettext_lazy("All"),
     )
-    due_from = forms.DateField(label=gettext_lazy("Due from"), required=False, widget=DATE_WIDGET)
-    due_to = forms.DateField(label=gettext_lazy("Due to"), required=False, widget=DATE_WIDGET)
+    due_from = DayField(label=gettext_lazy("Due from"), required=False)
+    due_to = DayField(label=gettext_lazy("Due to"), required=False)
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -75,10 +75,9 @@ class InvoiceFilterForm(forms.Form):
 
 
 class AsOfForm(forms.Form):
-    as_of = forms.DateField(
+    as_of = DayField(
         label=gettext_lazy("As of"),
         required=False,
-        widget=DATE_WIDGET,
         error_messages={"invalid": gettext_lazy("Enter a valid date, such as 2026-03-31.")},
     )
 

@@ -10,10 +10,9 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import DayField
 from customers.models import Activity
 from receivables.models import Dispute, Invoice
-
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class CallLogForm(forms.Form):
@@ -27,11 +26,11 @@ class CallLogForm(forms.Form):
     body = forms.CharField(
         label=_("Details"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
-    next_action_date = forms.DateField(label=_("Next action"), required=False, widget=DATE_WIDGET)
+    next_action_date = DayField(label=_("Next action"), required=False)
 
 
 class PromiseForm(forms.Form):
-    promised_date = forms.DateField(label=_("Promised date"), widget=DATE_WIDGET)
+    promised_date = DayField(label=_("Promised date"))
     amount = forms.DecimalField(
         label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
     )
@@ -51,10 +50,9 @@ class PromiseForm(forms.Form):
 
 
 class PauseForm(forms.Form):
-    until = forms.DateField(
+    until = DayField(
         label=_("Pause reminders until"),
         required=False,
-        widget=DATE_WIDGET,
         help_text=_("Empty: resume now."),
     )
     note = forms.CharField(label=_("Reason"), max_length=1000, required=False)
@@ -101,7 +99,7 @@ class WorklistCallForm(forms.Form):
     note = forms.CharField(
         label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
-    next_action_date = forms.DateField(label=_("Next action"), required=False, widget=DATE_WIDGET)
+    next_action_date = DayField(label=_("Next action"), required=False)
 
     def clean_next_action_date(self) -> datetime.date | None:
         return _not_past(self.cleaned_data["next_action_date"])
@@ -110,7 +108,7 @@ class WorklistCallForm(forms.Form):
 class PostponeForm(forms.Form):
     """Postpone a call or a follow-up to a later day."""
 
-    until = forms.DateField(label=_("Postpone to"), widget=DATE_WIDGET)
+    until = DayField(label=_("Postpone to"))
 
     def clean_until(self) -> datetime.date:
         until = self.cleaned_data["until"]

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from core import access
+from core.dates import DayField
 from core.htmx import render_page
 from receivables import exports, kpis, snapshots
 from receivables.models import AgedBalanceSnapshot
@@ -42,9 +43,8 @@ DOWNLOAD_TYPES = {
 
 
 class SnapshotRequestForm(forms.Form):
-    as_of = forms.DateField(
+    as_of = DayField(
         label=gettext_lazy("Month end"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={
             "required": gettext_lazy("Enter a month end, such as 2026-03-31."),
             "invalid": gettext_lazy("Enter a valid date, such as 2026-03-31."),
