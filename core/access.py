@@ -23,9 +23,10 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
-    User = AbstractBaseUser | AnonymousUser
+# Whoever a request or a task acts for: a user, or the anonymous visitor of a request.
+type AnyUser = User | AnonymousUser
 
 FINANCE = "finance"
 SALES = "sales"
@@ -77,17 +78,17 @@ class UnknownAction(LookupError):
     and would render ``{% if may.EDTI_LEDGER %}`` as a quiet "no"."""
 
 
-def roles(user: User) -> frozenset[str]:
+def roles(user: AnyUser) -> frozenset[str]:
     """The user's roles (read once per user object); a superuser counts as finance."""
     if not user.is_authenticated:
         return frozenset()
     cached = getattr(user, "_relance_roles", None)
     if cached is None:
-        names = set(user.groups.values_list("name", flat=True)) & set(ROLES)  # type: ignore[attr-defined]
-        if user.is_superuser:  # type: ignore[union-attr]
+        names = set(user.groups.values_list("name", flat=True)) & set(ROLES)
+        if user.is_superuser:
             names.add(FINANCE)
         cached = frozenset(names)
-        user._relance_roles = cached  # type: ignore[union-attr]
+        user._relance_roles = cached  # type: ignore[attr-defined]  # cached per request
     return cached
 
 
@@ -98,17 +99,17 @@ def _action(action: Action | str) -> Action:
         raise UnknownAction(f"Unknown action {action!r}; the actions are {list(Action)}.") from None
 
 
-def rights(user: User) -> frozenset[Action]:
+def rights(user: AnyUser) -> frozenset[Action]:
     """Every action ``user`` may take."""
     return frozenset().union(*(RIGHTS[role] for role in roles(user)))
 
 
-def may(user: User, action: Action | str) -> bool:
+def may(user: AnyUser, action: Action | str) -> bool:
     """Whether ``user`` may take ``action`` (on the rows :func:`scope_q` lets them see)."""
     return _action(action) in rights(user)
 
 
-def require(user: User, action: Action | str, message: str | None = None) -> None:
+def require(user: AnyUser, action: Action | str, message: str | None = None) -> None:
     """Raise ``PermissionDenied`` (403) unless ``user`` may take ``action``."""
     if not may(user, action):
         raise PermissionDenied(message or _("You are not allowed to do this."))
@@ -117,7 +118,7 @@ def require(user: User, action: Action | str, message: str | None = None) -> Non
 class Permissions:
     """``may`` for templates: ``{% if may.EDIT_LEDGER %}``; an unknown name raises."""
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: AnyUser) -> None:
         self._rights = rights(user)
 
     def __getitem__(self, name: str) -> bool:
@@ -131,7 +132,7 @@ class Permissions:
         return f"Permissions({sorted(self._rights)})"
 
 
-def scope_q(user: User, customer_path: str = "") -> Q:
+def scope_q(user: AnyUser, customer_path: str = "") -> Q:
     """A filter restricting rows to the customers ``user`` may see.
 
     ``customer_path`` is the lookup path from the filtered model to the customer

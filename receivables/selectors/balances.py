@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -115,7 +115,7 @@ def ledger_balances(*, customer_ids: Iterable[int], as_of: datetime.date) -> dic
         )
     }
 
-    def counts(invoice: dict) -> bool:
+    def counts(invoice: Mapping[str, Any]) -> bool:
         return invoice["cancelled_at"] is None and invoice["issue_date"] <= as_of
 
     owed: dict[int, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(BUCKETS, ZERO))
