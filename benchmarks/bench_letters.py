@@ -40,8 +40,9 @@ from django.db import connections, transaction  # noqa: E402
 
 from customers.models import Customer  # noqa: E402
 from receivables import services  # noqa: E402
+from receivables.models import CompanyProfile  # noqa: E402
 from reminders.letters.context import render_letter_pdf  # noqa: E402
-from reminders.models import CompanyProfile, Reminder, ScenarioStep  # noqa: E402
+from reminders.models import Reminder, ScenarioStep  # noqa: E402
 
 REF = "411BENCH"
 LETTER_DATE = datetime.date(2026, 11, 22)

@@ -224,6 +224,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-
-# Relance's own settings.
-RELANCE_COMPANY_NAME = env.str("RELANCE_COMPANY_NAME", default="Relance demo SAS")

@@ -26,7 +26,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "reminders_paused_until",
         "direct_debit",
     )
-    list_filter = ("language", "sales_rep", "direct_debit", "reminders_exempt", "scenario")
+    list_filter = ("language", "sales_rep", "direct_debit", "reminders_exempt")
     search_fields = ("name", "customer_ref", "siren", "vat_number", "contacts__email")
     list_select_related = ("sales_rep",)
     autocomplete_fields = ("sales_rep",)
@@ -47,7 +47,6 @@ class CustomerAdmin(admin.ModelAdmin):
                 "fields": (
                     "payment_terms_days",
                     ("credit_limit", "insured_cover"),
-                    "scenario",
                     "reminders_exempt",
                     "reminders_paused_until",
                     "direct_debit",

@@ -1,5 +1,5 @@
 """Identifier validation through python-stdnum (SIREN, VAT, IBAN, BIC): a customer's
-SIREN and VAT number, the creditor's (reminders.CompanyProfile) SIREN, VAT number and the
+SIREN and VAT number, the creditor's (receivables.CompanyProfile) SIREN, VAT number and the
 bank details printed on every reminder and formal notice."""
 
 from django.core.exceptions import ValidationError

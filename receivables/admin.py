@@ -10,6 +10,7 @@ from django.contrib import admin
 from receivables.models import (
     AgedBalanceSnapshot,
     Allocation,
+    CompanyProfile,
     Dispute,
     Installment,
     Invoice,
@@ -112,6 +113,14 @@ class PromiseToPayAdmin(admin.ModelAdmin):
     search_fields = ("customer__name", "customer__customer_ref", "note")
     list_select_related = ("customer", "recorded_by")
     autocomplete_fields = ("customer", "invoices", "recorded_by")
+
+
+@admin.register(CompanyProfile)
+class CompanyProfileAdmin(admin.ModelAdmin):
+    """The creditor's one profile: identity, bank details, late-interest rate, grace
+    after a promise to pay."""
+
+    list_display = ("name", "iban", "promise_grace_days")
 
 
 @admin.register(ReferenceRate)

@@ -19,9 +19,16 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import DayField
+from core.money import MoneyFormField, format_money_active
 from customers.models import Customer
 from receivables import services
-from receivables.models import MONEY, Installment, Invoice, Payment
+from receivables.models import (
+    LEDGER_CURRENCY,
+    Installment,
+    Invoice,
+    Payment,
+    validate_ledger_currency,
+)
 from receivables.plans import PlanKind
 
 MONEY_WIDGET = forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"})
@@ -67,16 +74,13 @@ class InvoiceForm(LedgerForm):
         label=_("Due date"),
         help_text=_("The first part falls due on this date, the next ones a month apart."),
     )
-    amount = forms.DecimalField(
-        label=_("Amount incl. tax"),
-        min_value=Decimal("0"),
-        widget=MONEY_WIDGET,
-        **MONEY,
+    amount = MoneyFormField(
+        label=_("Amount incl. tax"), min_value=Decimal("0"), widget=MONEY_WIDGET
     )
     currency = forms.CharField(
         label=_("Currency"),
         max_length=3,
-        initial="EUR",
+        initial=LEDGER_CURRENCY,
         validators=[
             RegexValidator(r"^[A-Za-z]{3}$", _("Enter a three-letter currency code, such as EUR."))
         ],
@@ -105,7 +109,9 @@ class InvoiceForm(LedgerForm):
         return self.cleaned_data["number"].strip()
 
     def clean_currency(self) -> str:
-        return self.cleaned_data["currency"].upper()
+        currency = self.cleaned_data["currency"].upper()
+        validate_ledger_currency(currency)
+        return currency
 
     def clean(self) -> dict:
         data = super().clean()
@@ -139,9 +145,7 @@ class InvoiceForm(LedgerForm):
 
 class PaymentForm(LedgerForm):
     date = DayField(label=_("Payment date"))
-    amount = forms.DecimalField(
-        label=_("Amount"), min_value=Decimal("0.01"), widget=MONEY_WIDGET, **MONEY
-    )
+    amount = MoneyFormField(label=_("Amount"), min_value=Decimal("0.01"), widget=MONEY_WIDGET)
     method = forms.ChoiceField(
         label=_("Method"), choices=Payment.Method.choices, initial=Payment.Method.TRANSFER
     )
@@ -171,11 +175,10 @@ class PaymentForm(LedgerForm):
 
     @staticmethod
     def invoice_label(invoice: Invoice) -> str:
-        return _("%(number)s of %(date)s, %(amount)s %(currency)s") % {
+        return _("%(number)s of %(date)s, %(amount)s") % {
             "number": invoice.number,
             "date": formats.date_format(invoice.issue_date, "SHORT_DATE_FORMAT"),
-            "amount": formats.number_format(invoice.amount, 2, force_grouping=True),
-            "currency": invoice.currency,
+            "amount": format_money_active(invoice.amount, invoice.currency),
         }
 
     def save(self) -> Payment | None:

@@ -37,10 +37,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Exists, OuterRef, Prefetch
 
+from core.money import CENT, ZERO
 from customers.models import Customer
-from receivables.models import ZERO, Allocation, Dispute, Installment, Invoice, ReferenceRate
+from receivables.models import Allocation, Dispute, Installment, Invoice, ReferenceRate
 
-CENT = Decimal("0.01")
 DAYS_PER_YEAR = 365
 LEGAL_MARGIN = Decimal("10.00")  # points added to the ECB rate (L441-10)
 RECOVERY_INDEMNITY = Decimal("40.00")  # per late invoice (D441-5)

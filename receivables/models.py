@@ -1,16 +1,31 @@
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import access
+from core.money import DEFAULT_CURRENCY, ZERO, MoneyField
 from customers.models import Customer
+from customers.validators import validate_bic, validate_iban, validate_siren, validate_vat_number
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-ZERO = Decimal("0.00")
+# The ledger keeps one currency. Amounts are summed everywhere (balances, aged balance,
+# KPIs, letters); a total of euros and dollars means nothing, so every entry refuses
+# another currency (services, forms, imports) and the database has the last word.
+LEDGER_CURRENCY = DEFAULT_CURRENCY
+
+
+def validate_ledger_currency(value: str) -> None:
+    if value != LEDGER_CURRENCY:
+        raise ValidationError(
+            _("%(currency)s is not accepted: the ledger is kept in %(ledger)s only."),
+            code="currency",
+            params={"currency": value, "ledger": LEDGER_CURRENCY},
+        )
 
 
 class InvoiceQuerySet(models.QuerySet):
@@ -43,8 +58,13 @@ class Invoice(models.Model):
     )
     issue_date = models.DateField(_("issue date"))
     due_date = models.DateField(_("due date"))
-    amount = models.DecimalField(_("amount incl. tax"), **MONEY)
-    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    amount = MoneyField(_("amount incl. tax"))
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        default=LEDGER_CURRENCY,
+        validators=[validate_ledger_currency],
+    )
     po_number = models.CharField(_("PO number"), max_length=60, blank=True)
     pdf = models.FileField(_("PDF"), upload_to="invoices/%Y/", blank=True)
     credited_invoice = models.ForeignKey(
@@ -70,6 +90,11 @@ class Invoice(models.Model):
                 condition=Q(due_date__gte=F("issue_date")),
                 name="invoice_due_after_issue",
                 violation_error_message=_("The due date cannot be before the issue date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(currency=LEDGER_CURRENCY),
+                name="invoice_currency_ledger",
+                violation_error_message=_("Invoices are kept in EUR, the ledger's only currency."),
             ),
         ]
         indexes = [
@@ -108,6 +133,27 @@ class InstallmentQuerySet(models.QuerySet):
     def overdue(self, as_of) -> "InstallmentQuerySet":
         return self.open().filter(due_date__lt=as_of)
 
+    # "May this installment be reminded on that day?" is answered here, once, for the daily
+    # run, the check before a delayed send and the pages that show the next step.
+
+    def in_reminder_scope(self) -> "InstallmentQuerySet":
+        """What a reminder may reach at all, whatever the day: open (of a counting invoice,
+        not fully paid), of a customer neither exempt from reminders nor paying by direct
+        debit, on an invoice with no open dispute."""
+        return (
+            self.open()
+            .filter(
+                invoice__customer__reminders_exempt=False,
+                invoice__customer__direct_debit=False,
+            )
+            .exclude(Exists(Dispute.objects.open().filter(invoice=OuterRef("invoice"))))
+        )
+
+    def remindable(self, *, on: datetime.date, grace_days: int | None = None):
+        """The installments that may be reminded on ``on``: in the reminder scope and
+        :func:`reminder_free_on` that day. ``grace_days`` defaults to the company's."""
+        return self.in_reminder_scope().filter(reminder_free_on(on, grace_days=grace_days))
+
 
 class Installment(models.Model):
     """One due date of an invoice's payment plan ("échéance"). The parts of a plan always
@@ -118,8 +164,8 @@ class Installment(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="installments")
     sequence = models.PositiveSmallIntegerField(_("part"))
     due_date = models.DateField(_("due date"))
-    amount = models.DecimalField(_("amount"), **MONEY)
-    paid_amount = models.DecimalField(_("paid"), default=ZERO, **MONEY)
+    amount = MoneyField(_("amount"))
+    paid_amount = MoneyField(_("paid"), default=ZERO)
 
     objects = InstallmentQuerySet.as_manager()
 
@@ -171,8 +217,8 @@ class Payment(models.Model):
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="payments"
     )
     date = models.DateField(_("date"))
-    amount = models.DecimalField(_("amount"), **MONEY)
-    allocated_amount = models.DecimalField(_("allocated"), default=ZERO, **MONEY)
+    amount = MoneyField(_("amount"))
+    allocated_amount = MoneyField(_("allocated"), default=ZERO)
     method = models.CharField(
         _("method"), max_length=12, choices=Method.choices, default=Method.TRANSFER
     )
@@ -218,7 +264,7 @@ class Allocation(models.Model):
     credit_note = models.ForeignKey(
         Invoice, null=True, blank=True, on_delete=models.CASCADE, related_name="allocations_made"
     )
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = MoneyField(_("amount"))
     date = models.DateField(_("date"))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -303,6 +349,21 @@ class PromiseQuerySet(models.QuerySet):
     def pending(self) -> "PromiseQuerySet":
         return self.filter(status=PromiseToPay.Status.PENDING)
 
+    def holding_on(self, day: datetime.date, *, grace_days: int) -> "PromiseQuerySet":
+        """Pending promises that still hold reminders on ``day``: their promised date plus
+        the grace period reaches ``day``."""
+        return self.pending().filter(promised_date__gte=_grace_start(day, grace_days))
+
+    def expired_on(self, day: datetime.date, *, grace_days: int) -> "PromiseQuerySet":
+        """Pending promises whose promised date plus the grace period is before ``day``:
+        the daily run settles them (kept or broken)."""
+        return self.pending().filter(promised_date__lt=_grace_start(day, grace_days))
+
+
+def _grace_start(day: datetime.date, grace_days: int) -> datetime.date:
+    """The earliest promised date that still holds reminders on ``day``."""
+    return day - datetime.timedelta(days=grace_days)
+
 
 class PromiseToPay(models.Model):
     """A date and amount the customer committed to ("promesse de paiement"). It suspends
@@ -318,7 +379,7 @@ class PromiseToPay(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="promises")
     invoices = models.ManyToManyField(Invoice, blank=True, related_name="promises")
     promised_date = models.DateField(_("promised date"))
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = MoneyField(_("amount"))
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
@@ -340,6 +401,27 @@ class PromiseToPay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} {self.amount} @ {self.promised_date}"
+
+
+def reminder_free_on(day: datetime.date, *, grace_days: int | None = None) -> Q:
+    """The day's part of "may be reminded", as a condition on installments: the invoice is
+    issued by ``day``, the customer's reminders are not paused through ``day``, and no
+    pending promise to pay covers the installment on ``day``. A promise covers the
+    invoices it names (all the customer's when it names none) up to its promised date
+    plus ``grace_days`` (default: the company's :attr:`CompanyProfile.promise_grace_days`).
+    "Send now" is the one action that overrides it (a person decided)."""
+    if grace_days is None:
+        grace_days = CompanyProfile.get().promise_grace_days
+    holding = PromiseToPay.objects.holding_on(day, grace_days=grace_days)
+    return (
+        Q(invoice__issue_date__lte=day)
+        & (
+            Q(invoice__customer__reminders_paused_until__isnull=True)
+            | Q(invoice__customer__reminders_paused_until__lt=day)
+        )
+        & ~Exists(holding.filter(invoices=OuterRef("invoice")))
+        & ~Exists(holding.filter(customer=OuterRef("invoice__customer"), invoices__isnull=True))
+    )
 
 
 class ReferenceRateQuerySet(models.QuerySet):
@@ -422,12 +504,12 @@ class AgedBalanceSnapshot(models.Model):
     error = models.TextField(_("error"), blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     customer_count = models.PositiveIntegerField(_("customers"), default=0)
-    not_due = models.DecimalField(_("not due"), default=ZERO, **MONEY)
-    d1_30 = models.DecimalField(_("1–30 days"), default=ZERO, **MONEY)
-    d31_60 = models.DecimalField(_("31–60 days"), default=ZERO, **MONEY)
-    d61_90 = models.DecimalField(_("61–90 days"), default=ZERO, **MONEY)
-    d90_plus = models.DecimalField(_("over 90 days"), default=ZERO, **MONEY)
-    total = models.DecimalField(_("total"), default=ZERO, **MONEY)
+    not_due = MoneyField(_("not due"), default=ZERO)
+    d1_30 = MoneyField(_("1–30 days"), default=ZERO)
+    d31_60 = MoneyField(_("31–60 days"), default=ZERO)
+    d61_90 = MoneyField(_("61–90 days"), default=ZERO)
+    d90_plus = MoneyField(_("over 90 days"), default=ZERO)
+    total = MoneyField(_("total"), default=ZERO)
 
     objects = AgedBalanceSnapshotQuerySet.as_manager()
 
@@ -468,12 +550,12 @@ class AgedBalanceSnapshotRow(models.Model):
     )
     customer_ref = models.CharField(_("accounting reference"), max_length=40)
     customer_name = models.CharField(_("legal name"), max_length=200)
-    not_due = models.DecimalField(_("not due"), **MONEY)
-    d1_30 = models.DecimalField(_("1–30 days"), **MONEY)
-    d31_60 = models.DecimalField(_("31–60 days"), **MONEY)
-    d61_90 = models.DecimalField(_("61–90 days"), **MONEY)
-    d90_plus = models.DecimalField(_("over 90 days"), **MONEY)
-    total = models.DecimalField(_("total"), **MONEY)
+    not_due = MoneyField(_("not due"))
+    d1_30 = MoneyField(_("1–30 days"))
+    d31_60 = MoneyField(_("31–60 days"))
+    d61_90 = MoneyField(_("61–90 days"))
+    d90_plus = MoneyField(_("over 90 days"))
+    total = MoneyField(_("total"))
 
     class Meta:
         verbose_name = _("aged-balance snapshot row")
@@ -487,3 +569,59 @@ class AgedBalanceSnapshotRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.snapshot.as_of} {self.customer_ref}"
+
+
+class CompanyProfile(models.Model):
+    """The creditor: its identity, letterhead, legal mentions and bank details, and the
+    rules of its ledger (the contractual late-interest rate, the grace after a promise to
+    pay). Printed on every reminder, letter, recovery file and snapshot. One row, edited
+    by administrators; read it with :meth:`get`."""
+
+    name = models.CharField(_("legal name"), max_length=200, default="Relance demo SAS")
+    legal_form = models.CharField(_("legal form and capital"), max_length=200, blank=True)
+    address_line1 = models.CharField(_("address"), max_length=200, blank=True)
+    address_line2 = models.CharField(_("address (line 2)"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    siren = models.CharField(_("SIREN"), max_length=9, blank=True, validators=[validate_siren])
+    vat_number = models.CharField(
+        _("VAT number"), max_length=20, blank=True, validators=[validate_vat_number]
+    )
+    rcs = models.CharField(_("trade register (RCS)"), max_length=100, blank=True)
+    email = models.EmailField(_("accounts receivable email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    # Printed on every formal notice: a wrong digit sends the customer's money elsewhere.
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True, validators=[validate_iban])
+    bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
+    bank_name = models.CharField(_("bank"), max_length=100, blank=True)
+    signatory_name = models.CharField(_("signatory"), max_length=100, blank=True)
+    signatory_title = models.CharField(_("signatory's title"), max_length=100, blank=True)
+    late_interest_rate = models.DecimalField(
+        _("contractual late-interest rate (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty: the ECB main refinancing rate + 10 points (Code de commerce L441-10)."),
+    )
+    promise_grace_days = models.PositiveSmallIntegerField(
+        _("grace after a promised date (days)"), default=3
+    )
+
+    class Meta:
+        verbose_name = _("company profile")
+        verbose_name_plural = _("company profile")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def get(cls) -> "CompanyProfile":
+        """The profile; until an administrator saves one, the defaults, unsaved (reading
+        it never writes, so a dry run or a preview stays read-only)."""
+        return cls.objects.order_by("pk").first() or cls()
+
+    @property
+    def address_lines(self) -> list[str]:
+        city = " ".join(p for p in (self.postal_code, self.city) if p)
+        return [line for line in (self.address_line1, self.address_line2, city) if line]

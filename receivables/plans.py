@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
 
-CENT = Decimal("0.01")
+from core.money import CENT, ZERO
 
 
 class PlanKind(models.TextChoices):
@@ -51,7 +51,7 @@ def split_by_weights(total: Decimal, weights: Sequence[int | Decimal]) -> list[D
     parts = [
         (total * Decimal(w) / weight_sum).quantize(CENT, rounding=ROUND_DOWN) for w in weights[:-1]
     ]
-    parts.append(total - sum(parts, Decimal("0.00")))
+    parts.append(total - sum(parts, ZERO))
     return parts
 
 
@@ -80,10 +80,10 @@ def build_plan(
         amounts = [Decimal(a).quantize(CENT) for _d, a in custom]
         if any(a <= 0 for a in amounts):
             raise ValidationError(_("Every part of a plan must be positive."))
-        if sum(amounts, Decimal("0.00")) != total:
+        if sum(amounts, ZERO) != total:
             raise ValidationError(
                 _("The parts sum to %(sum)s, not to the invoice total %(total)s.")
-                % {"sum": sum(amounts, Decimal("0.00")), "total": total}
+                % {"sum": sum(amounts, ZERO), "total": total}
             )
         dates = [d for d, _a in custom]
         if dates != sorted(dates):
@@ -98,7 +98,7 @@ def build_plan(
     else:
         raise ValidationError(_("Unknown installment plan %(kind)s.") % {"kind": kind})
     if total == 0:
-        return [Part(first_due, Decimal("0.00"))]
+        return [Part(first_due, ZERO)]
     amounts = split_by_weights(total, weights)
     return [
         Part(d, a) for d, a in zip(monthly_dates(first_due, len(amounts)), amounts, strict=True)

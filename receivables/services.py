@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from receivables.models import Allocation, Installment, Invoice, Payment
+from receivables.models import LEDGER_CURRENCY, Allocation, Installment, Invoice, Payment
 from receivables.plans import PlanKind, build_plan
 
 
@@ -30,13 +30,14 @@ def invoice_create(
     issue_date: datetime.date,
     due_date: datetime.date,
     amount: Decimal,
-    currency: str = "EUR",
+    currency: str = LEDGER_CURRENCY,
     po_number: str = "",
     plan: str = PlanKind.SINGLE,
     parts: int | None = None,
     custom: Sequence[tuple[datetime.date, Decimal]] | None = None,
 ) -> Invoice:
-    """Create an invoice and its installment plan (first part due on ``due_date``)."""
+    """Create an invoice and its installment plan (first part due on ``due_date``).
+    Another currency than the ledger's is refused (``Invoice.currency``'s validator)."""
     if due_date < issue_date:
         raise ValidationError(_("The due date cannot be before the issue date."))
     invoice = Invoice(
@@ -181,7 +182,7 @@ def credit_note_create(
     issue_date: datetime.date,
     amount: Decimal,
     credited_invoice: Invoice | None = None,
-    currency: str = "EUR",
+    currency: str = LEDGER_CURRENCY,
 ) -> Invoice:
     """Issue a credit note ("avoir") and apply it to the credited invoice's open
     installments (latest due first, as a credit note usually reduces the end of a plan);

@@ -28,7 +28,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from receivables.models import ZERO, AgedBalanceSnapshot, AgedBalanceSnapshotRow
+from core.money import ZERO
+from receivables.models import AgedBalanceSnapshot, AgedBalanceSnapshotRow, CompanyProfile
 from receivables.selectors import BUCKETS, AgedBalance, aged_balance
 
 logger = logging.getLogger(__name__)
@@ -221,8 +222,6 @@ def snapshot_pdf(*, snapshot: AgedBalanceSnapshot, ab: AgedBalance) -> bytes:
     """The snapshot as a printable PDF (A4 landscape), rendered with the shared
     WeasyPrint set-up of core/pdf.py: its URL fetcher serves only the project's
     static files, so the document cannot reach the network or the file system."""
-    from django.conf import settings
-
     from core.pdf import asset_url, render_pdf
 
     html = render_to_string(
@@ -230,7 +229,7 @@ def snapshot_pdf(*, snapshot: AgedBalanceSnapshot, ab: AgedBalance) -> bytes:
         {
             "snapshot": snapshot,
             "ab": ab,
-            "company_name": settings.RELANCE_COMPANY_NAME,
+            "company_name": CompanyProfile.get().name,
             "font_url": asset_url("fonts/DejaVuSans.ttf"),
             "font_bold_url": asset_url("fonts/DejaVuSans-Bold.ttf"),
         },

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core import access
 from core.dates import DayField
 from core.htmx import render_page
+from core.money import format_money_active
 from customers.models import Customer
 from customers.selectors import sales_rep_choices
 from receivables import exports, selectors
@@ -118,10 +119,6 @@ def _ledger_customer(request: HttpRequest, customer_pk: int) -> Customer:
     return customer
 
 
-def _money(amount) -> str:
-    return formats.number_format(amount, 2, force_grouping=True)
-
-
 @require_http_methods(["GET", "POST"])
 def invoice_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
     customer = _ledger_customer(request, customer_pk)
@@ -141,9 +138,9 @@ def payment_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
             request,
             _("Payment of %(amount)s recorded: %(allocated)s allocated, %(credit)s left as credit.")
             % {
-                "amount": _money(payment.amount),
-                "allocated": _money(payment.allocated_amount),
-                "credit": _money(payment.unallocated),
+                "amount": format_money_active(payment.amount),
+                "allocated": format_money_active(payment.allocated_amount),
+                "credit": format_money_active(payment.unallocated),
             },
         )
         return redirect(customer)

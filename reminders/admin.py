@@ -1,10 +1,12 @@
-"""Administration of scenarios, their wording and the company profile; the reminder log
+"""Administration of scenarios and their wording; the reminder log
 is shown read-only and can never be deleted (it is the proof file)."""
 
 from django.contrib import admin
 
+from customers.admin import CustomerAdmin
+from customers.models import Customer
 from reminders.models import (
-    CompanyProfile,
+    CustomerScenario,
     Reminder,
     ReminderItem,
     ReminderRun,
@@ -61,11 +63,6 @@ class ReminderTemplateAdmin(admin.ModelAdmin):
     list_filter = ("language", "step__scenario")
 
 
-@admin.register(CompanyProfile)
-class CompanyProfileAdmin(admin.ModelAdmin):
-    list_display = ("name", "iban", "promise_grace_days")
-
-
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
@@ -99,3 +96,23 @@ class ReminderAdmin(ReadOnlyAdmin):
 @admin.register(ReminderRun)
 class ReminderRunAdmin(ReadOnlyAdmin):
     list_display = ("run_date", "started_at", "finished_at", "planned", "sent", "failed")
+
+
+class CustomerScenarioInline(admin.StackedInline):
+    """A customer's own scenario, on the customer's admin page (empty: the default)."""
+
+    model = CustomerScenario
+    extra = 0
+    max_num = 1
+
+
+class CustomerWithScenarioAdmin(CustomerAdmin):
+    """The customers app knows nothing of reminders: this app adds the scenario to the
+    customer's admin page."""
+
+    inlines = [*CustomerAdmin.inlines, CustomerScenarioInline]
+    list_filter = (*CustomerAdmin.list_filter, "reminder_scenario__scenario")
+
+
+admin.site.unregister(Customer)
+admin.site.register(Customer, CustomerWithScenarioAdmin)

@@ -18,7 +18,6 @@ import smtplib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
@@ -27,39 +26,18 @@ from django.core.mail import EmailMultiAlternatives, mailers, make_msgid
 from django.template import engines
 from django.utils import translation
 
+from core.money import ZERO, format_money
 from customers.models import Contact
+from receivables.models import CompanyProfile
+from receivables.references import payment_reference
 from reminders.default_texts import fallback_template
-from reminders.models import CompanyProfile, ReminderTemplate
+from reminders.models import ReminderTemplate
 
 if TYPE_CHECKING:
     from reminders.run.plan import CustomerPlan, Step
     from reminders.run.state import InstallmentState
 
 logger = logging.getLogger(__name__)
-
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
-PAYMENT_REFERENCE_MAX = 140  # what a SEPA transfer's remittance field holds
-
-
-def format_money(amount: Decimal, language: str, currency: str = "EUR") -> str:
-    """1 234,56 € in French, €1,234.56 in English: amounts read as the customer writes
-    them (the email is not rendered in a request, so no locale middleware helps)."""
-    text = f"{amount.quantize(Decimal('0.01')):,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(currency, currency)
-    if language == "fr":
-        text = text.replace(",", "\u202f").replace(".", ",")
-        return f"{text}\u00a0{symbol}"
-    return f"{symbol}{text}" if len(symbol) == 1 else f"{text} {symbol}"
-
-
-def payment_reference(customer_ref: str, invoice_numbers: list[str]) -> str:
-    """The reference the customer should quote on the transfer: their account and the
-    invoices, so the payment can be matched without a phone call."""
-    numbers = list(dict.fromkeys(invoice_numbers))
-    ref = " ".join([customer_ref, *numbers])
-    if len(ref) > PAYMENT_REFERENCE_MAX:
-        ref = ref[: PAYMENT_REFERENCE_MAX - 1].rstrip() + "…"
-    return ref
 
 
 def message_id_domain() -> str:
@@ -143,7 +121,7 @@ def render_email(
     assert step is not None
     language = plan.customer.language if plan.customer.language in ("fr", "en") else "fr"
     currency = plan.emails[0].installment.currency
-    others_total = sum((i.amount_left for i in plan.others), Decimal("0.00"))
+    others_total = sum((i.amount_left for i in plan.others), ZERO)
     context = {
         "customer": plan.customer,
         "contact": recipients.greeting_contact,
@@ -157,7 +135,8 @@ def render_email(
         "other_installments": [_installment_context(i, plan.day, language) for i in plan.others],
         "outstanding_total": format_money(plan.email_total + others_total, language, currency),
         "payment_reference": payment_reference(
-            plan.customer.customer_ref, [i.installment.invoice_number for i in plan.emails]
+            customer_ref=plan.customer.customer_ref,
+            invoice_numbers=[i.installment.invoice_number for i in plan.emails],
         ),
     }
     compiled = book.get(step, language)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import DayField
+from core.money import MoneyFormField
 from customers.models import Activity
 from receivables.models import Dispute, Invoice
 
@@ -31,9 +32,7 @@ class CallLogForm(forms.Form):
 
 class PromiseForm(forms.Form):
     promised_date = DayField(label=_("Promised date"))
-    amount = forms.DecimalField(
-        label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
-    )
+    amount = MoneyFormField(label=_("Amount"), min_value=Decimal("0.01"))
     invoices = forms.ModelMultipleChoiceField(
         label=_("Invoices (none: all)"), queryset=Invoice.objects.none(), required=False
     )

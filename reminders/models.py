@@ -8,10 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import access
+from core.money import ZERO, MoneyField
 from customers.models import Language
-from customers.validators import validate_bic, validate_iban, validate_siren, validate_vat_number
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 class Scenario(models.Model):
@@ -36,57 +34,30 @@ class Scenario(models.Model):
         return self.name
 
 
-class CompanyProfile(models.Model):
-    """The creditor company: letterhead, legal mentions and bank details shown on every
-    reminder and letter. One row, edited by administrators (``CompanyProfile.get()``)."""
+class CustomerScenario(models.Model):
+    """The scenario a customer follows when it is not the default one. The link lives
+    here, on the reminders side, because a customer knows nothing of reminders."""
 
-    name = models.CharField(_("legal name"), max_length=200, default="Relance demo SAS")
-    legal_form = models.CharField(_("legal form and capital"), max_length=200, blank=True)
-    address_line1 = models.CharField(_("address"), max_length=200, blank=True)
-    address_line2 = models.CharField(_("address (line 2)"), max_length=200, blank=True)
-    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
-    city = models.CharField(_("city"), max_length=100, blank=True)
-    siren = models.CharField(_("SIREN"), max_length=9, blank=True, validators=[validate_siren])
-    vat_number = models.CharField(
-        _("VAT number"), max_length=20, blank=True, validators=[validate_vat_number]
+    customer = models.OneToOneField(
+        "customers.Customer",
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="reminder_scenario",
+        verbose_name=_("customer"),
     )
-    rcs = models.CharField(_("trade register (RCS)"), max_length=100, blank=True)
-    email = models.EmailField(_("accounts receivable email"), blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
-    # Printed on every formal notice: a wrong digit sends the customer's money elsewhere.
-    iban = models.CharField(_("IBAN"), max_length=34, blank=True, validators=[validate_iban])
-    bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
-    bank_name = models.CharField(_("bank"), max_length=100, blank=True)
-    signatory_name = models.CharField(_("signatory"), max_length=100, blank=True)
-    signatory_title = models.CharField(_("signatory's title"), max_length=100, blank=True)
-    late_interest_rate = models.DecimalField(
-        _("contractual late-interest rate (%)"),
-        max_digits=5,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        help_text=_("Empty: the ECB main refinancing rate + 10 points (Code de commerce L441-10)."),
-    )
-    promise_grace_days = models.PositiveSmallIntegerField(
-        _("grace after a promised date (days)"), default=3
+    scenario = models.ForeignKey(
+        Scenario,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        verbose_name=_("reminder scenario"),
     )
 
     class Meta:
-        verbose_name = _("company profile")
-        verbose_name_plural = _("company profile")
+        verbose_name = _("customer's scenario")
+        verbose_name_plural = _("customers' scenarios")
 
     def __str__(self) -> str:
-        return self.name
-
-    @classmethod
-    def get(cls) -> "CompanyProfile":
-        profile = cls.objects.order_by("pk").first()
-        return profile if profile is not None else cls.objects.create()
-
-    @property
-    def address_lines(self) -> list[str]:
-        city = " ".join(p for p in (self.postal_code, self.city) if p)
-        return [line for line in (self.address_line1, self.address_line2, city) if line]
+        return f"{self.customer} — {self.scenario}"
 
 
 class ScenarioStep(models.Model):
@@ -113,11 +84,10 @@ class ScenarioStep(models.Model):
         help_text=_("Adds a call to the finance worklist when this step is sent."),
     )
     approval_required = models.BooleanField(_("approval required"), default=False)
-    min_amount = models.DecimalField(
+    min_amount = MoneyField(
         _("minimum overdue amount"),
-        default=Decimal("0.00"),
+        default=ZERO,
         validators=[MinValueValidator(Decimal("0"))],
-        **MONEY,
         help_text=_("Below this total for the customer, the step is not taken."),
     )
 
@@ -234,7 +204,7 @@ class Reminder(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices)
     run_date = models.DateField(_("run date"))
     language = models.CharField(_("language"), max_length=2, default="fr")
-    total_amount = models.DecimalField(_("amount reminded"), default=Decimal("0.00"), **MONEY)
+    total_amount = MoneyField(_("amount reminded"), default=ZERO)
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body_text = models.TextField(_("plain-text body"), blank=True)
     body_html = models.TextField(_("HTML body"), blank=True)
@@ -306,7 +276,7 @@ class ReminderItem(models.Model):
         "receivables.Installment", on_delete=models.PROTECT, related_name="reminder_items"
     )
     step = models.ForeignKey(ScenarioStep, on_delete=models.PROTECT, related_name="+")
-    amount_left = models.DecimalField(_("amount left"), **MONEY)
+    amount_left = MoneyField(_("amount left"))
     days_late = models.SmallIntegerField(_("days late"))
     active = models.BooleanField(_("live"), default=True)
 

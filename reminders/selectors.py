@@ -35,7 +35,10 @@ def reminders_preview(*, user, start: datetime.date, days: int = 7) -> Preview:
     scenarios = planner.load_scenarios()
     last = start + datetime.timedelta(days=days - 1)
     state = load_state(
-        last_day=last, scenarios=scenarios, customer_q=access.scope_q(user, "invoice__customer")
+        first_day=start,
+        last_day=last,
+        scenarios=scenarios,
+        customer_q=access.scope_q(user, "invoice__customer"),
     )
     planner.settle_pending(state, start - datetime.timedelta(days=1))
     result: list[PreviewDay] = []

@@ -1,8 +1,9 @@
 """Writes of the reminders app a person asks for: send now, log a call, tasks,
-disputes, promises, pauses, and recording a letter's posting or an unknown send. Each
-writes an Activity on the customer's timeline with its author. The daily run's entry
-points (``reminders_run``, ``reminders_dry_run``) live in reminders/run/ and are offered
-here too, beside the other writes.
+disputes, promises, pauses, and settling an email that failed or whose outcome is unknown
+(letters have their own workflow: reminders/letters/workflow.py). Each writes an Activity
+on the customer's timeline with its author. The daily run's entry points
+(``reminders_run``, ``reminders_dry_run``) live in reminders/run/ and are offered here
+too, beside the other writes.
 """
 
 from __future__ import annotations
@@ -221,21 +222,9 @@ def reminders_pause(
     return customer
 
 
-# --- letters and unknown sends (hooks for the letters module and the worklist) ---------
-
-
-@transaction.atomic
-def letter_approve(*, reminder: Reminder, user) -> Reminder:
-    """Approve a formal-notice letter: it becomes "planned" for the letters module, which
-    renders the PDF, posts it and calls :func:`reminder_mark_sent`."""
-    access.require(user, access.Action.EDIT_LEDGER)
-    updated = Reminder.objects.filter(
-        pk=reminder.pk, channel=Channel.LETTER, status=Status.AWAITING_APPROVAL
-    ).update(status=Status.PLANNED, approved_by=user, approved_at=timezone.now())
-    if not updated:
-        raise ValidationError(_("This letter is not awaiting approval."))
-    reminder.refresh_from_db()
-    return reminder
+# --- emails that failed or whose outcome is unknown (the worklist) ---------------------
+# Letters have their own workflow (approve, store the PDF, record the posting, cancel):
+# reminders/letters/workflow.py.
 
 
 def reminder_retry_now(*, reminder: Reminder, user, today: datetime.date | None = None) -> Reminder:
@@ -267,27 +256,22 @@ def reminder_retry_now(*, reminder: Reminder, user, today: datetime.date | None 
 
 
 @transaction.atomic
-def reminder_mark_sent(
-    *, reminder: Reminder, user, tracking_number: str = "", sent_on: datetime.date | None = None
-) -> Reminder:
-    """Record that a letter was posted, or that finance staff checked an "unknown" email
-    did leave. The next step's spacing counts from ``sent_on``."""
+def reminder_mark_sent(*, reminder: Reminder, user) -> Reminder:
+    """Record that finance staff checked an "unknown" email did leave (found in the mail
+    server's log by its Message-ID). The next step's spacing counts from today."""
     access.require(user, access.Action.EDIT_LEDGER)
     reminder = Reminder.objects.select_for_update().get(pk=reminder.pk)
-    if reminder.status not in (Status.PLANNED, Status.UNKNOWN, Status.AWAITING_APPROVAL):
+    if reminder.channel != Channel.EMAIL or reminder.status != Status.UNKNOWN:
         raise ValidationError(_("This reminder cannot be marked as sent."))
     reminder.status = Status.SENT
     reminder.sent_at = reminder.sent_at or timezone.now()
-    reminder.attempted_on = sent_on or timezone.localdate()
-    reminder.tracking_number = tracking_number or reminder.tracking_number
-    reminder.save(update_fields=["status", "sent_at", "attempted_on", "tracking_number"])
-    kind = Activity.Kind.LETTER if reminder.channel == Channel.LETTER else Activity.Kind.EMAIL
+    reminder.attempted_on = timezone.localdate()
+    reminder.save(update_fields=["status", "sent_at", "attempted_on"])
     Activity.objects.create(
         customer_id=reminder.customer_id,
-        kind=kind,
+        kind=Activity.Kind.EMAIL,
         author=user,
         summary=(_("%(step)s sent") % {"step": reminder.step.name})[:255],
-        body=tracking_number,
         outcome="sent",
     )
     return reminder
@@ -295,12 +279,13 @@ def reminder_mark_sent(
 
 @transaction.atomic
 def reminder_cancel(*, reminder: Reminder, user, reason: str = "") -> Reminder:
-    """Cancel a reminder that did not leave (an unknown email checked as never sent, a
-    letter refused): its installments may take that step again later. The row stays."""
+    """Cancel an email that did not leave (planned, failed, or unknown and checked as
+    never sent): its installments may take that step again later. The row stays."""
     access.require(user, access.Action.EDIT_LEDGER)
     updated = Reminder.objects.filter(
         pk=reminder.pk,
-        status__in=[Status.PLANNED, Status.FAILED, Status.UNKNOWN, Status.AWAITING_APPROVAL],
+        channel=Channel.EMAIL,
+        status__in=[Status.PLANNED, Status.FAILED, Status.UNKNOWN],
     ).update(status=Status.CANCELLED, note=reason, next_attempt_at=None)
     if not updated:
         raise ValidationError(_("This reminder cannot be cancelled."))

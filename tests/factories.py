@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from core import access
 from customers.models import Contact, Customer
 from receivables import services
-from receivables.models import Invoice, Payment
+from receivables.models import CompanyProfile, Invoice, Payment
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -98,7 +98,6 @@ ROLES = (access.FINANCE, access.SALES, access.MANAGER)
 
 def make_company_profile(**kwargs):
     """The creditor's profile with bank details, as reminders render them."""
-    from reminders.models import CompanyProfile
 
     defaults = {
         "name": "Relance demo SAS",
@@ -110,7 +109,7 @@ def make_company_profile(**kwargs):
         "signatory_name": "Marie Curie",
         "signatory_title": "Credit manager",
     }
-    profile = CompanyProfile.objects.order_by("pk").first() or CompanyProfile()
+    profile = CompanyProfile.get()
     for key, value in (defaults | kwargs).items():
         setattr(profile, key, value)
     profile.save()
@@ -140,7 +139,8 @@ def unallocated_credit(customer: Customer) -> Decimal:
     it (receivables.selectors.with_balances)."""
     from django.utils import timezone
 
-    from receivables.selectors import to_cents, with_balances
+    from core.money import to_cents
+    from receivables.selectors import with_balances
 
     row = with_balances(Customer.objects.filter(pk=customer.pk), timezone.localdate()).get()
     return to_cents(row.credit)

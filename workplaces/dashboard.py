@@ -16,19 +16,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.models import Activity, Customer
 from receivables import kpis
-from receivables.models import Dispute, PromiseToPay
+from receivables.models import Dispute, Installment, PromiseToPay
 from receivables.selectors import customers_over_credit_limit, with_balances
 from reminders import selectors as reminder_selectors
 from reminders.models import Reminder, ReminderItem
 from reminders.run import plan as planner
-from reminders.run.state import done_on, reminder_base_installments
+from reminders.run.state import done_on
 
 SECTION_CAP = 8
 BROKEN_PROMISE_DAYS = 30
@@ -405,20 +405,21 @@ def _last_item(field_name: str) -> Subquery:
 def sales_customers(*, user, today: datetime.date, rep_id: int | None = None) -> QuerySet[Customer]:
     """The customers ``user`` may see (a sales rep: their own), riskiest first (overdue,
     then balance), with their balances, the last reminder sent (step and date) and what
-    the scenario will do next for their oldest remindable installment: its due date,
-    and the step and status of the last live reminder item on it. All subqueries of one
-    statement; :func:`next_steps` turns them into the next step without a query per row.
-    ``rep_id`` narrows the list to one rep's customers (for finance and managers)."""
+    the scenario will do next for their oldest installment that may be reminded today
+    (``Installment.objects.remindable``, the daily run's rule: none while the customer is
+    paused, exempt or paying by direct debit): its due date, and the step and status of
+    the last live reminder item on it. All subqueries of one statement; :func:`next_steps`
+    turns them into the next step without a query per row. ``rep_id`` narrows the list to
+    one rep's customers (for finance and managers)."""
     qs = Customer.objects.visible_to(user)
     if rep_id is not None:
         qs = qs.filter(sales_rep_id=rep_id)
-    remindable = reminder_base_installments().filter(
-        invoice__customer=OuterRef("pk"), invoice__issue_date__lte=today
-    )
+    remindable = Installment.objects.remindable(on=today).filter(invoice__customer=OuterRef("pk"))
     oldest = remindable.order_by("due_date", "invoice__number", "sequence")
     return (
         with_balances(qs.select_related("sales_rep"), today)
         .annotate(
+            assigned_scenario_id=F("reminder_scenario__scenario_id"),
             last_sent_step=_latest_sent("step__name"),
             last_sent_at=_latest_sent("sent_at"),
             next_inst=Subquery(oldest.values("pk")[:1]),
@@ -444,12 +445,12 @@ def next_steps(customers: Sequence[Customer], today: datetime.date) -> None:
     for c in customers:
         c.reminders_paused = c.reminders_paused_on(today)
         c.next_step = None
-        if c.next_inst is None or c.reminders_exempt or c.direct_debit:
+        if c.next_inst is None:
             continue
         last = scenarios.by_id.get(c.last_step_id) if c.last_step_id else None
         c.next_step = planner.next_step_for(
             scenarios=scenarios,
-            scenario_id=c.scenario_id,
+            scenario_id=c.assigned_scenario_id,
             due_date=c.next_inst_due,
             last_step=last,
             last_done_on=(

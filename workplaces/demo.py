@@ -18,11 +18,11 @@ from django.utils import timezone
 from stdnum import luhn
 
 from core import access
+from core.money import CENT, format_money
 from customers.models import Activity, Contact, Customer
 from receivables import services
-from receivables.models import Dispute, Invoice, PromiseToPay
+from receivables.models import CompanyProfile, Dispute, Invoice, PromiseToPay
 from receivables.plans import PlanKind
-from reminders.models import CompanyProfile
 
 DEMO_USERS = (
     # username, role, first name, last name, language
@@ -260,7 +260,7 @@ def _seed_ledger(*, password: str, today: datetime.date) -> dict[str, int]:
             if roll < 0.7:
                 pay_amount = inv.amount
             elif roll < 0.9:
-                pay_amount = (inv.amount * Decimal("0.4")).quantize(Decimal("0.01"))
+                pay_amount = (inv.amount * Decimal("0.4")).quantize(CENT)
             else:
                 continue
             services.payment_record(
@@ -316,7 +316,7 @@ def _seed_ledger(*, password: str, today: datetime.date) -> dict[str, int]:
                 kind=Activity.Kind.PROMISE,
                 author=users["sales"],
                 summary=(
-                    f"Promesse de paiement de {promise.amount} € "
+                    f"Promesse de paiement de {format_money(promise.amount, 'fr')} "
                     f"au {promise.promised_date:%d/%m/%Y}"
                 ),
             )

@@ -21,10 +21,11 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.money import MONEY_FIELD, ZERO, to_cents
 from customers.models import Activity, Contact, Customer
 from receivables import kpis
 from receivables.models import Allocation, Dispute, Installment, Payment, PromiseToPay
-from receivables.selectors import MONEY_FIELD, to_cents, with_balances
+from receivables.selectors import with_balances
 from reminders.models import Reminder
 from reminders.selectors import customer_reminder_log
 
@@ -108,7 +109,9 @@ def customer_list_page(
 def customer_for_page(customers: QuerySet[Customer], *, as_of: datetime.date) -> QuerySet[Customer]:
     """``customers`` (already ``visible_to`` the user) ready for a customer page's
     ``get_object_or_404``: sales rep and scenario joined, balances as of ``as_of``."""
-    return with_balances(customers.select_related("sales_rep", "scenario"), as_of)
+    return with_balances(
+        customers.select_related("sales_rep", "reminder_scenario__scenario"), as_of
+    )
 
 
 @dataclass(frozen=True)
@@ -264,7 +267,7 @@ class CustomerPage:
 
     @property
     def open_left(self) -> Decimal:
-        return sum((i.amount_left for i in self.open_installments), Decimal("0.00"))
+        return sum((i.amount_left for i in self.open_installments), ZERO)
 
     @property
     def reminders_paused(self) -> bool:

@@ -32,7 +32,7 @@ from receivables.imports.base import (
 from receivables.imports.errors import ErrorList
 from receivables.imports.parsing import parse_amount, parse_currency, parse_date
 from receivables.imports.reader import Table
-from receivables.models import Invoice
+from receivables.models import LEDGER_CURRENCY, Invoice, validate_ledger_currency
 from receivables.plans import PlanKind
 
 
@@ -166,7 +166,11 @@ class InvoiceImporter(Importer):
                     _("amount: %(amount)s is negative; an invoice amount cannot be negative.")
                     % {"amount": amount}
                 )
-            currency = cells.parse("currency", parse_currency, required=False) or "EUR"
+            currency = cells.parse("currency", parse_currency, required=False) or LEDGER_CURRENCY
+            try:
+                validate_ledger_currency(currency)
+            except ValidationError as exc:
+                cells.error(f"currency: {' '.join(exc.messages)}")
             po_number = cells.check_length(
                 "po_number", cells.optional("po_number"), _max_length(Invoice, "po_number")
             )

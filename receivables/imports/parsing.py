@@ -16,15 +16,15 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from django.utils.translation import gettext as _
 
 from core.dates import DateParseError, parse_day
+from core.money import CENT, DECIMAL_PLACES, MAX_DIGITS
 
-CENT = Decimal("0.01")
 # Spaces used as thousands separators: plain, no-break (U+00A0), narrow no-break
 # (U+202F, what French locales produce) and thin (U+2009).
 _GROUP_SPACES = " \u00a0\u202f\u2009"
 # Integer part: plain digits, or 1-3 digits then groups of 3 separated by one space.
 _AMOUNT = re.compile(r"^(?P<sign>[+-]?)(?P<int>\d+|\d{1,3}(?: \d{3})+)(?:[.,](?P<dec>\d+))?$")
-# Models store 14 digits with 2 decimals.
-MAX_INTEGER_DIGITS = 12
+# Money columns store 14 digits with 2 decimals.
+MAX_INTEGER_DIGITS = MAX_DIGITS - DECIMAL_PLACES
 
 
 class CellError(ValueError):

@@ -19,12 +19,13 @@ from decimal import Decimal
 from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
+from core.money import ZERO
 from receivables import services
 from receivables.imports.base import Importer, Outcome, RowReader, fetch_in, writing_line
 from receivables.imports.errors import ErrorList
 from receivables.imports.parsing import CellError, cell_text, fold, parse_amount, parse_date
 from receivables.imports.reader import Table
-from receivables.models import ZERO, Invoice, Payment
+from receivables.models import Invoice, Payment
 
 # Accepted spellings (compared accent- and case-insensitively), French and English.
 METHOD_ALIASES: dict[str, str] = {

@@ -23,6 +23,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Greatest, Round
 
+from core.money import MONEY_FIELD, ZERO, to_cents
 from receivables.kpis.figures import (
     BEHAVIOUR_MONTHS,
     FORECAST_WEEKS,
@@ -34,13 +35,11 @@ from receivables.kpis.figures import (
     visible_customers,
 )
 from receivables.models import (
-    ZERO,
     Allocation,
     Dispute,
     Installment,
     Invoice,
 )
-from receivables.selectors import MONEY_FIELD, to_cents
 
 # --- Payment behaviour -----------------------------------------------------------------
 

@@ -23,12 +23,10 @@ from django.db.models import (
     When,
 )
 
+from core.money import MONEY_FIELD, ZERO, to_cents
 from customers.models import Customer
-from receivables.models import (
-    ZERO,
-    Invoice,
-)
-from receivables.selectors import BUCKETS, MONEY_FIELD, AgedBalance, aged_balance, to_cents
+from receivables.models import Invoice
+from receivables.selectors import BUCKETS, AgedBalance, aged_balance
 
 DSO_WINDOW_DAYS = 90
 BEHAVIOUR_MONTHS = 12

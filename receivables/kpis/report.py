@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core import access
+from core.money import ZERO
 from receivables.kpis.behaviour import (
     Forecast,
     PaymentBehaviour,
@@ -28,10 +29,7 @@ from receivables.kpis.figures import (
     totals_of,
     visible_customers,
 )
-from receivables.models import (
-    ZERO,
-    AgedBalanceSnapshot,
-)
+from receivables.models import AgedBalanceSnapshot
 from receivables.selectors import AgedBalance, aged_balance
 
 # --- Top debtors -----------------------------------------------------------------------

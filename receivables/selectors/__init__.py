@@ -9,15 +9,12 @@ from receivables.selectors.aged_balance import (
 )
 from receivables.selectors.balances import (
     BUCKETS,
-    CENT,
     COLUMNS,
-    MONEY_FIELD,
     Balance,
     bucket_of,
     bucket_ranges,
     ledger_balances,
     scope_sql,
-    to_cents,
     with_balances,
 )
 from receivables.selectors.invoices import (
@@ -32,9 +29,7 @@ from receivables.selectors.invoices import (
 
 __all__ = [
     "BUCKETS",
-    "CENT",
     "COLUMNS",
-    "MONEY_FIELD",
     "AgedBalance",
     "Balance",
     "InvoiceFilters",
@@ -49,7 +44,6 @@ __all__ = [
     "invoice_page",
     "ledger_balances",
     "scope_sql",
-    "to_cents",
     "with_balances",
     "with_invoice_status",
 ]

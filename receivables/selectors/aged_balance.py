@@ -11,8 +11,9 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.utils import timezone
 
-from receivables.models import ZERO, Invoice
-from receivables.selectors.balances import BUCKETS, scope_sql, to_cents
+from core.money import ZERO, to_cents
+from receivables.models import Invoice
+from receivables.selectors.balances import BUCKETS, scope_sql
 
 
 @dataclass(frozen=True)

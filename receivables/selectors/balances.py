@@ -47,7 +47,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
-    DecimalField,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -60,11 +59,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.money import MONEY_FIELD, ZERO
 from customers.models import Customer
-from receivables.models import ZERO, Allocation, Installment, Invoice, Payment
+from receivables.models import Allocation, Installment, Invoice, Payment
 
-CENT = Decimal("0.01")
-MONEY_FIELD = DecimalField(max_digits=16, decimal_places=2)
 BUCKETS: tuple[str, ...] = ("not_due", "d1_30", "d31_60", "d61_90", "d90_plus")
 COLUMNS: tuple[str, ...] = ("customer_ref", "customer_name", *BUCKETS, "total")
 
@@ -153,11 +151,6 @@ def ledger_balances(*, customer_ids: Iterable[int], as_of: datetime.date) -> dic
         amounts["not_due"] -= credit[customer_id]
         balances[customer_id] = Balance(credit=credit[customer_id], **amounts)
     return balances
-
-
-def to_cents(value) -> Decimal:
-    """Quantize a database sum to the cent (SQLite sums decimals as floats)."""
-    return Decimal(value or 0).quantize(CENT)
 
 
 def _money(value) -> Coalesce:

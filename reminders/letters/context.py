@@ -16,19 +16,22 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.money import NBSP, ZERO, format_money, to_cents
 from core.pdf import asset_url, render_pdf
 from customers.models import Customer
 from receivables.interest import (
     DAYS_PER_YEAR,
     LEGAL_MARGIN,
+    RECOVERY_INDEMNITY,
     CustomerClaim,
     InvoiceClaim,
     MissingReferenceRateError,
     customer_late_claims,
 )
-from receivables.models import ZERO
-from receivables.selectors import to_cents, with_balances
-from reminders.models import CompanyProfile, Reminder
+from receivables.models import CompanyProfile
+from receivables.references import payment_reference
+from receivables.selectors import with_balances
+from reminders.models import Reminder
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +42,6 @@ LANGUAGES = ("fr", "en")
 
 # --- formatting: the letter is not rendered in a request, so no locale applies ----------
 
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 MONTHS = {
     "fr": (
         "janvier", "février", "mars", "avril", "mai", "juin",
@@ -55,7 +57,7 @@ CHANNELS = {
            "collection": "recouvrement"},
     "en": {"email": "email", "letter": "letter", "phone": "phone", "collection": "collection"},
 }  # fmt: skip
-NBSP, NNBSP = "\u00a0", "\u202f"
+
 # Country lines of postal addresses sent from France (UPU: in French, capitals).
 COUNTRIES = {
     "BE": "BELGIQUE", "CH": "SUISSE", "LU": "LUXEMBOURG", "DE": "ALLEMAGNE",
@@ -63,17 +65,6 @@ COUNTRIES = {
     "IE": "IRLANDE", "PT": "PORTUGAL", "AT": "AUTRICHE", "MC": "MONACO",
     "US": "ÉTATS-UNIS", "CA": "CANADA",
 }  # fmt: skip
-
-
-def format_money(amount: Decimal, language: str, currency: str = "EUR") -> str:
-    """Amounts as the reader writes them: "1 234,56 €" in French (narrow no-break space
-    between thousands, no-break space before the symbol), "€1,234.56" in English."""
-    text = f"{amount.quantize(Decimal('0.01')):,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(currency, currency)
-    if language == "fr":
-        return f"{text.replace(',', NNBSP).replace('.', ',')}{NBSP}{symbol}"
-    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
-    return f"{sign}{symbol}{digits}" if len(symbol) == 1 else f"{text}{NBSP}{symbol}"
 
 
 def format_rate(rate: Decimal, language: str) -> str:
@@ -156,6 +147,7 @@ class LetterContext:
     principal: str
     interest: str
     indemnities: str
+    indemnity_per_invoice: str  # the fixed indemnity of D441-5, stated in the prose
     credit: str  # "" when the customer has no unallocated credit
     total: str
     history: tuple[HistoryLine, ...]
@@ -296,7 +288,6 @@ def build_letter_context(
         place_and_date = f"{place}, le {date_text}" if place else f"Le {date_text}"
     else:
         place_and_date = f"{place}, {date_text}" if place else date_text
-    numbers = [c.invoice.number for c in claim.invoices]
     return LetterContext(
         language=language,
         customer=customer,
@@ -308,11 +299,15 @@ def build_letter_context(
         date_text=date_text,
         deadline_text=format_date(deadline, language),
         reference=(f"MED-{reminder.pk}" if reminder is not None and reminder.pk else ""),
-        payment_reference=" ".join([customer.customer_ref, *numbers])[:140],
+        payment_reference=payment_reference(
+            customer_ref=customer.customer_ref,
+            invoice_numbers=[c.invoice.number for c in claim.invoices],
+        ),
         invoices=tuple(_invoice_line(c, language) for c in claim.invoices),
         principal=money(claim.principal),
         interest=money(claim.interest),
         indemnities=money(claim.indemnities),
+        indemnity_per_invoice=money(RECOVERY_INDEMNITY),
         credit=money(-credit) if credit > 0 else "",
         total=money(total),
         history=reminder_history(customer, letter_date, language),

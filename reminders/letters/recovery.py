@@ -35,19 +35,27 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from core import access
+from core.money import ZERO, format_money
 from core.pdf import asset_url, render_pdf
 from customers.models import Customer
 from receivables.interest import customer_late_claims
-from receivables.models import ZERO, Allocation, Dispute, Installment, Invoice, Payment
+from receivables.models import (
+    Allocation,
+    CompanyProfile,
+    Dispute,
+    Installment,
+    Invoice,
+    Payment,
+)
+from receivables.references import payment_reference
 from reminders.letters.context import (
     CHANNELS,
     format_date,
-    format_money,
     format_rate,
     format_short_date,
     unallocated_credit,
 )
-from reminders.models import CompanyProfile, Reminder, ReminderItem
+from reminders.models import Reminder, ReminderItem
 
 LANGUAGE = "fr"
 SUMMARY_TEMPLATE = "reminders/letters/recovery_summary.html"
@@ -333,6 +341,10 @@ def build_recovery_file(*, customer: Customer, as_of: datetime.date | None = Non
             "indemnities": _money(claim.indemnities),
             "credit": _money(-credit) if credit > 0 else "",
             "total": _money(claim.total - credit),
+            "payment_reference": payment_reference(
+                customer_ref=customer.customer_ref,
+                invoice_numbers=[c.invoice.number for c in claim.invoices],
+            ),
             "invoices": [
                 {
                     "row": i,

@@ -8,7 +8,9 @@ A letter step of the scenario creates a ``Reminder`` (channel "letter", status
              `--cancel--> cancelled    `--cancel--> cancelled
 
 "sending" means approved, printed and about to be posted: an intent recorded before the
-letter leaves, as for emails. On approval the PDF is rendered by a django-q2 task queued
+letter leaves, as for emails. A letter step that needs no approval (``approval_required``
+off) is approved by the daily run itself, the day it plans it (``approved_by`` empty), and
+starts at "sending". On approval the PDF is rendered by a django-q2 task queued
 after commit and stored in ``Reminder.pdf``, once: the stored file is the proof of what
 was sent and is never rendered again. A letter is dated the day it was approved, and its
 figures (interest up to that date, deadline eight days later) are computed for that date.
@@ -143,11 +145,12 @@ def letter_approve(*, user, reminder_id: int) -> Reminder:
         _("Letter %(ref)s, payment deadline %(deadline)s.")
         % {"ref": context.reference, "deadline": context.deadline.isoformat()},
     )
-    transaction.on_commit(lambda: _queue_render(reminder.pk))
+    transaction.on_commit(lambda: queue_letter_render(reminder.pk))
     return reminder
 
 
-def _queue_render(reminder_id: int) -> None:
+def queue_letter_render(reminder_id: int) -> None:
+    """Queue the rendering and storing of an approved letter's PDF (call it on commit)."""
     from django_q.tasks import async_task
 
     async_task(

@@ -8,20 +8,23 @@ situation changed, sends interrupted by a crash."""
 from __future__ import annotations
 
 import datetime
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.money import ZERO
 from customers.models import Activity
-from receivables.models import Installment, PromiseToPay
+from receivables.models import CompanyProfile, Installment, PromiseToPay
 from reminders import emails as mail
+from reminders.letters.workflow import queue_letter_render
 from reminders.models import (
     Reminder,
     ReminderItem,
 )
 from reminders.run import plan as planner
-from reminders.run.state import company_profile, promise_subqueries, reminder_base_installments
 
 Status = Reminder.Status
 Channel = Reminder.Channel
@@ -57,8 +60,8 @@ def mark_stale_sending(*, now: datetime.datetime) -> int:
 def settle_promises(*, run_date: datetime.date) -> int:
     """Close the pending promises whose date plus grace has passed: kept when what they
     covered is paid, else broken (reminders resume, and the timeline says so)."""
-    limit = run_date - datetime.timedelta(days=company_profile().promise_grace_days)
-    expired = PromiseToPay.objects.pending().filter(promised_date__lt=limit)
+    grace_days = CompanyProfile.get().promise_grace_days
+    expired = PromiseToPay.objects.expired_on(run_date, grace_days=grace_days)
     open_named = Installment.objects.open().filter(invoice__promises=OuterRef("pk"))
     open_all = Installment.objects.open().filter(
         invoice__customer=OuterRef("customer"), due_date__lte=OuterRef("promised_date")
@@ -108,8 +111,9 @@ def retry_due(run_date: datetime.date, now: datetime.datetime):
 
 def cancel_stale_pending(*, run_date: datetime.date, now: datetime.datetime) -> int:
     """Before retrying an email, or sending one planned by an earlier run, check that it
-    still says the truth: if an installment it lists was paid (even in part), disputed,
-    promised, or its customer paused, cancel it; the planner then recomputes a fresh email
+    still says the truth: if an installment it lists may no longer be reminded today
+    (``Installment.objects.remindable``: paid, disputed, promised, paused...) or its amount
+    left changed (a partial payment), cancel it; the planner then recomputes a fresh email
     for what is still due. Set-based: two reads and two updates."""
     pending = (
         Reminder.objects.emails()
@@ -126,35 +130,21 @@ def cancel_stale_pending(*, run_date: datetime.date, now: datetime.datetime) -> 
     )
     if not items:
         return 0
-    grace = datetime.timedelta(days=company_profile().promise_grace_days)
-    current = {
-        row["pk"]: row
-        for row in reminder_base_installments()
+    left_now = {
+        pk: amount - paid
+        for pk, amount, paid in Installment.objects.remindable(on=run_date)
         .filter(
             pk__in=ReminderItem.objects.filter(active=True, reminder__in=pending).values(
                 "installment_id"
             )
         )
-        .annotate(**promise_subqueries())
-        .values(
-            "pk",
-            "amount",
-            "paid_amount",
-            "promise_named",
-            "promise_all",
-            "invoice__customer__reminders_paused_until",
-        )
+        .values_list("pk", "amount", "paid_amount")
     }
-    stale: set[int] = set()
-    for reminder_id, installment_id, amount_left in items:
-        row = current.get(installment_id)
-        if row is None or row["amount"] - row["paid_amount"] != amount_left:
-            stale.add(reminder_id)
-            continue
-        promised = max((d for d in (row["promise_named"], row["promise_all"]) if d), default=None)
-        paused = row["invoice__customer__reminders_paused_until"]
-        if (promised and promised + grace >= run_date) or (paused and paused >= run_date):
-            stale.add(reminder_id)
+    stale = {
+        reminder_id
+        for reminder_id, installment_id, amount_left in items
+        if left_now.get(installment_id) != amount_left
+    }
     if stale:
         Reminder.objects.filter(pk__in=stale).update(
             status=Status.CANCELLED,
@@ -173,11 +163,12 @@ def persist_plans(
     actor=None,
 ) -> list[Reminder]:
     """Write the day's plans: one email per customer (rendered now, with its Message-ID),
-    a letter awaiting approval, worklist tasks; then their items. A handful of queries
-    whatever the number of customers."""
+    a letter (awaiting approval, or approved by the run when its step needs no approval:
+    its PDF is then rendered after commit), worklist tasks; then their items. A handful of
+    queries whatever the number of customers."""
     if not plans:
         return []
-    company = company_profile()
+    company = CompanyProfile.get()
     recipients = mail.load_recipients(p.customer.id for p in plans if p.emails)
     book = mail.TemplateBook() if any(p.emails for p in plans) else None
     reminders: list[Reminder] = []
@@ -213,14 +204,15 @@ def persist_plans(
                 item_groups.append([])
         if plan.letters:
             step = max((i.step for i in plan.letters), key=lambda s: s.position)
-            status = Status.AWAITING_APPROVAL if step.approval_required else Status.PLANNED
-            total = sum((i.installment.amount_left for i in plan.letters), planner.ZERO)
+            total = sum((i.installment.amount_left for i in plan.letters), ZERO)
             reminders.append(
                 Reminder(
                     customer_id=cid,
                     step_id=step.id,
                     channel=Channel.LETTER,
-                    status=status,
+                    # A step that needs nobody's approval is approved by the run itself.
+                    status=Status.AWAITING_APPROVAL if step.approval_required else Status.SENDING,
+                    approved_at=None if step.approval_required else timezone.now(),
                     run_date=run_date,
                     language=plan.customer.language,
                     total_amount=total,
@@ -233,7 +225,7 @@ def persist_plans(
             by_step.setdefault(item.step.id, []).append(item)
         for step_id, group in by_step.items():
             channel = ACTION_CHANNEL[group[0].step.action]
-            total = sum((i.installment.amount_left for i in group), planner.ZERO)
+            total = sum((i.installment.amount_left for i in group), ZERO)
             reminders.append(_task(cid, step_id, channel, run_date, actor, total))
             item_groups.append(group)
     Reminder.objects.bulk_create(reminders, batch_size=BULK_BATCH)
@@ -249,6 +241,9 @@ def persist_plans(
         for item in group
     ]
     ReminderItem.objects.bulk_create(items, batch_size=BULK_BATCH)
+    for reminder in reminders:
+        if reminder.channel == Channel.LETTER and reminder.status == Status.SENDING:
+            transaction.on_commit(partial(queue_letter_render, reminder.pk))
     return reminders
 
 

@@ -11,7 +11,9 @@ The rules (DESIGN.md, "The default scenario"):
 - the run on a weekend or a French public holiday does nothing; the next business-day run
   sends what fell due meanwhile;
 - at most one email per customer per day, in the tone of its highest step;
-- disputed, promised, paused, exempt, direct-debit and paid installments get nothing;
+- disputed, promised, paused, exempt, direct-debit and paid installments get nothing (the
+  snapshot says on which days each installment may be reminded, by the ledger's one rule:
+  ``Installment.objects.remindable``);
 - a step below its minimum amount (the customer's total of the installments concerned)
   is not taken.
 """
@@ -28,8 +30,8 @@ from typing import TYPE_CHECKING
 
 import holidays
 
+from core.money import ZERO
 from reminders.models import (
-    CompanyProfile,
     Scenario,
     ScenarioStep,
 )
@@ -38,7 +40,6 @@ from reminders.run.state import CustomerState, InstallmentState, State
 if TYPE_CHECKING:
     from reminders.emails import Recipients
 
-ZERO = Decimal("0.00")
 Action = ScenarioStep.Action
 
 
@@ -116,11 +117,6 @@ def load_scenarios() -> Scenarios:
     return Scenarios(default_id=default_id, by_scenario=dict(by_scenario), by_id=by_id)
 
 
-def company_profile() -> CompanyProfile:
-    """The company profile, without creating it (a dry run writes nothing)."""
-    return CompanyProfile.objects.order_by("pk").first() or CompanyProfile()
-
-
 # --- the planner ------------------------------------------------------------------------
 
 
@@ -190,18 +186,15 @@ def _apply_minimums(items: list[PlannedItem]) -> list[PlannedItem]:
 def plan_customer(
     customer: CustomerState, day: datetime.date, scenarios: Scenarios, *, manual: bool = False
 ) -> CustomerPlan:
-    """One customer's plan for ``day``. ``manual`` is "send now": the next email step of
-    every remindable installment, whatever its date, the pause or a promise (a person
-    decided), but still never a disputed or paid one (they are not in the snapshot)."""
+    """One customer's plan for ``day``: the installments that may be reminded that day
+    (``InstallmentState.remindable_on``, the ledger's one rule) and whose next step is due.
+    ``manual`` is "send now": the next email step of every installment in the reminder
+    scope, whatever its date, the pause or a promise (a person decided), but still never a
+    disputed or paid one (they are not in the snapshot)."""
     plan = CustomerPlan(customer=customer, day=day)
-    if not manual and customer.paused_until is not None and customer.paused_until >= day:
-        return plan
     candidates: list[PlannedItem] = []
     for inst in customer.installments:
-        if inst.issue_date > day or inst.amount_left <= 0:
-            continue
-        promised = inst.promised_until is not None and inst.promised_until >= day
-        if promised and not manual:
+        if not manual and day not in inst.remindable_on:
             continue
         step = (
             None

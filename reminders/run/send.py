@@ -7,10 +7,10 @@ import datetime
 
 from django.utils import timezone
 
+from receivables.models import CompanyProfile
 from reminders import emails as mail
 from reminders.run.claim import claim_batch
 from reminders.run.record import record_outcomes
-from reminders.run.state import company_profile
 
 
 def deliver(
@@ -20,7 +20,7 @@ def deliver(
     outcome. Returns (sent, failed)."""
     now = now or timezone.now()
     sent_total = failed_total = 0
-    reply_to = [e for e in [company_profile().email] if e]
+    reply_to = [e for e in [CompanyProfile.get().email] if e]
     while True:
         batch = claim_batch(run_date=run_date, now=now, ids=ids)
         if not batch:

@@ -1,5 +1,8 @@
-"""The snapshot the planner works on: every remindable installment with its last step,
-and its customer, loaded in a fixed number of queries whatever the ledger's size."""
+"""The snapshot the planner works on: every installment in the reminder scope with its
+last step and the days it may be reminded, and its customer, loaded in a fixed number of
+queries whatever the ledger's size. Whether an installment may be reminded on a day is
+decided by the ledger's one rule (``Installment.objects.remindable``), evaluated by the
+database for each day the snapshot covers."""
 
 from __future__ import annotations
 
@@ -8,12 +11,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
 
 from customers.models import Customer
-from receivables.models import Dispute, Installment, PromiseToPay
+from receivables.models import CompanyProfile, Installment, reminder_free_on
 from reminders.models import (
-    CompanyProfile,
     Reminder,
     ReminderItem,
 )
@@ -22,11 +24,6 @@ if TYPE_CHECKING:
     from reminders.run.plan import Scenarios, Step
 
 Status = Reminder.Status
-
-
-def company_profile() -> CompanyProfile:
-    """The company profile, without creating it (a dry run writes nothing)."""
-    return CompanyProfile.objects.order_by("pk").first() or CompanyProfile()
 
 
 @dataclass
@@ -40,7 +37,9 @@ class InstallmentState:
     issue_date: datetime.date
     due_date: datetime.date
     amount_left: Decimal
-    promised_until: datetime.date | None = None
+    # The days of the snapshot on which it may be reminded (not on hold: paused, promised,
+    # not issued yet). "Send now" ignores them.
+    remindable_on: frozenset[datetime.date] = frozenset()
     last_step: Step | None = None
     # The day the last step was actually taken; None while it is still pending (an email
     # not sent yet, a letter awaiting approval): the next step waits for it.
@@ -61,7 +60,6 @@ class CustomerState:
     customer_ref: str
     language: str
     scenario_id: int | None
-    paused_until: datetime.date | None
     email_in_flight: bool = False
     # An open call task already on the worklist: a new step-3 email adds no second one.
     open_phone_task: bool = False
@@ -72,35 +70,6 @@ class CustomerState:
 @dataclass
 class State:
     customers: dict[int, CustomerState]
-    grace_days: int
-
-
-def reminder_base_installments(customer_q: Q | None = None) -> QuerySet[Installment]:
-    """Open installments that may be reminded at all, whatever the day: of a counting
-    invoice, not fully paid, of a customer neither exempt nor paying by direct debit, and
-    with no open dispute on the invoice. Pauses and promises depend on the day and are
-    checked by :func:`plan_day`."""
-    qs = (
-        Installment.objects.open()
-        .filter(invoice__customer__reminders_exempt=False, invoice__customer__direct_debit=False)
-        .exclude(Exists(Dispute.objects.open().filter(invoice=OuterRef("invoice"))))
-    )
-    if customer_q is not None:
-        qs = qs.filter(customer_q)
-    return qs
-
-
-def promise_subqueries() -> dict[str, Subquery]:
-    """The latest pending promise date covering an installment: by a promise naming its
-    invoice, or by one naming no invoice (it covers all the customer's invoices)."""
-    named = PromiseToPay.objects.pending().filter(invoices=OuterRef("invoice"))
-    blanket = PromiseToPay.objects.pending().filter(
-        customer=OuterRef("invoice__customer"), invoices__isnull=True
-    )
-    return {
-        "promise_named": Subquery(named.order_by("-promised_date").values("promised_date")[:1]),
-        "promise_all": Subquery(blanket.order_by("-promised_date").values("promised_date")[:1]),
-    }
 
 
 def done_on(channel: str, status: str, attempted_on, run_date) -> datetime.date | None:
@@ -117,18 +86,33 @@ def load_state(
     last_day: datetime.date,
     scenarios: Scenarios,
     customer_q: Q | None = None,
+    first_day: datetime.date | None = None,
     grace_days: int | None = None,
 ) -> State:
-    """Snapshot everything the planner needs up to ``last_day``, in four queries
-    whatever the ledger's size: installments (with promise dates), their live reminder
-    items, the customers, and the customers' recent emails."""
+    """Snapshot everything the planner needs for the days ``first_day`` (default
+    ``last_day``) to ``last_day``, in five queries whatever the ledger's size: the
+    company's grace period, the installments in the reminder scope (with the days each may
+    be reminded), their live reminder items, the customers, and the customers' recent
+    emails."""
     if grace_days is None:
-        grace_days = company_profile().promise_grace_days
-    base = reminder_base_installments(customer_q).filter(
+        grace_days = CompanyProfile.get().promise_grace_days
+    days = [
+        (first_day or last_day) + datetime.timedelta(days=n)
+        for n in range((last_day - (first_day or last_day)).days + 1)
+    ]
+    base = Installment.objects.in_reminder_scope().filter(
         invoice__issue_date__lte=last_day,
         due_date__lte=last_day - datetime.timedelta(days=scenarios.min_offset),
     )
-    rows = base.annotate(**promise_subqueries()).values(
+    if customer_q is not None:
+        base = base.filter(customer_q)
+    free_on = {
+        f"free_{n}": ExpressionWrapper(
+            reminder_free_on(day, grace_days=grace_days), output_field=BooleanField()
+        )
+        for n, day in enumerate(days)
+    }
+    rows = base.annotate(**free_on).values(
         "pk",
         "invoice_id",
         "invoice__number",
@@ -139,13 +123,10 @@ def load_state(
         "due_date",
         "amount",
         "paid_amount",
-        "promise_named",
-        "promise_all",
+        *free_on,
     )
-    grace = datetime.timedelta(days=grace_days)
     installments: dict[int, InstallmentState] = {}
     for r in rows.order_by("due_date", "invoice__number", "sequence"):
-        promised = max((d for d in (r["promise_named"], r["promise_all"]) if d), default=None)
         installments[r["pk"]] = InstallmentState(
             id=r["pk"],
             customer_id=r["invoice__customer_id"],
@@ -156,7 +137,7 @@ def load_state(
             issue_date=r["invoice__issue_date"],
             due_date=r["due_date"],
             amount_left=r["amount"] - r["paid_amount"],
-            promised_until=promised + grace if promised else None,
+            remindable_on=frozenset(day for n, day in enumerate(days) if r[f"free_{n}"]),
         )
     # Joins rather than IN (subquery): the planner handles them well at any size.
     items = ReminderItem.objects.filter(
@@ -193,8 +174,7 @@ def load_state(
             "name",
             "customer_ref",
             "language",
-            "scenario_id",
-            "reminders_paused_until",
+            "reminder_scenario__scenario_id",
             "in_flight",
             "open_phone_task",
         )
@@ -205,8 +185,7 @@ def load_state(
             name=c["name"],
             customer_ref=c["customer_ref"],
             language=c["language"],
-            scenario_id=scenarios.effective(c["scenario_id"]),
-            paused_until=c["reminders_paused_until"],
+            scenario_id=scenarios.effective(c["reminder_scenario__scenario_id"]),
             email_in_flight=c["in_flight"],
             open_phone_task=c["open_phone_task"],
         )
@@ -227,4 +206,4 @@ def load_state(
     for inst in installments.values():
         if inst.customer_id in customers:
             customers[inst.customer_id].installments.append(inst)
-    return State(customers=customers, grace_days=grace_days)
+    return State(customers=customers)

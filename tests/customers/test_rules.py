@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from receivables import kpis
-from receivables.models import Dispute
+from receivables.models import Dispute, Installment
 from tests.factories import CustomerFactory, make_invoice
 from workplaces import dashboard
 
@@ -29,6 +29,18 @@ def test_a_pause_is_in_force_until_its_last_day_included():
     assert Customer(reminders_paused_until=day).reminders_paused_on(day - DAY)
     assert not Customer(reminders_paused_until=day).reminders_paused_on(day + DAY)
     assert not Customer(reminders_paused_until=None).reminders_paused_on(day)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("paused_days", [-1, 0, 1, None])
+def test_the_pause_shown_is_the_pause_the_reminders_obey(paused_days):
+    """The page's rule and the daily run's ("may be reminded", in SQL) agree at the edge."""
+    today = timezone.localdate()
+    until = None if paused_days is None else today + paused_days * DAY
+    customer = CustomerFactory(reminders_paused_until=until)
+    make_invoice(customer, issue_date=today - 40 * DAY, due_date=today - 10 * DAY)
+    remindable = Installment.objects.remindable(on=today, grace_days=0)
+    assert customer.reminders_paused_on(today) is not remindable.exists()
 
 
 @pytest.mark.parametrize(

@@ -104,6 +104,8 @@ def test_last_reminder_and_next_step(client, sales_user, company_profile):
     make_invoice(exempt, issue_date=due - datetime.timedelta(days=30), due_date=due)
     fresh = make_reminder_customer("FRESH", sales_rep=sales_user)
     make_invoice(fresh, issue_date=days(-1), due_date=days(20))
+    paused = make_reminder_customer("PAUSED", sales_rep=sales_user, reminders_paused_until=days(5))
+    make_invoice(paused, issue_date=due - datetime.timedelta(days=30), due_date=due)
     client.force_login(sales_user)
     response = client.get(SALES)
     rows = {c.customer_ref: c for c in response.context["page"].object_list}
@@ -118,8 +120,9 @@ def test_last_reminder_and_next_step(client, sales_user, company_profile):
     assert rows["EXEMPT"].next_step is None
     assert rows["FRESH"].next_step.name == step1.name
     assert rows["FRESH"].next_step.on == days(20) + datetime.timedelta(days=step1.offset_days)
+    assert rows["PAUSED"].next_step is None  # the daily run reminds nobody paused
     html = response.content.decode()
-    assert step2.name in html and "Exempt from reminders" in html
+    assert step2.name in html and "Exempt from reminders" in html and "paused until" in html
 
 
 def test_next_step_waits_for_a_pending_one(sales_user):

@@ -10,8 +10,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.money import to_cents
 from receivables import services
-from receivables.selectors import aged_balance, to_cents
+from receivables.selectors import aged_balance
 from tests.factories import CustomerFactory, make_invoice, make_payment
 
 D = Decimal

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from core import access
+from core.money import to_cents
 from customers.models import Customer
 from receivables import kpis, services
 from receivables.models import Dispute, Invoice, Payment
@@ -23,7 +24,6 @@ from receivables.selectors import (
     bucket_of,
     customers_over_credit_limit,
     ledger_balances,
-    to_cents,
     with_balances,
 )
 from tests.factories import CustomerFactory, make_user

@@ -4,6 +4,7 @@ credit), the ledger's refusals shown as form errors with nothing written, and wh
 
 import datetime
 from decimal import Decimal
+from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
@@ -160,6 +161,22 @@ def test_a_negative_invoice_amount_is_refused(finance_client, customer):
     assert ledger_counts() == before
 
 
+@pytest.mark.parametrize("currency", ["USD", "gbp"])
+def test_another_currency_is_refused(finance_client, customer, currency):
+    before = ledger_counts()
+    response = finance_client.post(invoice_url(customer), invoice_data(currency=currency))
+    assert response.status_code == 200
+    message = f"{currency.upper()} is not accepted: the ledger is kept in EUR only."
+    assert response.context["form"].errors["currency"] == [message]
+    assert message in response.content.decode()
+    assert ledger_counts() == before
+
+
+def test_a_lower_case_eur_is_the_ledgers_currency(finance_client, customer):
+    finance_client.post(invoice_url(customer), invoice_data(currency="eur"))
+    assert Invoice.objects.get(number="F-2026-001").currency == "EUR"
+
+
 # --- payments ----------------------------------------------------------------------------
 
 
@@ -202,7 +219,7 @@ def test_a_payment_goes_to_the_chosen_invoice(finance_client, customer, two_invo
     assert older.installments.get().paid_amount == 0
     assert newer.installments.get().paid_amount == D("150.00")
     page = finance_client.get(response["Location"])
-    assert "Payment of 150.00 recorded: 150.00 allocated, 0.00 left as credit." in (
+    assert "Payment of €150.00 recorded: €150.00 allocated, €0.00 left as credit." in (
         page.content.decode()
     )
 
@@ -225,7 +242,7 @@ def test_a_payment_without_invoice_goes_oldest_first_and_keeps_the_excess_as_cre
         (newer, D("200.00")),
     ]
     page = finance_client.get(response["Location"]).content.decode()
-    assert "Payment of 350.00 recorded: 300.00 allocated, 50.00 left as credit." in page
+    assert "Payment of €350.00 recorded: €300.00 allocated, €50.00 left as credit." in page
 
 
 def test_a_future_payment_date_is_refused(finance_client, customer, two_invoices):
@@ -322,3 +339,8 @@ def test_the_forms_speak_french(client, customer, finance_user):
     assert "Un règlement ne peut pas être daté dans le futur." in response.content.decode()
     response = client.post(invoice_url(customer), invoice_data(number="FR-1"), follow=True)
     assert "Facture FR-1 créée." in response.content.decode()
+    response = client.post(invoice_url(customer), invoice_data(number="FR-2", currency="USD"))
+    assert (
+        "La devise USD n'est pas acceptée\u00a0: le poste clients est tenu uniquement en EUR."
+        in unescape(response.content.decode())
+    )

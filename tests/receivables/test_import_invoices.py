@@ -50,7 +50,7 @@ def snapshot():
 GOOD = [
     "411ACME,ACME SAS,F2026-001,2026-01-15,2026-02-14,1200.00,EUR,PO-77,compta@acme.fr,rep1",
     "411ACME,ACME SAS,F2026-002,2026-01-20,2026-02-19,300.50,,,compta@acme.fr,",
-    "411BETA,Beta SARL,F2026-003,2026-01-21,2026-03-21,99.99,usd,,,",
+    "411BETA,Beta SARL,F2026-003,2026-01-21,2026-03-21,99.99,eur,,,",
 ]
 
 
@@ -85,7 +85,7 @@ def test_good_comma_csv_creates_customers_contacts_and_invoices(tmp_path, rep):
     assert (invoice.currency, invoice.po_number) == ("EUR", "PO-77")
     [installment] = invoice.installments.all()
     assert (installment.due_date, installment.amount) == (invoice.due_date, invoice.amount)
-    assert Invoice.objects.get(number="F2026-003").currency == "USD"
+    assert Invoice.objects.get(number="F2026-003").currency == "EUR"  # "eur" in the file
 
 
 def test_semicolon_csv_with_bom_and_french_formats(tmp_path, db):
@@ -264,6 +264,10 @@ VALID_ROW = "411OK,OK SA,F-OK,2026-01-01,2026-01-31,10.00,,,,"
             "line 3: currency: EURO is not a currency code",
         ),
         (
+            "411A,A SA,F1,2026-01-01,2026-01-31,10,usd,,,",
+            "line 3: currency: USD is not accepted: the ledger is kept in EUR only.",
+        ),
+        (
             "411A,A SA,F1,2026-01-01,2026-01-31,10,,,,,extra",
             "line 3: the row has more values than the header has columns.",
         ),
@@ -376,6 +380,16 @@ def test_conflicting_emails_for_one_customer_are_refused(tmp_path, db):
     ]
     _exc, err = run_failing(csv_file(tmp_path, lines))
     assert "line 3: customer_email: customer 411A has the email one@a.fr on line 2" in err
+
+
+def test_another_currency_is_refused_with_its_line_and_nothing_is_imported(tmp_path, rep):
+    """The ledger keeps one currency: a GBP row stops the whole file, by its line."""
+    lines = [*GOOD[:2], "411BETA,Beta SARL,F2026-003,2026-01-21,2026-03-21,99.99,GBP,,,"]
+    before = snapshot()
+    exc, err = run_failing(csv_file(tmp_path, lines))
+    assert err.strip() == "line 4: currency: GBP is not accepted: the ledger is kept in EUR only."
+    assert "1 error found: nothing was imported." in str(exc)
+    assert snapshot() == before
 
 
 def test_inactive_sales_rep_is_refused(tmp_path, db):

@@ -1,11 +1,13 @@
 """Model rules and allocation: what the database and the services guarantee."""
 
 import datetime
+import importlib
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
@@ -43,6 +45,76 @@ def test_database_refuses_negative_amounts_and_due_before_issue():
             customer=customer,
             issue_date=base["issue_date"],
         )
+
+
+# --- one ledger currency -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("currency", ["USD", "eur"])
+def test_the_invoice_services_refuse_another_currency(currency):
+    customer = CustomerFactory()
+    day = datetime.date(2026, 1, 10)
+    with pytest.raises(ValidationError) as refused:
+        services.invoice_create(
+            customer=customer,
+            number="F-USD",
+            issue_date=day,
+            due_date=day,
+            amount=D("100"),
+            currency=currency,
+        )
+    assert refused.value.message_dict["currency"] == [
+        f"{currency} is not accepted: the ledger is kept in EUR only."
+    ]
+    with pytest.raises(ValidationError, match="the ledger is kept in EUR only"):
+        services.credit_note_create(
+            customer=customer, number="A-USD", issue_date=day, amount=D("10"), currency=currency
+        )
+    assert not Invoice.objects.exists()
+
+
+def test_the_database_refuses_another_currency():
+    customer = CustomerFactory()
+    day = datetime.date(2026, 1, 10)
+    invoice = Invoice(customer=customer, number="F-1", issue_date=day, due_date=day, amount=D("1"))
+    invoice.currency = "USD"
+    with pytest.raises(ValidationError) as refused:
+        invoice.validate_constraints()
+    assert refused.value.messages == ["Invoices are kept in EUR, the ledger's only currency."]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        invoice.save()
+    invoice = make_invoice(customer, number="F-2")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk).update(currency="GBP")
+    assert Invoice.objects.get().currency == "EUR"
+
+
+def test_the_currency_migration_stops_on_foreign_invoices_and_converts_nothing():
+    """Rows from before the rule are named, never converted: someone decides."""
+    migration = importlib.import_module("receivables.migrations.0006_invoice_currency_ledger")
+    make_invoice(number="F-EUR")
+    migration.refuse_foreign_currencies(django_apps, connection.schema_editor())  # all EUR
+    invoice = make_invoice(number="F-USD")
+    with connection.cursor() as cursor:  # the state before the migration, in this test only
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA ignore_check_constraints = 1")
+        else:  # rolled back with the test; deferred foreign keys checked first
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                "ALTER TABLE receivables_invoice DROP CONSTRAINT invoice_currency_ledger"
+            )
+    try:
+        Invoice.objects.filter(pk=invoice.pk).update(currency="USD")
+        with pytest.raises(migration.ForeignCurrencyInvoicesError) as stopped:
+            migration.refuse_foreign_currencies(django_apps, connection.schema_editor())
+    finally:
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA ignore_check_constraints = 0")
+    assert "1 invoice(s) are in another currency (USD: 1): F-USD. Nothing was converted." in (
+        str(stopped.value)
+    )
+    assert Invoice.objects.get(pk=invoice.pk).currency == "USD"
 
 
 def test_database_refuses_an_installment_paid_beyond_its_amount():

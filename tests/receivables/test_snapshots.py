@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from core import access
 from receivables import kpis, snapshots, tasks
-from receivables.models import AgedBalanceSnapshot, AgedBalanceSnapshotRow
+from receivables.models import AgedBalanceSnapshot, AgedBalanceSnapshotRow, CompanyProfile
 from receivables.selectors import aged_balance
 from tests.factories import CustomerFactory, make_invoice, make_payment, make_user
 
@@ -297,6 +297,16 @@ def test_pdf_download(manager_client, done_snapshot):
     assert "Aged balance as of" in text
     for figure in ("2,185.05", "1,234.56", "350.49", "99.99", "Gamma"):
         assert figure in text
+
+
+def test_pdf_names_the_company_from_its_one_profile(manager_client, done_snapshot, settings):
+    """The creditor's name comes from the company profile, the one place it is kept (there
+    is no setting for it)."""
+    CompanyProfile.objects.create(name="Ateliers Martin SARL")
+    assert not hasattr(settings, "RELANCE_COMPANY_NAME")
+    response = manager_client.get(download(done_snapshot, "pdf"), **EN)
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Ateliers Martin SARL" in text
 
 
 def test_downloads_wait_until_done(manager_client, manager_user):

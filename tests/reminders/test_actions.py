@@ -5,12 +5,14 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Activity
 from receivables.models import Dispute, PromiseToPay
 from reminders import services, tasks
+from reminders.letters import workflow as letters
 from reminders.models import Reminder
 from tests.factories import make_invoice, make_reminder_customer
 
@@ -240,7 +242,9 @@ def test_task_adapter_runs_the_intended_day(company_profile):
 
 
 @pytest.mark.django_db
-def test_letter_hooks_and_cancel(finance_user, company_profile):
+def test_letters_go_through_their_own_workflow_only(finance_user, company_profile):
+    """The daily run plans a letter awaiting approval; it is cancelled (or approved) by the
+    letters workflow, never by the email services."""
     customer = make_reminder_customer("LET")
     make_invoice(customer, issue_date=datetime.date(2026, 3, 1), due_date=datetime.date(2026, 4, 1))
     day = datetime.date(2026, 4, 2)
@@ -249,7 +253,38 @@ def test_letter_hooks_and_cancel(finance_user, company_profile):
     services.reminders_run(run_date=datetime.date(2026, 5, 4))
     letter = Reminder.objects.get(channel="letter")
     assert letter.status == "awaiting_approval" and letter.items.count() == 1
-    services.reminder_cancel(reminder=letter, user=finance_user, reason="Settled by phone")
+    assert not hasattr(services, "letter_approve")
+    for service in (services.reminder_cancel, services.reminder_mark_sent):
+        with pytest.raises(ValidationError):
+            service(reminder=letter, user=finance_user)
+    letters.letter_cancel(user=finance_user, reminder_id=letter.pk, reason="Settled by phone")
     letter.refresh_from_db()
     assert letter.status == "cancelled" and not letter.items.filter(active=True).exists()
     assert PromiseToPay.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_letter_step_without_approval_is_approved_by_the_run(
+    finance_user, company_profile, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    """A letter step that needs nobody's approval enters the letters workflow approved by
+    the run: its PDF is rendered and stored after commit, then finance staff post it."""
+    from reminders.models import ScenarioStep
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    ScenarioStep.objects.filter(action="letter").update(approval_required=False)
+    customer = make_reminder_customer("AUTO")
+    make_invoice(customer, issue_date=datetime.date(2026, 3, 1), due_date=datetime.date(2026, 4, 1))
+    day = datetime.date(2026, 4, 2)
+    for offset in (0, 7, 14):
+        services.reminders_run(run_date=day + datetime.timedelta(days=offset))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reminders_run(run_date=datetime.date(2026, 5, 4))
+    letter = Reminder.objects.get(channel="letter")
+    assert letter.status == "sending" and letter.approved_at and letter.approved_by is None
+    assert letter.pdf
+    letters.letter_record_posting(
+        user=finance_user, reminder_id=letter.pk, tracking_number="1A00000002"
+    )
+    letter.refresh_from_db()
+    assert letter.status == "sent" and letter.attempted_on == TODAY()

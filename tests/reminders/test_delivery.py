@@ -3,7 +3,6 @@
 import datetime
 import socket
 import threading
-from decimal import Decimal
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -332,11 +331,3 @@ def test_backoff_grows_and_stays_under_a_day():
     delays = [record.backoff(n) for n in range(1, 8)]
     assert delays[0] == datetime.timedelta(minutes=30)
     assert delays == sorted(delays) and max(delays) < datetime.timedelta(days=1)
-
-
-def test_money_formats():
-    from reminders.emails import format_money, payment_reference
-
-    assert format_money(Decimal("1234.5"), "fr") == "1\u202f234,50\u00a0€"
-    assert format_money(Decimal("1234.5"), "en") == "€1,234.50"
-    assert payment_reference("411A", ["F1", "F2", "F1"]) == "411A F1 F2"

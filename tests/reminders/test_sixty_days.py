@@ -3,7 +3,9 @@
 
 Calendar of the window (2026-04-01 .. 2026-05-30): weekends; Easter Monday 6 April,
 1 May, 8 May, Ascension 14 May and Whit Monday 25 May are French public holidays; no run
-at all from 11 to 17 May (a missed week).
+at all from 11 to 17 May (a missed week). The clock moves with the runs (07:00 in Paris each
+day), so the formal notice is approved, rendered and posted on its own day through the
+letters workflow, as finance staff do it.
 """
 
 import datetime
@@ -12,10 +14,12 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
 
 from customers.models import Activity
 from receivables.models import Dispute, PromiseToPay
 from reminders import services
+from reminders.letters import workflow as letters
 from reminders.models import Reminder, ReminderItem
 from tests.factories import make_invoice, make_payment, make_reminder_customer
 
@@ -98,7 +102,10 @@ def _invoice(customer, number, due, amount="1000.00"):
 
 
 @pytest.mark.django_db
-def test_sixty_days_of_daily_runs(company_profile, finance_user):
+def test_sixty_days_of_daily_runs(
+    company_profile, finance_user, clock, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
     alpha = make_reminder_customer("ALPHA", cc="dg@alpha.example")
     bravo = make_reminder_customer("BRAVO", language="en")
     charlie = make_reminder_customer("CHARLIE")
@@ -134,10 +141,13 @@ def test_sixty_days_of_daily_runs(company_profile, finance_user):
         if day == D(2026, 4, 20):
             services.dispute_resolve(dispute=dispute, user=finance_user)
         if day == D(2026, 5, 5):
+            # Approved: the PDF is rendered and stored by the django-q2 task queued on
+            # commit (synchronous in tests); then the registered letter is posted.
             letter = Reminder.objects.get(customer=alpha, channel="letter")
-            services.letter_approve(reminder=letter, user=finance_user)
-            services.reminder_mark_sent(
-                reminder=letter, user=finance_user, tracking_number="1A00000001", sent_on=day
+            with django_capture_on_commit_callbacks(execute=True):
+                letters.letter_approve(user=finance_user, reminder_id=letter.pk)
+            letters.letter_record_posting(
+                user=finance_user, reminder_id=letter.pk, tracking_number="1A00000001"
             )
 
     seen_emails = {}
@@ -146,6 +156,7 @@ def test_sixty_days_of_daily_runs(company_profile, finance_user):
         day = START + datetime.timedelta(days=offset)
         if day in GAP:
             continue
+        clock.move_to(f"{day.isoformat()}T07:00")
         before_run(day)
         call_command("run_reminders", "--date", day.isoformat(), stdout=_Null())
         sent_today = list(mail.outbox)
@@ -201,6 +212,20 @@ def test_sixty_days_of_daily_runs(company_profile, finance_user):
         .exclude(customer=alpha)
         .values_list("status", flat=True)
     ) == {Reminder.Status.AWAITING_APPROVAL}
+    # ALPHA's notice went through the letters workflow: approved, stored once, posted on
+    # 5 May, from which the collection step counted its 15 days.
+    alpha_letter = Reminder.objects.get(customer=alpha, channel="letter")
+    assert alpha_letter.status == Reminder.Status.SENT
+    assert alpha_letter.approved_by == finance_user
+    assert timezone.localdate(alpha_letter.approved_at) == D(2026, 5, 5)
+    assert alpha_letter.pdf and alpha_letter.tracking_number == "1A00000001"
+    assert alpha_letter.attempted_on == D(2026, 5, 5)
+    letter_log = Activity.objects.filter(customer=alpha, kind="letter").order_by("pk")
+    assert [a.summary.split(" (")[0] for a in letter_log] == [
+        "Formal notice approved",
+        "Formal notice PDF stored",
+        "Formal notice posted, registered letter 1A00000001",
+    ]
     assert not Reminder.objects.filter(customer__in=[hotel, india]).exists()
     # One timeline entry per sent email; the broken promise is on the timeline too.
     assert Activity.objects.filter(kind="email").count() == len(EXPECTED_EMAILS)

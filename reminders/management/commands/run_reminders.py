@@ -3,14 +3,12 @@ django-q2 schedule runs every morning."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from core.dates import parse_day_option
+from core.money import ZERO, format_money
 from reminders import services
-from reminders.emails import format_money
 
 
 class Command(BaseCommand):
@@ -56,7 +54,7 @@ class Command(BaseCommand):
                 if not items:
                     continue
                 step = max((i.step for i in items), key=lambda s: s.position)
-                total = sum((i.installment.amount_left for i in items), Decimal("0.00"))
+                total = sum((i.installment.amount_left for i in items), ZERO)
                 line = (
                     f"{c.customer_ref} {c.name} | {label} step {step.position} {step.name}"
                     f" | total {format_money(total, lang)}"

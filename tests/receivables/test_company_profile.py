@@ -7,14 +7,14 @@ from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 from django.utils import translation
 
-from reminders.models import CompanyProfile
+from receivables.models import CompanyProfile
 
 pytestmark = pytest.mark.django_db
 
 
 def change(client, profile, **changes):
     data = {k: ("" if v is None else v) for k, v in model_to_dict(profile).items()} | changes
-    return client.post(f"/admin/reminders/companyprofile/{profile.pk}/change/", data)
+    return client.post(f"/admin/receivables/companyprofile/{profile.pk}/change/", data)
 
 
 @pytest.fixture
