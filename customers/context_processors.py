@@ -4,13 +4,10 @@ from core import access
 
 
 def roles(request: HttpRequest) -> dict:
+    """What the pages may offer: ``may.EDIT_LEDGER`` and the like (core/access.py, the
+    only answer to "may this user do X"), and the user's ``roles``, which pick the
+    workplace links of the menu (a sales rep's "My clients")."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if user is None:
         return {}
-    return {
-        "is_finance": access.is_finance(user),
-        "is_manager": access.is_manager(user),
-        "is_sales": access.is_sales(user),
-        "can_edit_ledger": access.can_edit_ledger(user),
-        "can_export": access.can_export(user),
-    }
+    return {"may": access.Permissions(user), "roles": access.roles(user)}

@@ -1,3 +1,4 @@
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -104,6 +105,22 @@ class Customer(models.Model):
     def address_lines(self) -> list[str]:
         city = " ".join(p for p in (self.postal_code, self.city) if p)
         return [line for line in (self.address_line1, self.address_line2, city) if line]
+
+    def reminders_paused_on(self, day: datetime.date) -> bool:
+        """Whether a pause of the reminders is in force on ``day``: paused until that day
+        included (the daily run's ``receivables.models.reminder_free_on`` says the same in
+        SQL; a test holds them together)."""
+        return self.reminders_paused_until is not None and self.reminders_paused_until >= day
+
+    def exceeds_credit_limit(self, balance: Decimal) -> bool:
+        """Whether ``balance`` is beyond the credit limit (strictly above it; no limit
+        set, never)."""
+        return self.credit_limit is not None and balance > self.credit_limit
+
+    def exceeds_insured_cover(self, balance: Decimal) -> bool:
+        """Whether ``balance`` is beyond the credit-insurance cover (strictly above it;
+        no cover set, never)."""
+        return self.insured_cover is not None and balance > self.insured_cover
 
 
 class ContactQuerySet(models.QuerySet):

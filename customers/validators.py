@@ -1,4 +1,6 @@
-"""Identifier validation through python-stdnum (SIREN, VAT, IBAN, BIC)."""
+"""Identifier validation through python-stdnum (SIREN, VAT, IBAN, BIC): a customer's
+SIREN and VAT number, the creditor's (receivables.CompanyProfile) SIREN, VAT number and the
+bank details printed on every reminder and formal notice."""
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -38,11 +40,3 @@ def validate_bic(value: str) -> None:
         bic.validate(value)
     except StdnumError as exc:
         raise ValidationError(_("%(value)s is not a valid BIC."), params={"value": value}) from exc
-
-
-def compact_siren(value: str) -> str:
-    return siren.compact(value) if value else value
-
-
-def compact_vat(value: str) -> str:
-    return vat.compact(value) if value else value

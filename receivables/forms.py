@@ -19,6 +19,7 @@ from django.db import IntegrityError
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import DayField
 from core.money import MoneyFormField, format_money_active
 from customers.models import Customer
 from receivables import services
@@ -31,7 +32,6 @@ from receivables.models import (
 )
 from receivables.plans import PlanKind
 
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MONEY_WIDGET = forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"})
 MAX_MONTHLY_PARTS = 120
 
@@ -70,10 +70,9 @@ class InvoiceForm(LedgerForm):
     ]
 
     number = forms.CharField(label=_("Invoice number"), max_length=40)
-    issue_date = forms.DateField(label=_("Issue date"), widget=DATE_WIDGET)
-    due_date = forms.DateField(
+    issue_date = DayField(label=_("Issue date"))
+    due_date = DayField(
         label=_("Due date"),
-        widget=DATE_WIDGET,
         help_text=_("The first part falls due on this date, the next ones a month apart."),
     )
     amount = MoneyFormField(
@@ -147,7 +146,7 @@ class InvoiceForm(LedgerForm):
 
 
 class PaymentForm(LedgerForm):
-    date = forms.DateField(label=_("Payment date"), widget=DATE_WIDGET)
+    date = DayField(label=_("Payment date"))
     amount = MoneyFormField(label=_("Amount"), min_value=Decimal("0.01"), widget=MONEY_WIDGET)
     method = forms.ChoiceField(
         label=_("Method"), choices=Payment.Method.choices, initial=Payment.Method.TRANSFER

@@ -12,6 +12,7 @@ from core import access
 from core.access import AnyUser
 from core.money import DEFAULT_CURRENCY, ZERO, MoneyField
 from customers.models import Customer
+from customers.validators import validate_bic, validate_iban, validate_siren, validate_vat_number
 
 # The ledger keeps one currency. Amounts are summed everywhere (balances, aged balance,
 # KPIs, letters); a total of euros and dollars means nothing, so every entry refuses
@@ -200,9 +201,6 @@ class Installment(models.Model):
 class PaymentQuerySet(models.QuerySet):
     def visible_to(self, user: AnyUser) -> "PaymentQuerySet":
         return self.filter(access.scope_q(user, "customer"))
-
-    def with_unallocated(self) -> "PaymentQuerySet":
-        return self.filter(allocated_amount__lt=F("amount"))
 
 
 class Payment(models.Model):
@@ -470,7 +468,7 @@ class ReferenceRate(models.Model):
 class AgedBalanceSnapshotQuerySet(models.QuerySet):
     def visible_to(self, user: AnyUser) -> "AgedBalanceSnapshotQuerySet":
         """Snapshots cover the whole ledger, so only those who may export see them."""
-        return self if access.can_export(user) else self.none()
+        return self if access.may(user, access.Action.EXPORT) else self.none()
 
     def done(self) -> "AgedBalanceSnapshotQuerySet":
         return self.filter(status=AgedBalanceSnapshot.Status.DONE)
@@ -586,13 +584,16 @@ class CompanyProfile(models.Model):
     address_line2 = models.CharField(_("address (line 2)"), max_length=200, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
-    siren = models.CharField(_("SIREN"), max_length=9, blank=True)
-    vat_number = models.CharField(_("VAT number"), max_length=20, blank=True)
+    siren = models.CharField(_("SIREN"), max_length=9, blank=True, validators=[validate_siren])
+    vat_number = models.CharField(
+        _("VAT number"), max_length=20, blank=True, validators=[validate_vat_number]
+    )
     rcs = models.CharField(_("trade register (RCS)"), max_length=100, blank=True)
     email = models.EmailField(_("accounts receivable email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
-    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
-    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    # Printed on every formal notice: a wrong digit sends the customer's money elsewhere.
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True, validators=[validate_iban])
+    bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
     bank_name = models.CharField(_("bank"), max_length=100, blank=True)
     signatory_name = models.CharField(_("signatory"), max_length=100, blank=True)
     signatory_title = models.CharField(_("signatory's title"), max_length=100, blank=True)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core import access
 from core.access import AnyUser
+from core.dates import DayField
 from core.htmx import render_page
 from core.money import format_money_active
 from customers.models import Customer
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 PAGE_SIZE = 50
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 # The two filter forms only read the query string; they live here until the app has a
@@ -59,8 +58,8 @@ class InvoiceFilterForm(forms.Form):
         queryset=None,
         empty_label=gettext_lazy("All"),
     )
-    due_from = forms.DateField(label=gettext_lazy("Due from"), required=False, widget=DATE_WIDGET)
-    due_to = forms.DateField(label=gettext_lazy("Due to"), required=False, widget=DATE_WIDGET)
+    due_from = DayField(label=gettext_lazy("Due from"), required=False)
+    due_to = DayField(label=gettext_lazy("Due to"), required=False)
 
     def __init__(self, *args, user: AnyUser, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -83,10 +82,9 @@ class InvoiceFilterForm(forms.Form):
 
 
 class AsOfForm(forms.Form):
-    as_of = forms.DateField(
+    as_of = DayField(
         label=gettext_lazy("As of"),
         required=False,
-        widget=DATE_WIDGET,
         error_messages={"invalid": gettext_lazy("Enter a valid date, such as 2026-03-31.")},
     )
 
@@ -106,7 +104,6 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "show_sales_rep_filter": access.sees_all_customers(request.user),
     }
     return render_page(request, "receivables/invoice_list.html", context, fragment="table")
 
@@ -124,8 +121,7 @@ def _ledger_customer(request: HttpRequest, customer_pk: int) -> Customer:
     """The customer whose ledger is written to: 404 outside the user's scope, then 403
     for anyone but finance staff."""
     customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=customer_pk)
-    if not access.can_edit_ledger(request.user):
-        raise PermissionDenied
+    access.require(request.user, access.Action.EDIT_LEDGER)
     return customer
 
 
@@ -173,15 +169,13 @@ def aged_balance(request: HttpRequest) -> HttpResponse:
         "form": form if form.is_bound else AsOfForm(initial={"as_of": as_of}),
         "ab": ab,
         "page": page,
-        "can_download": access.can_download_aged_balance(request.user),
     }
     return render(request, "receivables/aged_balance.html", context)
 
 
 @require_GET
 def aged_balance_download(request: HttpRequest, fmt: str) -> HttpResponse:
-    if not access.can_download_aged_balance(request.user):
-        raise PermissionDenied
+    access.require(request.user, access.Action.DOWNLOAD_AGED_BALANCE)
     as_of = AsOfForm(request.GET).as_of_date()
     if as_of is None:
         return HttpResponseBadRequest(_("Enter a valid date, such as 2026-03-31."))

@@ -11,11 +11,10 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import DayField
 from core.money import MoneyFormField
 from customers.models import Activity
 from receivables.models import Dispute, Invoice
-
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class CallLogForm(forms.Form):
@@ -29,11 +28,11 @@ class CallLogForm(forms.Form):
     body = forms.CharField(
         label=_("Details"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
-    next_action_date = forms.DateField(label=_("Next action"), required=False, widget=DATE_WIDGET)
+    next_action_date = DayField(label=_("Next action"), required=False)
 
 
 class PromiseForm(forms.Form):
-    promised_date = forms.DateField(label=_("Promised date"), widget=DATE_WIDGET)
+    promised_date = DayField(label=_("Promised date"))
     amount = MoneyFormField(label=_("Amount"), min_value=Decimal("0.01"))
     invoices = forms.ModelMultipleChoiceField(
         label=_("Invoices (none: all)"), queryset=Invoice.objects.none(), required=False
@@ -51,10 +50,9 @@ class PromiseForm(forms.Form):
 
 
 class PauseForm(forms.Form):
-    until = forms.DateField(
+    until = DayField(
         label=_("Pause reminders until"),
         required=False,
-        widget=DATE_WIDGET,
         help_text=_("Empty: resume now."),
     )
     note = forms.CharField(label=_("Reason"), max_length=1000, required=False)
@@ -94,17 +92,6 @@ def _not_past(day: datetime.date | None) -> datetime.date | None:
     return day
 
 
-# Suggested call outcomes (the field stays free text: a call rarely fits a list).
-CALL_OUTCOMES = (
-    _("Reached: payment promised"),
-    _("Reached: payment on its way"),
-    _("Reached: disagrees with the invoice"),
-    _("No answer"),
-    _("Left a message"),
-    _("Wrong number"),
-)
-
-
 class WorklistCallForm(forms.Form):
     """A call made from the worklist: what came of it, and when to act next."""
 
@@ -112,7 +99,7 @@ class WorklistCallForm(forms.Form):
     note = forms.CharField(
         label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
-    next_action_date = forms.DateField(label=_("Next action"), required=False, widget=DATE_WIDGET)
+    next_action_date = DayField(label=_("Next action"), required=False)
 
     def clean_next_action_date(self) -> datetime.date | None:
         return _not_past(self.cleaned_data["next_action_date"])
@@ -121,7 +108,7 @@ class WorklistCallForm(forms.Form):
 class PostponeForm(forms.Form):
     """Postpone a call or a follow-up to a later day."""
 
-    until = forms.DateField(label=_("Postpone to"), widget=DATE_WIDGET)
+    until = DayField(label=_("Postpone to"))
 
     def clean_until(self) -> datetime.date:
         until = self.cleaned_data["until"]

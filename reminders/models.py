@@ -108,10 +108,6 @@ class ScenarioStep(models.Model):
     def __str__(self) -> str:
         return f"{self.scenario} — {self.position}. {self.name}"
 
-    @property
-    def is_email(self) -> bool:
-        return self.action == self.Action.EMAIL
-
 
 class ReminderTemplate(models.Model):
     """The wording of a step's email in one language, edited by administrators. Rendered
@@ -171,11 +167,6 @@ class ReminderQuerySet(models.QuerySet):
         """Emails not settled yet: while one exists, the customer gets no new email."""
         S = Reminder.Status
         return self.emails().filter(status__in=[S.PLANNED, S.SENDING, S.FAILED, S.UNKNOWN])
-
-    def worklist(self) -> "ReminderQuerySet":
-        """What needs a human: tasks to do, letters to approve, failed or unknown sends."""
-        S = Reminder.Status
-        return self.filter(status__in=[S.TODO, S.AWAITING_APPROVAL, S.FAILED, S.UNKNOWN])
 
 
 class Reminder(models.Model):

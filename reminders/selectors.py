@@ -22,10 +22,6 @@ class PreviewDay:
     business_day: bool
     plans: list[planner.CustomerPlan]
 
-    @property
-    def email_count(self) -> int:
-        return sum(1 for p in self.plans if p.emails)
-
 
 @dataclass
 class Preview:
@@ -59,16 +55,6 @@ def reminders_preview(*, user: AnyUser, start: datetime.date, days: int = 7) -> 
         for plan in preview_day.plans:
             plan.recipients = recipients[plan.customer.id]
     return Preview(days=result, recipients=recipients)
-
-
-def reminder_worklist(*, user: AnyUser) -> ReminderQuerySet:
-    """What needs a person: tasks, letters awaiting approval, failed and unknown sends."""
-    return (
-        Reminder.objects.visible_to(user)
-        .worklist()
-        .select_related("customer", "step")
-        .order_by("run_date", "pk")
-    )
 
 
 # --- the finance worklist, section by section ----------------------------------------

@@ -12,7 +12,7 @@ import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -43,18 +43,13 @@ Channel = Reminder.Channel
 # --- manual actions ---------------------------------------------------------------------
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied(_("You are not allowed to do this."))
-
-
 def reminder_send_now(
     *, customer: Customer, user: User, today: datetime.date | None = None
 ) -> Reminder:
     """Send the customer's next email step now, whatever the daily cadence: every
     remindable installment moves to its next email step. Disputed and paid installments
     are still left out; the email is logged with the user as its actor."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     today = today or timezone.localdate()
     try:
         with transaction.atomic():
@@ -95,7 +90,7 @@ def activity_log(
     task: Reminder | None = None,
 ) -> Activity:
     """Log a call or a note on the timeline; a call can close a phone task."""
-    _require(access.can_add_notes(user))
+    access.require(user, access.Action.ADD_NOTES)
     if kind not in (Activity.Kind.CALL, Activity.Kind.NOTE):
         raise ValidationError(_("Only a call or a note can be logged here."))
     activity = Activity.objects.create(
@@ -115,7 +110,7 @@ def activity_log(
 @transaction.atomic
 def task_complete(*, task: Reminder, user: User, note: str = "") -> Reminder:
     """Tick off a worklist task (a call, a collection hand-off)."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     updated = Reminder.objects.filter(pk=task.pk, status=Status.TODO).update(
         status=Status.DONE, done_by=user, done_at=timezone.now(), note=note
     )
@@ -128,7 +123,7 @@ def task_complete(*, task: Reminder, user: User, note: str = "") -> Reminder:
 @transaction.atomic
 def dispute_open(*, invoice: Invoice, user: User, reason: str, description: str = "") -> Dispute:
     """Open a dispute: the invoice's reminders stop until it is resolved."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     if Dispute.objects.open().filter(invoice=invoice).exists():
         raise ValidationError(_("This invoice already has an open dispute."))
     dispute = Dispute.objects.create(
@@ -151,7 +146,7 @@ def dispute_open(*, invoice: Invoice, user: User, reason: str, description: str 
 @transaction.atomic
 def dispute_resolve(*, dispute: Dispute, user: User, resolution: str = "") -> Dispute:
     """Resolve a dispute: the invoice's reminders resume where they stopped."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     updated = Dispute.objects.filter(pk=dispute.pk, resolved_at__isnull=True).update(
         resolved_at=timezone.now(), resolved_by=user, resolution=resolution
     )
@@ -181,7 +176,7 @@ def promise_record(
 ) -> PromiseToPay:
     """Record a promise to pay: reminders of the invoices it covers (all the customer's
     when none is named) stop until the promised date plus the grace period."""
-    _require(access.can_add_notes(user))
+    access.require(user, access.Action.ADD_NOTES)
     if amount <= 0:
         raise ValidationError(_("A promised amount must be positive."))
     invoices = list(invoices or [])
@@ -214,7 +209,7 @@ def reminders_pause(
     *, customer: Customer, user: User, until: datetime.date | None, note: str = ""
 ) -> Customer:
     """Pause the customer's reminders up to and including ``until`` (None resumes)."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     Customer.objects.filter(pk=customer.pk).update(reminders_paused_until=until)
     customer.reminders_paused_until = until
     summary = (
@@ -245,7 +240,7 @@ def reminder_retry_now(
     same check as the daily run cancel it if its amounts or situation changed meanwhile,
     then send it with its original Message-ID. Emails that failed too often are left to
     "cancel"."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     today = today or timezone.localdate()
     now = timezone.now()
     with transaction.atomic():
@@ -272,7 +267,7 @@ def reminder_retry_now(
 def reminder_mark_sent(*, reminder: Reminder, user: User) -> Reminder:
     """Record that finance staff checked an "unknown" email did leave (found in the mail
     server's log by its Message-ID). The next step's spacing counts from today."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     reminder = Reminder.objects.select_for_update().get(pk=reminder.pk)
     if reminder.channel != Channel.EMAIL or reminder.status != Status.UNKNOWN:
         raise ValidationError(_("This reminder cannot be marked as sent."))
@@ -294,7 +289,7 @@ def reminder_mark_sent(*, reminder: Reminder, user: User) -> Reminder:
 def reminder_cancel(*, reminder: Reminder, user: User, reason: str = "") -> Reminder:
     """Cancel an email that did not leave (planned, failed, or unknown and checked as
     never sent): its installments may take that step again later. The row stays."""
-    _require(access.can_edit_ledger(user))
+    access.require(user, access.Action.EDIT_LEDGER)
     updated = Reminder.objects.filter(
         pk=reminder.pk,
         channel=Channel.EMAIL,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -29,11 +29,6 @@ def _customer(request: HttpRequest, pk: int) -> Customer:
     return get_object_or_404(Customer.objects.visible_to(request.user), pk=pk)
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
-
-
 def _customer_url(customer: Customer) -> str:
     try:
         return customer.get_absolute_url()
@@ -45,8 +40,6 @@ def _panel_context(request: HttpRequest, customer: Customer, **forms_given) -> d
     user = request.user
     context = {
         "customer": customer,
-        "can_send": access.can_edit_ledger(user),
-        "can_note": access.can_add_notes(user),
         "open_disputes": list(
             Dispute.objects.visible_to(user)
             .open()
@@ -89,7 +82,7 @@ def customer_actions(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def send_now(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     customer = _customer(request, pk)
-    _require(access.can_edit_ledger(request.user))
+    access.require(request.user, access.Action.EDIT_LEDGER)
     try:
         reminder = services.reminder_send_now(customer=customer, user=request.user)
     except ValidationError as exc:
@@ -108,7 +101,7 @@ def send_now(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def log_call(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     customer = _customer(request, pk)
-    _require(access.can_add_notes(request.user))
+    access.require(request.user, access.Action.ADD_NOTES)
     form = forms.CallLogForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.activity_log(customer=customer, user=request.user, **form.cleaned_data)
@@ -119,7 +112,7 @@ def log_call(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def record_promise(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     customer = _customer(request, pk)
-    _require(access.can_add_notes(request.user))
+    access.require(request.user, access.Action.ADD_NOTES)
     form = forms.PromiseForm(request.POST or None, customer=customer)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -140,7 +133,7 @@ def record_promise(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def pause(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     customer = _customer(request, pk)
-    _require(access.can_edit_ledger(request.user))
+    access.require(request.user, access.Action.EDIT_LEDGER)
     form = forms.PauseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.reminders_pause(
@@ -156,7 +149,7 @@ def pause(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def open_dispute(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     customer = _customer(request, pk)
-    _require(access.can_edit_ledger(request.user))
+    access.require(request.user, access.Action.EDIT_LEDGER)
     form = forms.DisputeOpenForm(request.POST or None, customer=customer)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -176,7 +169,7 @@ def resolve_dispute(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         Dispute.objects.visible_to(request.user).select_related("invoice__customer"), pk=pk
     )
     customer = dispute.invoice.customer
-    _require(access.can_edit_ledger(request.user))
+    access.require(request.user, access.Action.EDIT_LEDGER)
     form = forms.DisputeResolveForm(request.POST)
     form.is_valid()
     try:

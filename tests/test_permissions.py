@@ -1,14 +1,19 @@
 """The permission matrix of every page: anonymous, another sales rep, the owning sales rep,
 finance staff and a manager. Scoping comes from ``visible_to`` (core/access.py):
 what a sales rep may not see answers 404 on detail pages and is absent from lists,
-downloads and totals."""
+downloads and totals. What a role may *do* comes from ``access.may(user, action)`` and
+its one table; the matrix below pins that table, and one page per action answers 403
+exactly when ``may`` says no."""
 
 import datetime
 from urllib.parse import urlsplit
 
 import pytest
+from django.template import Context, Template
 from django.urls import reverse
 
+from core import access
+from core.access import Action
 from customers.models import Activity
 from receivables.models import Dispute, PromiseToPay
 from tests.factories import CustomerFactory, make_invoice, make_payment, make_user
@@ -174,3 +179,106 @@ def test_admin_pages_open_for_a_superuser(client, world, model):
 def test_admin_refuses_sales_reps(client, world):
     client.force_login(world["users"]["owner"])
     assert client.get("/admin/customers/customer/").status_code == 302
+
+
+# --- Actions: role x action -> allowed ---------------------------------------------------
+
+# The rights of each role, written out once more by hand: changing core/access.py's table
+# must change this one too, on purpose.
+EXPECTED_RIGHTS = {
+    "finance": set(Action),
+    "manager": {
+        Action.VIEW_ALL,
+        Action.EXPORT,
+        Action.DOWNLOAD_AGED_BALANCE,
+        Action.VIEW_REPORTS,
+        Action.TAKE_SNAPSHOTS,
+    },
+    "sales": {Action.ADD_NOTES, Action.DOWNLOAD_AGED_BALANCE},
+    "superuser": set(Action),
+    "no role": set(),
+}
+
+
+def user_with(role: str):
+    if role == "superuser":
+        user = make_user(None, "super_t")
+        user.is_superuser = True
+        user.save()
+        return user
+    return make_user(None if role == "no role" else role, f"{role.replace(' ', '_')}_m")
+
+
+def test_the_table_is_the_expected_one():
+    assert {role: set(rights) for role, rights in access.RIGHTS.items()} == {
+        role: EXPECTED_RIGHTS[role] for role in access.ROLES
+    }
+
+
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("role", list(EXPECTED_RIGHTS))
+def test_may_matrix(role, action):
+    user = user_with(role)
+    allowed = action in EXPECTED_RIGHTS[role]
+    assert access.may(user, action) is allowed
+    assert access.may(user, action.value) is allowed  # the plain name works too
+    assert access.Permissions(user)[action.name] is allowed
+
+
+def test_anonymous_may_do_nothing():
+    from django.contrib.auth.models import AnonymousUser
+
+    assert not any(access.may(AnonymousUser(), action) for action in Action)
+
+
+def test_rights_of_several_roles_add_up():
+    user = make_user(access.SALES, "sales_and_manager")
+    user.groups.add(make_user(access.MANAGER, "manager_m").groups.get())
+    assert access.rights(user) == EXPECTED_RIGHTS["sales"] | EXPECTED_RIGHTS["manager"]
+
+
+def test_an_unknown_action_raises(finance_user):
+    with pytest.raises(access.UnknownAction):
+        access.may(finance_user, "edit_everything")
+    with pytest.raises(access.UnknownAction):
+        access.require(finance_user, "edit_everything")
+
+
+def test_an_unknown_action_in_a_template_raises_instead_of_saying_no(finance_user):
+    template = Template("{% if may.EDIT_LEDGER %}y{% endif %}{% if may.EDTI_LEDGER %}!{% endif %}")
+    with pytest.raises(access.UnknownAction):
+        template.render(Context({"may": access.Permissions(finance_user)}))
+    ok = Template("{% if may.EDIT_LEDGER %}yes{% else %}no{% endif %}")
+    assert ok.render(Context({"may": access.Permissions(finance_user)})) == "yes"
+
+
+def test_the_context_processor_offers_may_to_every_page(client, world):
+    client.force_login(world["users"]["manager"])
+    response = client.get(reverse("workplaces:customer_list"))
+    assert response.context["may"]["VIEW_REPORTS"] is True
+    assert response.context["may"]["EDIT_LEDGER"] is False
+
+
+# One page per action, the one that action guards (GET unless said), and its object:
+# allowed -> anything but 403, refused -> 403.
+ACTION_PAGES = [
+    (Action.VIEW_ALL, "workplaces:dashboard", None, "get"),
+    (Action.EDIT_LEDGER, "receivables:invoice_create", "customer", "get"),
+    (Action.APPROVE_LETTERS, "letters:list", None, "get"),
+    (Action.ADD_NOTES, "reminders:log_call", "customer", "get"),
+    (Action.EXPORT, "reports:snapshot_csv", "missing", "get"),
+    (Action.DOWNLOAD_AGED_BALANCE, "receivables:aged_balance_csv", None, "get"),
+    (Action.VIEW_REPORTS, "reports:home", None, "get"),
+    (Action.TAKE_SNAPSHOTS, "reports:snapshot_create", None, "post"),
+]
+
+
+@pytest.mark.parametrize("role", ["owner", "finance", "manager"])
+@pytest.mark.parametrize(("action", "name", "obj", "method"), ACTION_PAGES)
+def test_each_action_guards_its_page(client, world, role, action, name, obj, method):
+    user = world["users"][role]
+    client.force_login(user)
+    args = {None: [], "customer": [world["customer"].pk], "missing": [999999]}[obj]
+    response = getattr(client, method)(reverse(name, args=args), {"as_of": AS_OF})
+    allowed = action in EXPECTED_RIGHTS["sales" if role == "owner" else role]
+    assert (response.status_code == 403) is not allowed, response.status_code

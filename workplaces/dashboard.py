@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 SECTION_CAP = 8
 BROKEN_PROMISE_DAYS = 30
+# A dispute open longer than this is shown as waiting too long for an answer.
+DISPUTE_WAITING_DAYS = 30
 HUMAN_FOLLOW_UP = (Activity.Kind.CALL, Activity.Kind.NOTE)
 
 
@@ -142,7 +144,9 @@ def credit_alerts(*, user: AnyUser, today: datetime.date) -> CustomerIdPage:
     """Customers whose balance today exceeds their credit limit or their credit-insurance
     cover, largest balance first: chosen and ranked by one statement over the open items,
     and only the customers shown get their full balances."""
-    return CustomerIdPage(customers_over_credit_limit(user=user), user=user, today=today)
+    return CustomerIdPage(
+        customers_over_credit_limit(user=user, today=today), user=user, today=today
+    )
 
 
 # --- sections ---------------------------------------------------------------------------
@@ -211,14 +215,19 @@ def section_rows(
 
 
 def decorate(section: str, rows: Iterable[Any], today: datetime.date) -> list[Any]:
-    """Per-row facts the templates show and that are plain date arithmetic (no query):
-    how long a dispute has been open, how late a follow-up is."""
+    """Per-row facts the templates show, decided here (no query): how long a dispute has
+    been open and whether that is long (``DISPUTE_WAITING_DAYS``), how late a follow-up
+    is, which of a customer's limits its balance is beyond."""
     rows = list(rows)
     for row in rows:
         if section == "disputes":
             row.age_days = (today - timezone.localdate(row.opened_at)).days
+            row.waiting_long = row.age_days > DISPUTE_WAITING_DAYS
         elif section == "followups":
             row.late_days = (today - row.next_action_date).days
+        elif section == "credit":
+            row.over_credit_limit = row.exceeds_credit_limit(row.total)
+            row.over_insured_cover = row.exceeds_insured_cover(row.total)
     return rows
 
 
@@ -459,10 +468,12 @@ def next_steps(
     customers: Iterable[WithAnnotations[Customer, SalesCustomerFields]], today: datetime.date
 ) -> None:
     """Set ``next_step`` (a :class:`~reminders.run.plan.NextStep` or None) on each
-    customer of :func:`sales_customers`, by the daily run's own rules: one query for the
-    scenarios, whatever the number of rows."""
+    customer of :func:`sales_customers`, by the daily run's own rules, and
+    ``reminders_paused`` (a pause in force today): one query for the scenarios, whatever
+    the number of rows."""
     scenarios = planner.load_scenarios()
     for c in customers:
+        c.reminders_paused = c.reminders_paused_on(today)  # type: ignore[attr-defined]
         c.next_step = None  # type: ignore[attr-defined]  # for the template
         if c.next_inst is None:
             continue

@@ -131,6 +131,11 @@ class PaymentBehaviour:
         share = self.on_time_share
         return None if share is None else (share * 100).quantize(Decimal("1"))
 
+    @property
+    def late_payer(self) -> bool:
+        """Pays later than ``kpis.LATE_PAYER_DAYS`` on average (unknown: no)."""
+        return kpis.is_late_payer(self.average_days_late)
+
 
 def payment_behaviour(*, customer: Customer, as_of: datetime.date) -> PaymentBehaviour:
     """Average days late weighted by amount and share paid on time, over the payments
@@ -264,6 +269,19 @@ class CustomerPage:
     @property
     def open_left(self) -> Decimal:
         return sum((i.amount_left for i in self.open_installments), ZERO)
+
+    @property
+    def reminders_paused(self) -> bool:
+        """A pause of the reminders is in force on the page's day."""
+        return self.customer.reminders_paused_on(self.as_of)
+
+    @property
+    def over_credit_limit(self) -> bool:
+        return self.customer.exceeds_credit_limit(self.customer.total)  # type: ignore[attr-defined]
+
+    @property
+    def over_insured_cover(self) -> bool:
+        return self.customer.exceeds_insured_cover(self.customer.total)  # type: ignore[attr-defined]
 
 
 def customer_page(

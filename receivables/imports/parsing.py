@@ -15,13 +15,12 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
+from core.dates import DateParseError, parse_day
 from core.money import CENT, DECIMAL_PLACES, MAX_DIGITS
 
 # Spaces used as thousands separators: plain, no-break (U+00A0), narrow no-break
 # (U+202F, what French locales produce) and thin (U+2009).
 _GROUP_SPACES = " \u00a0\u202f\u2009"
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_FR_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 # Integer part: plain digits, or 1-3 digits then groups of 3 separated by one space.
 _AMOUNT = re.compile(r"^(?P<sign>[+-]?)(?P<int>\d+|\d{1,3}(?: \d{3})+)(?:[.,](?P<dec>\d+))?$")
 # Money columns store 14 digits with 2 decimals.
@@ -53,10 +52,8 @@ def cell_text(value: object) -> str:
 
 
 def parse_date(value: object) -> datetime.date:
-    """A date written ``YYYY-MM-DD`` or ``DD/MM/YYYY``, or a real XLSX date cell.
-
-    Other forms (``MM/DD/YYYY``, two-digit years) are refused rather than guessed, since
-    a day and month swapped silently would shift every reminder."""
+    """A date written ``YYYY-MM-DD`` or ``DD/MM/YYYY`` (:func:`core.dates.parse_day`, the
+    project's one reading of a typed date), or a real XLSX date cell."""
     if isinstance(value, datetime.datetime):
         if value.time() != datetime.time(0, 0):
             raise CellError(
@@ -71,19 +68,10 @@ def parse_date(value: object) -> datetime.date:
             _("%(value)s is a number, not a date; write YYYY-MM-DD or DD/MM/YYYY.")
             % {"value": cell_text(value)}
         )
-    text = cell_text(value)
-    if match := _ISO_DATE.match(text):
-        year, month, day = (int(g) for g in match.groups())
-    elif match := _FR_DATE.match(text):
-        day, month, year = (int(g) for g in match.groups())
-    else:
-        raise CellError(
-            _("%(value)s is not a date; write YYYY-MM-DD or DD/MM/YYYY.") % {"value": text}
-        )
     try:
-        return datetime.date(year, month, day)
-    except ValueError as exc:
-        raise CellError(_("%(value)s is not a valid date.") % {"value": text}) from exc
+        return parse_day(cell_text(value))
+    except DateParseError as error:
+        raise CellError(str(error)) from None
 
 
 def _float_to_decimal(value: float) -> Decimal:

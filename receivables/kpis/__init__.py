@@ -20,7 +20,8 @@ Definitions (also shown on the page):
   amount: days late = allocation date − installment due date, an early payment counting
   as 0 (not as negative lateness, which would hide late payers behind early ones). Credit
   notes are not payments and are left out. The **on-time share** is the part of that
-  amount allocated on or before the due date.
+  amount allocated on or before the due date. A customer late by more than
+  ``LATE_PAYER_DAYS`` (15) on average is a **late payer**.
 - The **collection forecast** expects each open installment on its due date shifted by
   its customer's average days late (the same measure, per customer, rounded to whole
   days; 0 without history). An installment whose expected date has already passed is
@@ -34,11 +35,13 @@ import from here.
 """
 
 from receivables.kpis.behaviour import (
+    LATE_PAYER_DAYS,
     Forecast,
     ForecastHorizon,
     PaymentBehaviour,
     collection_forecast,
     customer_delays,
+    is_late_payer,
     payment_allocations,
     payment_behaviour,
     weighted_lateness,
@@ -76,6 +79,7 @@ __all__ = [
     "BEHAVIOUR_MONTHS",
     "DSO_WINDOW_DAYS",
     "FORECAST_WEEKS",
+    "LATE_PAYER_DAYS",
     "OVERDUE_BUCKETS",
     "TENTH",
     "TOP_DEBTORS",
@@ -92,6 +96,7 @@ __all__ = [
     "customer_delays",
     "days_sales_outstanding",
     "dso_from",
+    "is_late_payer",
     "ledger_totals",
     "manager_kpis",
     "month_end",

@@ -67,6 +67,17 @@ def weighted_lateness() -> ExpressionWrapper:
     return ExpressionWrapper(F("amount") * F("late_days"), output_field=WEIGHT_FIELD)
 
 
+# A customer who pays more than this many days late on average (the measure above) is a
+# late payer: the customer page flags it.
+LATE_PAYER_DAYS = 15
+
+
+def is_late_payer(average_days_late: Decimal | None) -> bool:
+    """Whether an average lateness (:func:`payment_behaviour`'s measure) makes a late
+    payer; no payment history, no verdict (False)."""
+    return average_days_late is not None and average_days_late > LATE_PAYER_DAYS
+
+
 @dataclass(frozen=True)
 class PaymentBehaviour:
     """How the customers paid over the 12 months ending on ``as_of``."""

@@ -113,7 +113,7 @@ def month_end_balances(
     once the monthly schedule has run for a year, so the dashboard stays fast on a large
     ledger instead of recomputing twelve past month ends on each visit."""
     found: dict[datetime.date, tuple] = {}
-    if access.sees_all_customers(user):
+    if access.may(user, access.Action.VIEW_ALL):
         for snap in AgedBalanceSnapshot.objects.done().filter(as_of__in=list(ends)):
             overdue = snap.d1_30 + snap.d31_60 + snap.d61_90 + snap.d90_plus
             found[snap.as_of] = (snap.total, overdue)

@@ -24,11 +24,14 @@ class AgedBalance:
     totals: dict[str, Decimal]
 
 
+# Both statements give, per customer: id, customer_ref, name, the five buckets before
+# credit, and the credit (the definition: receivables/selectors/balances.py).
 _CURRENT_BALANCE_SQL = """
 SELECT c.id, c.customer_ref, c.name,
-       COALESCE(b.not_due, 0), COALESCE(b.d1_30, 0), COALESCE(b.d31_60, 0),
-       COALESCE(b.d61_90, 0), COALESCE(b.d90_plus, 0),
-       COALESCE(p.credit, 0) + COALESCE(n.credit, 0) + COALESCE(f.paid, 0)
+       COALESCE(b.not_due, 0) AS not_due, COALESCE(b.d1_30, 0) AS d1_30,
+       COALESCE(b.d31_60, 0) AS d31_60, COALESCE(b.d61_90, 0) AS d61_90,
+       COALESCE(b.d90_plus, 0) AS d90_plus,
+       COALESCE(p.credit, 0) + COALESCE(n.credit, 0) + COALESCE(f.paid, 0) AS credit
 FROM customers_customer c
 LEFT JOIN (
     SELECT v.customer_id,
@@ -73,7 +76,6 @@ LEFT JOIN (
 WHERE (b.customer_id IS NOT NULL OR p.customer_id IS NOT NULL OR n.customer_id IS NOT NULL
        OR f.customer_id IS NOT NULL)
   {scope}
-ORDER BY c.customer_ref
 """
 
 
@@ -116,8 +118,23 @@ LEFT JOIN (
 ) n ON n.customer_id = c.id
 WHERE (b.customer_id IS NOT NULL OR p.customer_id IS NOT NULL OR n.customer_id IS NOT NULL)
   {scope}
-ORDER BY c.customer_ref
 """
+
+
+def _params(as_of: datetime.date) -> dict[str, Any]:
+    d = datetime.timedelta
+    return {
+        "as_of": as_of,
+        "d1": as_of - d(1),
+        "d30": as_of - d(30),
+        "d31": as_of - d(31),
+        "d60": as_of - d(60),
+        "d61": as_of - d(61),
+        "d90": as_of - d(90),
+        "d91": as_of - d(91),
+        "invoice": Invoice.Kind.INVOICE,
+        "credit_note": Invoice.Kind.CREDIT_NOTE,
+    }
 
 
 def aged_balance(
@@ -136,19 +153,7 @@ def aged_balance(
     unallocated parts, kept by the allocation services, give the same figures while the
     database reads only the open items instead of the whole history.
     """
-    d = datetime.timedelta
-    params: dict[str, Any] = {
-        "as_of": as_of,
-        "d1": as_of - d(1),
-        "d30": as_of - d(30),
-        "d31": as_of - d(31),
-        "d60": as_of - d(60),
-        "d61": as_of - d(61),
-        "d90": as_of - d(90),
-        "d91": as_of - d(91),
-        "invoice": Invoice.Kind.INVOICE,
-        "credit_note": Invoice.Kind.CREDIT_NOTE,
-    }
+    params = _params(as_of)
     try:
         scope = scope_sql(user, params)
     except EmptyResultSet:  # a user with no role sees no customer
@@ -156,7 +161,7 @@ def aged_balance(
     with connection.cursor() as cursor:
         current = as_of >= (today or timezone.localdate())
         sql = _CURRENT_BALANCE_SQL if current else _AGED_BALANCE_SQL
-        cursor.execute(sql.format(scope=scope), params)
+        cursor.execute(sql.format(scope=scope) + "ORDER BY c.customer_ref", params)
         fetched = cursor.fetchall()
     rows = []
     for pk, ref, name, *buckets, credit in fetched:
@@ -168,3 +173,35 @@ def aged_balance(
         rows.append({"customer_id": pk, "customer_ref": ref, "customer_name": name} | amounts)
     totals = {k: sum((r[k] for r in rows), ZERO) for k in (*BUCKETS, "total")}
     return AgedBalance(as_of=as_of, rows=rows, totals=totals)
+
+
+_OVER_LIMIT_SQL = """
+SELECT t.id
+FROM (
+    SELECT cb.id, c.name, c.credit_limit, c.insured_cover,
+           cb.not_due + cb.d1_30 + cb.d31_60 + cb.d61_90 + cb.d90_plus - cb.credit AS balance
+    FROM ({balances}) cb
+    JOIN customers_customer c ON c.id = cb.id
+    WHERE c.credit_limit IS NOT NULL OR c.insured_cover IS NOT NULL
+) t
+WHERE (t.credit_limit IS NOT NULL AND t.balance > t.credit_limit)
+   OR (t.insured_cover IS NOT NULL AND t.balance > t.insured_cover)
+ORDER BY t.balance DESC, t.name, t.id
+"""
+
+
+def customers_over_credit_limit(*, user, today: datetime.date | None = None) -> list[int]:
+    """The customers visible to ``user`` whose balance today exceeds their credit limit or
+    their insured cover (strictly above, as ``Customer.exceeds_credit_limit`` says),
+    largest balance first. Today's balance is the aged balance's
+    open-items statement (the same figures as everywhere): the database reads the open
+    items, not the whole history."""
+    params = _params(today or timezone.localdate())
+    try:
+        scope = scope_sql(user, params)
+    except EmptyResultSet:
+        return []
+    sql = _OVER_LIMIT_SQL.format(balances=_CURRENT_BALANCE_SQL.format(scope=scope))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]

@@ -1,15 +1,51 @@
-"""Customer balances as the database computes them: what is open, overdue and in each
-age bucket, and the credit not yet allocated, on any date; the customers over their
-credit limit or insured cover."""
+"""What a customer's balance is, once, and the ORM computation of it.
+
+**The definition.** A customer's balance as of a day D:
+
+1. *Owed*: each installment of the customer's invoices (not credit notes), not cancelled
+   and issued on or before D, for its amount less what had been allocated to it by D
+   (the allocations dated on or before D);
+2. each falls into an age bucket by days late = D - its due date: ``not_due`` (0 or
+   less), ``d1_30``, ``d31_60``, ``d61_90``, ``d90_plus`` (91 and more);
+3. *credit*: the customer's payments dated on or before D and credit notes (not
+   cancelled) issued on or before D, less what of them had been allocated by D to the
+   installments of 1. It is shown as a negative amount in ``not_due``;
+4. ``overdue`` is the sum of the four past-due buckets; ``total`` = ``not_due`` +
+   ``overdue`` = owed - credit, the net balance.
+
+Disputes, promises and pauses change no balance; cancelling an invoice or a credit note
+releases its allocations (receivables.services), so a cancelled document neither counts
+nor holds anything. :func:`ledger_balances` is that definition in plain Python over the
+ledger's rows: the reference.
+
+**The computations**, each checked against the reference on random ledgers at several
+dates by tests/receivables/test_balance_definition.py:
+
+- :func:`with_balances` (ORM annotations): customer list and page, the sales rep's view,
+  the worklist's rows, a letter's credit;
+- :func:`receivables.selectors.aged_balance` (one SQL statement for D on or after today
+  over the open items, another for past dates over the allocations): the aged balance
+  page and downloads, the ``aged_balance`` command, the monthly snapshots, the KPIs'
+  ``ledger_totals`` and top debtors, the dashboard totals;
+- :func:`receivables.selectors.customers_over_credit_limit`: today's balance, read
+  from the aged balance's open-items statement.
+
+For D on or after today nothing is dated later (payments and credit notes are never
+dated in the future, an allocation carries its source's date), so an installment's
+unpaid part is simply ``amount - paid_amount`` and the credit the unallocated parts of
+payments and credit notes, plus what was allocated to invoices issued after D: the fast
+forms read only the open items.
+"""
 
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import (
     Expression,
     ExpressionWrapper,
@@ -27,12 +63,98 @@ from django.utils import timezone
 from core.access import AnyUser
 from core.money import MONEY_FIELD, ZERO
 from customers.models import Customer
-from receivables.models import Allocation, Invoice, Payment
+from receivables.models import Allocation, Installment, Invoice, Payment
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 BUCKETS: tuple[str, ...] = ("not_due", "d1_30", "d31_60", "d61_90", "d90_plus")
 COLUMNS: tuple[str, ...] = ("customer_ref", "customer_name", *BUCKETS, "total")
+
+
+@dataclass(frozen=True)
+class Balance:
+    """One customer's balance as of a day (see the module docstring); ``not_due`` is
+    already net of ``credit``."""
+
+    not_due: Decimal = ZERO
+    d1_30: Decimal = ZERO
+    d31_60: Decimal = ZERO
+    d61_90: Decimal = ZERO
+    d90_plus: Decimal = ZERO
+    credit: Decimal = ZERO
+
+    @property
+    def overdue(self) -> Decimal:
+        return self.d1_30 + self.d31_60 + self.d61_90 + self.d90_plus
+
+    @property
+    def total(self) -> Decimal:
+        return self.not_due + self.overdue
+
+
+def bucket_of(days_late: int) -> str:
+    """The aged-balance column of an installment ``days_late`` days late."""
+    if days_late <= 0:
+        return "not_due"
+    if days_late <= 30:
+        return "d1_30"
+    if days_late <= 60:
+        return "d31_60"
+    if days_late <= 90:
+        return "d61_90"
+    return "d90_plus"
+
+
+def ledger_balances(*, customer_ids: Iterable[int], as_of: datetime.date) -> dict[int, Balance]:
+    """The definition (module docstring), in plain Python over the customers' rows as
+    stored: the reference every computation is tested against. It reads whole
+    histories, row by row, so it is for tests and checks, not for pages."""
+    ids = list(customer_ids)
+    invoices = {
+        row["pk"]: row
+        for row in Invoice.objects.filter(customer_id__in=ids).values(
+            "pk", "customer_id", "kind", "issue_date", "cancelled_at", "amount"
+        )
+    }
+
+    def counts(invoice: Mapping[str, Any]) -> bool:
+        return invoice["cancelled_at"] is None and invoice["issue_date"] <= as_of
+
+    owed: dict[int, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(BUCKETS, ZERO))
+    credit: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    installments = Installment.objects.filter(invoice_id__in=list(invoices)).values(
+        "pk", "invoice_id", "due_date", "amount"
+    )
+    counted = {}
+    for inst in installments:
+        invoice = invoices[inst["invoice_id"]]
+        if invoice["kind"] == Invoice.Kind.INVOICE and counts(invoice):
+            counted[inst["pk"]] = inst
+    allocated: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for alloc in Allocation.objects.filter(installment_id__in=list(counted)).values(
+        "installment_id", "amount", "date"
+    ):
+        if alloc["date"] <= as_of:
+            allocated[alloc["installment_id"]] += alloc["amount"]
+    for pk, inst in counted.items():
+        customer_id = invoices[inst["invoice_id"]]["customer_id"]
+        bucket = bucket_of((as_of - inst["due_date"]).days)
+        owed[customer_id][bucket] += inst["amount"] - allocated[pk]
+        credit[customer_id] -= allocated[pk]
+    for payment in Payment.objects.filter(customer_id__in=ids).values(
+        "customer_id", "amount", "date"
+    ):
+        if payment["date"] <= as_of:
+            credit[payment["customer_id"]] += payment["amount"]
+    for invoice in invoices.values():
+        if invoice["kind"] == Invoice.Kind.CREDIT_NOTE and counts(invoice):
+            credit[invoice["customer_id"]] += invoice["amount"]
+    balances = {}
+    for customer_id in ids:
+        amounts = owed[customer_id]
+        amounts["not_due"] -= credit[customer_id]
+        balances[customer_id] = Balance(credit=credit[customer_id], **amounts)
+    return balances
 
 
 def _money(value) -> Coalesce:
@@ -202,56 +324,3 @@ def scope_sql(user: AnyUser | None, params: dict[str, Any]) -> str:
     parts = visible_sql.split("%s")
     visible_sql = parts[0] + "".join(f"%(scope{i})s{part}" for i, part in enumerate(parts[1:]))
     return f"AND c.id IN ({visible_sql})"
-
-
-_OVER_LIMIT_SQL = """
-SELECT c.id
-FROM customers_customer c
-JOIN (
-    SELECT v.customer_id, SUM(i.amount - i.paid_amount) AS unpaid
-    FROM receivables_installment i
-    JOIN receivables_invoice v ON v.id = i.invoice_id
-    WHERE i.paid_amount < i.amount AND v.cancelled_at IS NULL AND v.kind = %(invoice)s
-    GROUP BY v.customer_id
-) b ON b.customer_id = c.id
-LEFT JOIN (
-    SELECT customer_id, SUM(amount - allocated_amount) AS credit
-    FROM receivables_payment WHERE allocated_amount < amount GROUP BY customer_id
-) p ON p.customer_id = c.id
-LEFT JOIN (
-    SELECT n.customer_id, SUM(n.amount - COALESCE(a.used, 0)) AS credit
-    FROM receivables_invoice n
-    LEFT JOIN (
-        SELECT credit_note_id, SUM(amount) AS used FROM receivables_allocation
-        WHERE credit_note_id IS NOT NULL GROUP BY credit_note_id
-    ) a ON a.credit_note_id = n.id
-    WHERE n.kind = %(credit_note)s AND n.cancelled_at IS NULL
-    GROUP BY n.customer_id
-) n ON n.customer_id = c.id
-WHERE (
-    (c.credit_limit IS NOT NULL
-     AND b.unpaid - COALESCE(p.credit, 0) - COALESCE(n.credit, 0) > c.credit_limit)
-    OR (c.insured_cover IS NOT NULL
-     AND b.unpaid - COALESCE(p.credit, 0) - COALESCE(n.credit, 0) > c.insured_cover)
-) {scope}
-ORDER BY b.unpaid - COALESCE(p.credit, 0) - COALESCE(n.credit, 0) DESC, c.name, c.id
-"""
-
-
-def customers_over_credit_limit(*, user: AnyUser) -> list[int]:
-    """The customers visible to ``user`` whose balance today exceeds their credit limit or
-    their insured cover, largest balance first. Today's balance needs only the open
-    installments and the unallocated credits (``paid_amount`` and ``allocated_amount``
-    are kept by the allocation services): the database reads the open items, not the
-    whole history."""
-    params: dict[str, Any] = {
-        "invoice": Invoice.Kind.INVOICE,
-        "credit_note": Invoice.Kind.CREDIT_NOTE,
-    }
-    try:
-        scope = scope_sql(user, params)
-    except EmptyResultSet:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(_OVER_LIMIT_SQL.format(scope=scope), params)
-        return [row[0] for row in cursor.fetchall()]

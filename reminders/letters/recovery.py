@@ -12,7 +12,7 @@ Contents (file names are in French, as the file goes to French agencies and cour
 - ``mises-en-demeure/``: the stored PDF of every formal notice, byte for byte;
 - ``factures/``: the invoices' own PDFs when the ledger holds them.
 
-Who may download it: finance staff and managers (``access.can_export``). Sales reps may
+Who may download it: finance staff and managers (``access.Action.EXPORT``). Sales reps may
 not, even for their own customers: handing a debt to recovery is a finance decision, and
 the file carries the whole ledger history of the customer.
 """
@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Prefetch
 from django.http import Http404
 from django.template.loader import render_to_string
@@ -134,8 +133,11 @@ def _csv_text(value: str) -> str:
 
 
 def customer_for_recovery(*, user: AnyUser, customer_id: int) -> Customer:
-    if not access.can_export(user):
-        raise PermissionDenied(_("Only finance staff and managers may download a recovery file."))
+    access.require(
+        user,
+        access.Action.EXPORT,
+        _("Only finance staff and managers may download a recovery file."),
+    )
     customer = Customer.objects.visible_to(user).filter(pk=customer_id).first()
     if customer is None:
         raise Http404

@@ -1,7 +1,7 @@
 """django-q2 tasks for formal-notice letters: adapters taking ids, calling services.
 
 Approving a letter queues :func:`render_approved_letter` after commit
-(``reminders.letters.letter_approve``). How many letters render at once is bounded by the
+(``reminders.letters.workflow.letter_approve``). How many letters render at once is bounded by the
 cluster's worker count (``Q_WORKERS``): each worker process renders one letter at a time
 with its own shared FontConfiguration (core/pdf.py).
 """

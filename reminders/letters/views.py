@@ -19,6 +19,7 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_POST
 
 from core.access import AuthenticatedHttpRequest
+from core.dates import DayField
 from reminders.letters import context as notice
 from reminders.letters import recovery
 from reminders.letters import workflow as letters
@@ -28,10 +29,9 @@ class PostingForm(forms.Form):
     tracking_number = forms.CharField(
         label=gettext_lazy("Registered-post number"), min_length=6, max_length=60
     )
-    posted_on = forms.DateField(
+    posted_on = DayField(
         label=gettext_lazy("Posted on"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
         help_text=gettext_lazy("Empty: today."),
     )
 

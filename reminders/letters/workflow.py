@@ -23,7 +23,7 @@ import hashlib
 import logging
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import QuerySet
@@ -97,8 +97,9 @@ def letter_preview_pdf(*, reminder: Reminder) -> bytes:
 
 
 def _require_finance(user: AnyUser) -> None:
-    if not access.can_edit_ledger(user):
-        raise PermissionDenied(_("Only finance staff may handle formal notices."))
+    access.require(
+        user, access.Action.APPROVE_LETTERS, _("Only finance staff may handle formal notices.")
+    )
 
 
 def _lock_letter(user: AnyUser, reminder_id: int) -> Reminder:

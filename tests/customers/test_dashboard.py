@@ -1,4 +1,4 @@
-"""The finance dashboard (customers/dashboard.py, workplaces:dashboard) and its in-place
+"""The finance dashboard (workplaces/dashboard.py, workplaces:dashboard) and its in-place
 worklist actions (workplaces:worklist_*), the "see all" pages, each role's home page, and
 the customer page as the place a call is prepared (timeline, payment behaviour,
 reminder log, actions panel)."""

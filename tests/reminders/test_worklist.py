@@ -1,5 +1,5 @@
 """The reminder-based sections of the finance worklist (reminders/selectors.py) and the
-worklist's "retry now" (customers/dashboard.py): what each section holds, in which order,
+worklist's "retry now" (reminders/services.py): what each section holds, in which order,
 scoped to the user, and what a retry does."""
 
 import datetime
@@ -106,7 +106,7 @@ def test_sections_are_scoped_to_the_sales_rep(book, sales_user):
 
 def test_counts_match_the_sections_in_one_query(book, finance_user, django_assert_num_queries):
     since = week_start(TODAY())
-    access.is_finance(finance_user)  # the user's roles are read once per request
+    access.roles(finance_user)  # the user's roles are read once per request
     with django_assert_num_queries(1):
         counts = selectors.worklist_counts(user=finance_user, since=since)
     assert counts == {"tasks": 4, "collection": 2, "letters": 2, "sends": 4, "sent": 2}

@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from core import access
 from core.htmx import render_page, wants_fragment
 from customers.models import Customer
 from workplaces import dashboard, selectors
@@ -51,8 +50,6 @@ def sales_view(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "today": today,
-        "can_note": access.can_add_notes(request.user),
-        "show_filter": access.sees_all_customers(request.user),
     }
     return render_page(request, "workplaces/sales.html", context, fragment="table")
 

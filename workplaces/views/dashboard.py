@@ -8,7 +8,7 @@ call one service and render a fragment for htmx or redirect for a plain form pos
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -33,11 +33,6 @@ from workplaces import dashboard
 SECTION_PAGE_SIZE = 25
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
-
-
 def _reports_url() -> str | None:
     """The manager's KPI page, when the reports app is mounted."""
     try:
@@ -50,20 +45,20 @@ def _reports_url() -> str | None:
 def home(request: HttpRequest) -> HttpResponse:
     """Each role starts where its work is: finance staff on the dashboard, a sales rep on
     their clients, a manager on the KPIs; anyone else on the customer list."""
-    user = request.user
-    if access.is_finance(user):
+    roles = access.roles(request.user)
+    if access.FINANCE in roles:
         return redirect("workplaces:dashboard")
-    if access.is_sales(user):
+    if access.SALES in roles:
         return redirect("workplaces:sales")
-    if access.is_manager(user):
+    if access.MANAGER in roles:
         return redirect(_reports_url() or reverse("workplaces:customer_list"))
     return redirect("workplaces:customer_list")
 
 
 def _require_dashboard(user: AnyUser) -> None:
-    """The worklist is finance's; managers may look at it (read-only, like everything)."""
-    if not access.sees_all_customers(user):
-        raise PermissionDenied
+    """The worklist covers the whole ledger: finance's, and managers may look at it
+    (read-only, like everything)."""
+    access.require(user, access.Action.VIEW_ALL)
 
 
 @require_GET
@@ -82,7 +77,6 @@ def finance_dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "data": dashboard.finance_dashboard(user=request.user, today=today),
         "totals": totals,
-        "can_act": access.can_edit_ledger(request.user),
     }
     return render_page(request, "workplaces/dashboard.html", context, fragment="totals")
 
@@ -101,7 +95,6 @@ def dashboard_section(request: HttpRequest, section: str) -> HttpResponse:
         "title": dashboard.SECTION_TITLES[section],
         "page": page,
         "items": dashboard.decorate(section, page.object_list, today),
-        "can_act": access.can_edit_ledger(request.user),
         "today": today,
     }
     return render_page(request, "workplaces/dashboard_section.html", context, fragment="rows")
@@ -109,7 +102,7 @@ def dashboard_section(request: HttpRequest, section: str) -> HttpResponse:
 
 # --- the finance worklist's in-place actions --------------------------------------------
 #
-# Each row of the dashboard (customers/dashboard.py) posts here with htmx and gets back
+# Each row of the dashboard (workplaces/dashboard.py) posts here with htmx and gets back
 # the same row re-read from its section: updated, with a message, or a short "done" line
 # once it left the section. A plain post redirects back with a message.
 
@@ -129,7 +122,7 @@ def _worklist_object(request: HttpRequest, section: str, pk: int, allowed: tuple
         raise Http404
     model = dashboard.SECTION_MODELS[section]
     obj = get_object_or_404(model.objects.visible_to(request.user), pk=pk)
-    _require(access.can_edit_ledger(request.user))
+    access.require(request.user, access.Action.EDIT_LEDGER)
     return obj
 
 
@@ -162,7 +155,6 @@ def _worklist_respond(
     row = dashboard.section_rows(section, user=request.user, today=today).filter(pk=pk).first()
     context = {
         "section": section,
-        "can_act": True,
         "message": message,
         "error": error,
         "form": form,

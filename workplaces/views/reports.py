@@ -1,11 +1,12 @@
 """The manager's workplace: KPIs and charts, and the monthly aged-balance snapshots with
 their downloads (CSV, XLSX, PDF).
 
-Managers and finance staff only (``access.can_export``): the KPIs are scoped by
-``visible_to`` like every page, but snapshots cover the whole ledger, so sales reps get a
-403 on every URL here. Views parse input, call one selector or service, render; the
-charts are SVG drawn by the template from the geometry computed below (no JavaScript,
-nothing from a CDN, nothing the CSP would refuse).
+Managers and finance staff only (``Action.VIEW_REPORTS``, ``TAKE_SNAPSHOTS`` and
+``EXPORT`` in core/access.py): the KPIs are scoped by ``visible_to`` like every page, but
+snapshots cover the whole ledger, so sales reps get a 403 on every URL here. Views parse
+input, call one selector or service, render; the charts are SVG drawn by the template
+from the geometry computed below (no JavaScript, nothing from a CDN, nothing the CSP
+would refuse).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -28,7 +29,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from core import access
-from core.access import AnyUser, AuthenticatedHttpRequest
+from core.access import AuthenticatedHttpRequest
+from core.dates import DayField
 from core.htmx import render_page
 from receivables import exports, kpis, snapshots
 from receivables.models import AgedBalanceSnapshot
@@ -41,15 +43,9 @@ DOWNLOAD_TYPES = {
 }
 
 
-def _require_reports(user: AnyUser) -> None:
-    if not access.can_export(user):
-        raise PermissionDenied
-
-
 class SnapshotRequestForm(forms.Form):
-    as_of = forms.DateField(
+    as_of = DayField(
         label=gettext_lazy("Month end"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={
             "required": gettext_lazy("Enter a month end, such as 2026-03-31."),
             "invalid": gettext_lazy("Enter a valid date, such as 2026-03-31."),
@@ -257,7 +253,7 @@ def _home_context(request: HttpRequest, *, today: datetime.date, form: SnapshotR
 
 @require_GET
 def reports_home(request: HttpRequest) -> HttpResponse:
-    _require_reports(request.user)
+    access.require(request.user, access.Action.VIEW_REPORTS)
     today = timezone.localdate()
     form = SnapshotRequestForm(initial={"as_of": snapshots.previous_month_end(today)}, today=today)
     return render(
@@ -267,7 +263,7 @@ def reports_home(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def snapshot_create(request: AuthenticatedHttpRequest) -> HttpResponse:
-    _require_reports(request.user)
+    access.require(request.user, access.Action.TAKE_SNAPSHOTS)
     today = timezone.localdate()
     form = SnapshotRequestForm(request.POST, today=today)
     if form.is_valid():
@@ -295,7 +291,7 @@ def snapshot_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @require_GET
 def snapshot_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_reports(request.user)
+    access.require(request.user, access.Action.VIEW_REPORTS)
     snapshot = get_object_or_404(
         AgedBalanceSnapshot.objects.visible_to(request.user).select_related("created_by"), pk=pk
     )
@@ -310,7 +306,7 @@ def snapshot_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def snapshot_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
-    _require_reports(request.user)
+    access.require(request.user, access.Action.EXPORT)
     if fmt not in DOWNLOAD_TYPES:
         raise Http404
     snapshot = get_object_or_404(AgedBalanceSnapshot.objects.visible_to(request.user).done(), pk=pk)

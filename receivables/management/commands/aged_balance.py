@@ -1,22 +1,11 @@
-import datetime
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from core.dates import parse_day_option
 from receivables.exports import AMOUNT_COLUMNS, aged_balance_csv
 from receivables.selectors import AgedBalance, aged_balance
-
-
-def parse_as_of(value: str) -> datetime.date:
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.datetime.strptime(value, fmt).date()  # noqa: DTZ007 - a date
-        except ValueError:
-            continue
-    raise CommandError(
-        f"--as-of: {value!r} is not a valid date (expected YYYY-MM-DD or DD/MM/YYYY)."
-    )
 
 
 def aged_balance_json(ab: AgedBalance) -> dict:
@@ -39,11 +28,15 @@ class Command(BaseCommand):
     help = "Print the aged balance (one row per customer with an open balance, then TOTAL)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--as-of", dest="as_of", help="Date of the balance (default: today).")
+        parser.add_argument(
+            "--as-of",
+            dest="as_of",
+            help="Date of the balance, YYYY-MM-DD or DD/MM/YYYY (default: today).",
+        )
         parser.add_argument("--format", dest="fmt", choices=["csv", "json"], default="csv")
 
     def handle(self, *args, as_of: str | None, fmt: str, **options):
-        day = parse_as_of(as_of) if as_of else timezone.localdate()
+        day = parse_day_option(as_of, "--as-of") if as_of else timezone.localdate()
         ab = aged_balance(user=None, as_of=day)
         if fmt == "json":
             self.stdout.write(json.dumps(aged_balance_json(ab), ensure_ascii=False, indent=2))

@@ -3,7 +3,6 @@ customer would receive on DATE, as a preview. Nothing is sent, stored or logged.
 
 from __future__ import annotations
 
-import datetime
 import os
 from pathlib import Path
 
@@ -11,19 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from core.dates import parse_day_option
 from customers.models import Customer
 from reminders.letters.context import render_letter_pdf
-
-
-def parse_date(value: str) -> datetime.date:
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.datetime.strptime(value, fmt).date()  # noqa: DTZ007 - a date
-        except ValueError:
-            continue
-    raise CommandError(
-        f"--date: {value!r} is not a valid date (expected YYYY-MM-DD or DD/MM/YYYY)."
-    )
 
 
 def check_writable(path: Path) -> None:
@@ -49,7 +38,7 @@ class Command(BaseCommand):
         parser.add_argument("--date", help="The letter's date (default: today).")
 
     def handle(self, *args, customer_ref: str, output: str, date: str | None, **options):
-        day = parse_date(date) if date else timezone.localdate()
+        day = parse_day_option(date, "--date") if date else timezone.localdate()
         path = Path(output)
         check_writable(path)
         customer = Customer.objects.filter(customer_ref=customer_ref).first()

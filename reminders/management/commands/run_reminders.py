@@ -3,33 +3,23 @@ django-q2 schedule runs every morning."""
 
 from __future__ import annotations
 
-import datetime
-
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from core.dates import parse_day_option
 from core.money import ZERO, format_money
 from reminders import services
-
-
-def parse_date(value: str) -> datetime.date:
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.datetime.strptime(value, fmt).date()  # noqa: DTZ007 - a date only
-        except ValueError:
-            continue
-    raise CommandError(f"Invalid date {value!r}: use YYYY-MM-DD or DD/MM/YYYY.")
 
 
 class Command(BaseCommand):
     help = "Run the reminder scenario as of a date (default today); --dry-run writes nothing."
 
     def add_arguments(self, parser):
-        parser.add_argument("--date", help="YYYY-MM-DD (default: today)")
+        parser.add_argument("--date", help="YYYY-MM-DD or DD/MM/YYYY (default: today)")
         parser.add_argument("--dry-run", action="store_true", help="print, send and write nothing")
 
     def handle(self, *args, date=None, dry_run=False, **options):
-        day = parse_date(date) if date else timezone.localdate()
+        day = parse_day_option(date, "--date") if date else timezone.localdate()
         if dry_run:
             result = services.reminders_dry_run(run_date=day)
             self._print_plans(result)
