@@ -1,6 +1,6 @@
 """Reads of customers alone: who may be picked as a sales rep, a user's preferences.
 The pages that combine customers with their balances and reminders read through
-workplaces/selectors.py."""
+workplaces/selectors/customers.py."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ from reminders.models import Reminder, ScenarioStep
 from reminders.run.plan import is_business_day
 from tests.clock import PARIS
 from tests.factories import make_invoice, make_reminder_customer, make_user
-from workplaces.dashboard import week_start
+from workplaces.selectors.dashboard import week_start
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 

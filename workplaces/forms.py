@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.access import AnyUser
 from customers.selectors import sales_rep_choices
-from workplaces.selectors import CUSTOMER_SORTS, DEFAULT_CUSTOMER_SORT
+from workplaces.selectors.customers import CUSTOMER_SORTS, DEFAULT_CUSTOMER_SORT
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

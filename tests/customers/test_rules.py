@@ -16,7 +16,7 @@ from customers.models import Customer
 from receivables import kpis
 from receivables.models import Dispute, Installment
 from tests.factories import CustomerFactory, make_invoice
-from workplaces import dashboard
+from workplaces.selectors import dashboard
 
 D = Decimal
 DAY = datetime.timedelta(days=1)

@@ -27,8 +27,8 @@ from receivables.selectors import (
     with_balances,
 )
 from tests.factories import CustomerFactory, make_user
-from workplaces import dashboard
-from workplaces import selectors as pages
+from workplaces.selectors import customers as pages
+from workplaces.selectors import dashboard
 
 D = Decimal
 DAY = datetime.timedelta(days=1)

@@ -15,7 +15,7 @@ from reminders.models import Reminder, ReminderItem, ScenarioStep
 from reminders.run import reminders_dry_run
 from reminders.run.claim import cancel_stale_pending
 from tests.factories import make_invoice, make_payment, make_reminder_customer
-from workplaces import dashboard
+from workplaces.selectors import dashboard
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from reminders.models import Reminder, ReminderItem, ScenarioStep
 from reminders.run.claim import MAX_ATTEMPTS
 from reminders.services import reminder_retry_now
 from tests.factories import CustomerFactory, make_invoice, make_payment, make_reminder_customer
-from workplaces.dashboard import week_start
+from workplaces.selectors.dashboard import week_start
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 TODAY = timezone.localdate

@@ -17,8 +17,9 @@ from django.views.decorators.http import require_GET
 
 from core.htmx import render_page, wants_fragment
 from customers.models import Customer
-from workplaces import dashboard, selectors
 from workplaces.forms import CustomerFilterForm, SalesFilterForm
+from workplaces.selectors import customers as selectors
+from workplaces.selectors import dashboard
 
 PAGE_SIZE = 50
 SECTION_PAGE_SIZE = 25

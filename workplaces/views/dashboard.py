@@ -28,7 +28,7 @@ from receivables.models import Dispute
 from reminders import forms, services
 from reminders.letters import workflow as letters
 from reminders.models import Reminder
-from workplaces import dashboard
+from workplaces.selectors import dashboard
 
 SECTION_PAGE_SIZE = 25
 
@@ -102,7 +102,7 @@ def dashboard_section(request: HttpRequest, section: str) -> HttpResponse:
 
 # --- the finance worklist's in-place actions --------------------------------------------
 #
-# Each row of the dashboard (workplaces/dashboard.py) posts here with htmx and gets back
+# Each row of the dashboard (workplaces/selectors/dashboard.py) posts here with htmx and gets back
 # the same row re-read from its section: updated, with a message, or a short "done" line
 # once it left the section. A plain post redirects back with a message.
 

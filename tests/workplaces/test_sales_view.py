@@ -18,7 +18,7 @@ from receivables.models import Dispute, PromiseToPay
 from reminders import services
 from reminders.models import Reminder, ScenarioStep
 from tests.factories import CustomerFactory, make_invoice, make_reminder_customer, make_user
-from workplaces import dashboard
+from workplaces.selectors import dashboard
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 HTMX = {"HX-Request": "true"}

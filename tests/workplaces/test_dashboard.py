@@ -1,4 +1,4 @@
-"""The finance dashboard (workplaces/dashboard.py, workplaces:dashboard) and its in-place
+"""The finance dashboard (workplaces/selectors/dashboard.py, workplaces:dashboard) and its in-place
 worklist actions (workplaces:worklist_*), the "see all" pages, each role's home page, and
 the customer page as the place a call is prepared (timeline, payment behaviour,
 reminder log, actions panel)."""
@@ -26,8 +26,8 @@ from tests.factories import (
     make_reminder_customer,
     make_user,
 )
-from workplaces import dashboard
-from workplaces.selectors import customer_timeline, payment_behaviour
+from workplaces.selectors import dashboard
+from workplaces.selectors.customers import customer_timeline, payment_behaviour
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 HTMX = {"HX-Request": "true"}

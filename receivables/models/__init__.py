@@ -1,0 +1,29 @@
+"""The ledger's models, one module per subject (company.py, disputes.py, invoices.py,
+payments.py, snapshots.py); callers import from here."""
+
+from receivables.models.company import CompanyProfile, ReferenceRate
+from receivables.models.disputes import Dispute, PromiseToPay, reminder_free_on
+from receivables.models.invoices import (
+    LEDGER_CURRENCY,
+    Installment,
+    Invoice,
+    validate_ledger_currency,
+)
+from receivables.models.payments import Allocation, Payment
+from receivables.models.snapshots import AgedBalanceSnapshot, AgedBalanceSnapshotRow
+
+__all__ = [
+    "LEDGER_CURRENCY",
+    "AgedBalanceSnapshot",
+    "AgedBalanceSnapshotRow",
+    "Allocation",
+    "CompanyProfile",
+    "Dispute",
+    "Installment",
+    "Invoice",
+    "Payment",
+    "PromiseToPay",
+    "ReferenceRate",
+    "reminder_free_on",
+    "validate_ledger_currency",
+]
