@@ -189,6 +189,7 @@ EXPECTED_RIGHTS = {
     "finance": set(Action),
     "manager": {
         Action.VIEW_ALL,
+        Action.VIEW_LETTERS,
         Action.EXPORT,
         Action.DOWNLOAD_AGED_BALANCE,
         Action.VIEW_REPORTS,
@@ -264,7 +265,8 @@ def test_the_context_processor_offers_may_to_every_page(client, world):
 ACTION_PAGES = [
     (Action.VIEW_ALL, "workplaces:dashboard", None, "get"),
     (Action.EDIT_LEDGER, "receivables:invoice_create", "customer", "get"),
-    (Action.APPROVE_LETTERS, "letters:list", None, "get"),
+    (Action.VIEW_LETTERS, "letters:list", None, "get"),
+    (Action.APPROVE_LETTERS, "letters:approve", "missing", "post"),
     (Action.ADD_NOTES, "reminders:log_call", "customer", "get"),
     (Action.EXPORT, "reports:snapshot_csv", "missing", "get"),
     (Action.DOWNLOAD_AGED_BALANCE, "receivables:aged_balance_csv", None, "get"),

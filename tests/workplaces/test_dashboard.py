@@ -744,3 +744,11 @@ def test_customer_page_queries_do_not_grow(finance_client, finance_user, sales_u
         grow(size)
         counts.append(count_queries(finance_client, c.get_absolute_url()))
     assert counts[0] == counts[1], counts
+
+
+def test_calls_to_make_show_the_billing_contacts_phone(finance_client, world):
+    html = finance_client.get(DASHBOARD).content.decode()
+    task = world["items"]["tasks"]
+    row = html.split(f'id="wl-tasks-{task.pk}"', 1)[1].split("</li>", 1)[0]
+    assert 'href="tel:0472000001"' in row
+    assert "04 72 00 00 01" in row

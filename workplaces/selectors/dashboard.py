@@ -193,8 +193,8 @@ def section_rows(
 ) -> QuerySet[Any] | CustomerIdPage:
     """The rows of one worklist section, in the order they are worked."""
     match section:
-        case "tasks":
-            return reminder_selectors.phone_tasks(user=user)
+        case "tasks":  # calls to make: with the numbers to call (one query for the page)
+            return reminder_selectors.with_phones(reminder_selectors.phone_tasks(user=user))
         case "followups":
             return follow_ups(user=user, today=today)
         case "letters":
