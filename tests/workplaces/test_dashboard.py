@@ -752,3 +752,26 @@ def test_calls_to_make_show_the_billing_contacts_phone(finance_client, world):
     row = html.split(f'id="wl-tasks-{task.pk}"', 1)[1].split("</li>", 1)[0]
     assert 'href="tel:0472000001"' in row
     assert "04 72 00 00 01" in row
+
+
+def test_an_in_place_action_refreshes_the_counters_out_of_band(finance_client, world):
+    page = finance_client.get(DASHBOARD).content.decode()
+    assert '<span id="wl-count-tasks" class="badge badge-count">2</span>' in page
+    assert '<span id="wl-to-do">' in page
+    task = world["items"]["tasks"]
+    response = post(finance_client, "call", "tasks", task, {"outcome": "No answer"})
+    html = response.content.decode()
+    assert "worklist-done" in html
+    # Every badge comes back, swapped by htmx into the dashboard: the task left its section.
+    assert '<span id="wl-count-tasks" class="badge badge-count" hx-swap-oob="true">1</span>' in html
+    for key in dashboard.SECTION_KEYS:
+        assert f'id="wl-count-{key}"' in html
+    counts = dashboard.section_counts(user=world["users"]["finance"], today=today())
+    assert counts["tasks"] == 1
+    assert f'<span id="wl-to-do" hx-swap-oob="true">{dashboard.to_do(counts)} items' in html
+    # A plain post still redirects, with no fragment.
+    other = world["foreign_items"]["tasks"]
+    plain = finance_client.post(
+        reverse("workplaces:worklist_call", args=["tasks", other.pk]), {"outcome": "No answer"}
+    )
+    assert plain.status_code == 302
