@@ -697,7 +697,7 @@ def test_customer_page_prepares_the_call(finance_client, world):
         'href="mailto:owned@client.example"',
         "Payment behaviour",
         "Reminder log",
-        "Dernière relance",  # the phone task's step, in the log and the timeline
+        "Last reminder",  # the phone task's step, in the log and the timeline (in English)
         reverse("reminders:customer_actions", args=[owned.pk]),  # the actions panel
         "Over credit limit",
     ):
@@ -775,3 +775,16 @@ def test_an_in_place_action_refreshes_the_counters_out_of_band(finance_client, w
         reverse("workplaces:worklist_call", args=["tasks", other.pk]), {"outcome": "No answer"}
     )
     assert plain.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("language", "name"), [("en", "Last reminder"), ("fr", "Dernière relance")]
+)
+def test_step_names_follow_the_users_language(finance_client, finance_user, world, language, name):
+    from customers.models import UserPreferences
+
+    UserPreferences.objects.update_or_create(user=finance_user, defaults={"language": language})
+    html = finance_client.get(DASHBOARD).content.decode()
+    task = world["items"]["tasks"]
+    row = html.split(f'id="wl-tasks-{task.pk}"', 1)[1].split("</li>", 1)[0]
+    assert f'<span class="wl-what">{name}</span>' in row

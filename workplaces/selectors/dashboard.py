@@ -27,7 +27,7 @@ from receivables import kpis
 from receivables.models import Dispute, Installment, PromiseToPay
 from receivables.selectors import Balances, customers_over_credit_limit, with_balances
 from reminders import selectors as reminder_selectors
-from reminders.models import Reminder, ReminderItem
+from reminders.models import Reminder, ReminderItem, step_label
 from reminders.run import plan as planner
 from reminders.run.state import done_on
 
@@ -434,6 +434,7 @@ class SalesCustomerFields(Balances):
 
     assigned_scenario_id: int | None
     last_sent_step: str | None
+    last_sent_step_en: str | None
     last_sent_at: datetime.datetime | None
     next_inst: int | None
     next_inst_due: datetime.date
@@ -465,6 +466,7 @@ def sales_customers(
         .annotate(
             assigned_scenario_id=F("reminder_scenario__scenario_id"),
             last_sent_step=_latest_sent("step__name"),
+            last_sent_step_en=_latest_sent("step__name_en"),
             last_sent_at=_latest_sent("sent_at"),
             next_inst=Subquery(oldest.values("pk")[:1]),
             next_inst_due=Subquery(oldest.values("due_date")[:1]),
@@ -490,6 +492,9 @@ def next_steps(
     scenarios = planner.load_scenarios()
     for c in customers:
         c.reminders_paused = c.reminders_paused_on(today)  # type: ignore[attr-defined]
+        c.last_sent_step_label = step_label(  # type: ignore[attr-defined]  # the user's language
+            c.last_sent_step or "", c.last_sent_step_en or ""
+        )
         c.next_step = None  # type: ignore[attr-defined]  # for the template
         if c.next_inst is None:
             continue
