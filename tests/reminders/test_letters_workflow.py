@@ -311,3 +311,20 @@ def test_a_manager_reads_a_letter_without_its_actions_and_reaches_the_recovery_f
     listing = client.get(reverse("letters:list"))
     assert listing.status_code == 200
     assert reverse("letters:detail", args=[reminder.pk]) in listing.content.decode()
+
+
+@pytest.mark.clock("2026-11-18T10:00")  # no ECB rate entered for 1 July 2026 (DESIGN.md)
+@pytest.mark.parametrize(
+    ("language", "words"), [("en", "second half of 2026"), ("fr", "second semestre 2026")]
+)
+def test_the_approval_page_names_the_half_year_whose_rate_is_missing(
+    client, finance_user, late_customer, fake_render, language, words
+):
+    from customers.models import UserPreferences
+
+    UserPreferences.objects.update_or_create(user=finance_user, defaults={"language": language})
+    reminder = letter_awaiting_approval(late_customer)
+    client.force_login(finance_user)
+    html = client.get(reverse("letters:detail", args=[reminder.pk])).content.decode()
+    assert words in html
+    assert "01/07/2026" not in html
