@@ -788,3 +788,33 @@ def test_step_names_follow_the_users_language(finance_client, finance_user, worl
     task = world["items"]["tasks"]
     row = html.split(f'id="wl-tasks-{task.pk}"', 1)[1].split("</li>", 1)[0]
     assert f'<span class="wl-what">{name}</span>' in row
+
+
+def test_no_link_of_the_dashboard_leads_a_manager_to_a_403(client, world, monkeypatch):
+    """Managers read everything: every page the dashboard and a customer's page link to
+    answers them, the letters and the recovery file included."""
+    import re
+
+    monkeypatch.setattr(  # the recovery file's summary PDF is not what is tested here
+        "reminders.letters.recovery.render_pdf", lambda html, **kw: b"%PDF-1.7 fake"
+    )
+    client.force_login(world["users"]["manager"])
+    html = client.get(DASHBOARD).content.decode()
+    links = set(re.findall(r'href="(/[^"]*)"', html))
+    assert reverse("letters:detail", args=[world["items"]["letters"].pk]) in links
+    assert reverse("letters:recovery_file", args=[world["owned"].pk]) in links
+    customer_page = client.get(world["owned"].get_absolute_url()).content.decode()
+    assert reverse("letters:recovery_file", args=[world["owned"].pk]) in customer_page
+    links |= set(re.findall(r'href="(/[^"]*)"', customer_page))
+    for link in sorted(links):
+        if link.startswith("/static/"):
+            continue
+        status = client.get(link.replace("&amp;", "&")).status_code
+        assert status != 403, link
+        assert status in (200, 302), (link, status)
+
+
+def test_a_sales_reps_customer_page_offers_no_recovery_file(client, world):
+    client.force_login(world["users"]["owner"])
+    html = client.get(world["owned"].get_absolute_url()).content.decode()
+    assert reverse("letters:recovery_file", args=[world["owned"].pk]) not in html
