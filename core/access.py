@@ -50,8 +50,10 @@ class Action(StrEnum):
     """See the whole ledger: every customer, the finance worklist, the rep filters."""
     EDIT_LEDGER = "edit_ledger"
     """Create and edit invoices and payments; reminders, calls, disputes, pauses."""
+    VIEW_LETTERS = "view_letters"
+    """See the formal notices and their PDFs (the letters list, a letter's page)."""
     APPROVE_LETTERS = "approve_letters"
-    """Work the formal notices: preview, approve, cancel, record the posting."""
+    """Work the formal notices: approve, cancel, record the posting."""
     ADD_NOTES = "add_notes"
     """Add a note and record a promise to pay (on the customers one sees)."""
     EXPORT = "export"
@@ -70,6 +72,7 @@ RIGHTS: dict[str, frozenset[Action]] = {
     MANAGER: frozenset(
         {
             Action.VIEW_ALL,
+            Action.VIEW_LETTERS,
             Action.EXPORT,
             Action.DOWNLOAD_AGED_BALANCE,
             Action.VIEW_REPORTS,

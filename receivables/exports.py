@@ -4,7 +4,10 @@ Plain functions over an :class:`~receivables.selectors.AgedBalance`, so the web 
 and the ``aged_balance`` command write exactly the same rows. The CSV follows the
 contract in DESIGN.md: columns ``customer_ref, customer_name, not_due, d1_30, d31_60,
 d61_90, d90_plus, total``, one row per customer, then a ``TOTAL`` row; amounts with two
-decimals and a dot, whatever the language of the user.
+decimals and a dot. The command line and English users get exactly that; a French user
+downloading it from the web gets what a French spreadsheet opens as it is
+(:func:`aged_balance_csv_localized`): semicolons, decimal commas, French headers and a
+UTF-8 byte order mark.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import io
 from decimal import Decimal
 from typing import TYPE_CHECKING, cast
 
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -48,6 +53,35 @@ def aged_balance_csv(ab: AgedBalance, file: SupportsWrite[str]) -> None:
     writer.writerow(COLUMNS)
     for ref, name, amounts in _rows(ab):
         writer.writerow([ref, name, *(_amount(a) for a in amounts)])
+
+
+def _french_headers() -> list[str]:
+    # The aged balance page's own column titles, in the active language.
+    return [
+        _("Reference"),
+        _("Customer"),
+        _("Not due"),
+        _("1–30 days"),
+        _("31–60 days"),
+        _("61–90 days"),
+        _("Over 90 days"),
+        _("Total"),
+    ]
+
+
+def aged_balance_csv_localized(ab: AgedBalance, file: SupportsWrite[str]) -> None:
+    """Write ``ab`` as CSV for the web user of the active language: the DESIGN.md
+    contract (:func:`aged_balance_csv`) unless that language is French, which gets a
+    byte order mark (so that Excel reads UTF-8), semicolons, decimal commas and the
+    page's French column titles. Same rows, same amounts."""
+    if (get_language() or "").split("-")[0] != "fr":
+        aged_balance_csv(ab, file)
+        return
+    file.write("\ufeff")
+    writer = csv.writer(file, delimiter=";", lineterminator="\r\n")
+    writer.writerow(_french_headers())
+    for ref, name, amounts in _rows(ab):
+        writer.writerow([ref, name, *(_amount(a).replace(".", ",") for a in amounts)])
 
 
 def aged_balance_xlsx(ab: AgedBalance) -> bytes:

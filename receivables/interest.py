@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Exists, OuterRef, Prefetch
+from django.utils.translation import gettext as _
 
 from core.money import CENT, ZERO
 from customers.models import Customer
@@ -96,6 +97,13 @@ class RateTable:
 def half_year_start(day: datetime.date) -> datetime.date:
     """1 January or 1 July of ``day``'s half-year."""
     return datetime.date(day.year, 1 if day.month <= 6 else 7, 1)
+
+
+def half_year_label(start: datetime.date) -> str:
+    """The half-year starting on ``start`` in plain words: "second half of 2026"."""
+    if start.month <= 6:
+        return _("first half of %(year)s") % {"year": start.year}
+    return _("second half of %(year)s") % {"year": start.year}
 
 
 def half_years_between(first: datetime.date, last: datetime.date) -> list[datetime.date]:
@@ -257,6 +265,11 @@ class CustomerClaim:
     invoices: tuple[InvoiceClaim, ...]
     contract_rate: Decimal | None
     unconfirmed_half_years: tuple[datetime.date, ...] = field(default=())
+
+    @property
+    def unconfirmed_half_year_labels(self) -> list[str]:
+        """The half-years whose ECB rate is carried over, in plain words (active language)."""
+        return [half_year_label(start) for start in self.unconfirmed_half_years]
 
     @property
     def principal(self) -> Decimal:

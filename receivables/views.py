@@ -183,7 +183,7 @@ def aged_balance_download(request: HttpRequest, fmt: str) -> HttpResponse:
     filename = f"aged-balance-{as_of.isoformat()}.{fmt}"
     if fmt == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
-        exports.aged_balance_csv(ab, response)
+        exports.aged_balance_csv_localized(ab, response)
     else:
         response = HttpResponse(
             exports.aged_balance_xlsx(ab),

@@ -22,6 +22,7 @@ class ScenarioStepInline(admin.TabularInline):
     fields = (
         "position",
         "name",
+        "name_en",
         "offset_days",
         "action",
         "also_phone_task",
@@ -48,6 +49,7 @@ class ScenarioStepAdmin(admin.ModelAdmin):
         "scenario",
         "position",
         "name",
+        "name_en",
         "offset_days",
         "action",
         "approval_required",

@@ -26,6 +26,15 @@ DEFAULT_STEPS: list[tuple[int, str, int, str, bool, bool]] = [
     (4, "Mise en demeure", 30, "letter", False, True),
     (5, "Recouvrement", 45, "collection", False, False),
 ]
+# The steps' English names, by position (filled by migration 0008; the French names above
+# stay the steps' ``name``).
+DEFAULT_STEP_NAMES_EN: dict[int, str] = {
+    1: "First reminder",
+    2: "Second reminder",
+    3: "Last reminder",
+    4: "Formal notice",
+    5: "Collection",
+}
 
 _TABLE_FR = """<table style="border-collapse:collapse" cellpadding="4">
   <thead><tr><th align="left">Facture</th><th align="left">Date</th><th align="left">Échéance</th><th align="right">Reste dû</th><th align="right">Jours de retard</th></tr></thead>

@@ -5,6 +5,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core import access
@@ -61,6 +62,13 @@ class CustomerScenario(models.Model):
         return f"{self.customer} — {self.scenario}"
 
 
+def step_label(name: str, name_en: str, language: str | None = None) -> str:
+    """A step's name in ``language`` (default: the active one): the English name for
+    English when there is one, the French name otherwise."""
+    language = (language or get_language() or "fr").split("-")[0]
+    return name_en if language == Language.ENGLISH and name_en else name
+
+
 class ScenarioStep(models.Model):
     """One step of a scenario: what happens ``offset_days`` after an installment's due
     date (negative: a courtesy note before it). Steps are taken in ``position`` order,
@@ -74,7 +82,10 @@ class ScenarioStep(models.Model):
 
     scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField(_("step"))
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name (French)"), max_length=100)
+    name_en = models.CharField(
+        _("name (English)"), max_length=100, blank=True, help_text=_("Empty: the French name.")
+    )
     offset_days = models.SmallIntegerField(
         _("days after the due date"), help_text=_("Negative: a courtesy note before it.")
     )
@@ -107,6 +118,16 @@ class ScenarioStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scenario} — {self.position}. {self.name}"
+
+    def label(self, language: str | None = None) -> str:
+        """The name in ``language``: the user's on pages (the active language), the
+        customer's in emails and letters."""
+        return step_label(self.name, self.name_en, language)
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (templates: ``{{ step.display_name }}``)."""
+        return self.label()
 
 
 class ReminderTemplate(models.Model):

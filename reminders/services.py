@@ -279,7 +279,7 @@ def reminder_mark_sent(*, reminder: Reminder, user: User) -> Reminder:
         customer_id=reminder.customer_id,
         kind=Activity.Kind.EMAIL,
         author=user,
-        summary=(_("%(step)s sent") % {"step": reminder.step.name})[:255],
+        summary=(_("%(step)s sent") % {"step": reminder.step.display_name})[:255],
         outcome="sent",
     )
     return reminder

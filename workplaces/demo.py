@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import random
 import unicodedata
+import zoneinfo
 from decimal import Decimal
 
 from django.contrib.auth.models import Group, User
@@ -19,9 +20,10 @@ from stdnum import luhn
 
 from core import access
 from core.money import CENT, format_money
-from customers.models import Activity, Contact, Customer
+from customers.models import Activity, Contact, Customer, UserPreferences
 from receivables import services
-from receivables.models import CompanyProfile, Dispute, Invoice, PromiseToPay
+from receivables.interest import half_years_between
+from receivables.models import CompanyProfile, Dispute, Invoice, PromiseToPay, ReferenceRate
 from receivables.plans import PlanKind
 
 DEMO_USERS = (
@@ -96,7 +98,7 @@ def _vat(siren: str) -> str:
 
 def _users(password: str) -> dict[str, User]:
     users = {}
-    for username, role, first, last, _lang in DEMO_USERS:
+    for username, role, first, last, language in DEMO_USERS:
         user, _ = User.objects.get_or_create(
             username=username,
             defaults={
@@ -110,8 +112,31 @@ def _users(password: str) -> dict[str, User]:
         user.save()
         if role:
             user.groups.add(Group.objects.get_or_create(name=role)[0])
+        # The interface language the README promises, whatever the browser says.
+        UserPreferences.objects.update_or_create(user=user, defaults={"language": language})
         users[username] = user
     return users
+
+
+DEMO_RATE_SOURCE = "Demo: last known rate carried forward"
+# The ledger goes back a year, and letters claim interest from the oldest due date.
+DEMO_HISTORY = datetime.timedelta(days=400)
+
+
+def _carry_ecb_rate_forward(today: datetime.date) -> int:
+    """Give every half-year of the demo's ledger up to today's an ECB rate, so that its
+    letters carry no "rate missing" warning: a half-year without an entered rate gets the
+    last known one, labelled as demo data in its source. Only in the demo's database; the
+    real table (a migration, and administrators each half-year) never gets invented rows."""
+    created = 0
+    for start in half_years_between(today - DEMO_HISTORY, today):
+        if ReferenceRate.objects.filter(start_date=start).exists():
+            continue
+        known = ReferenceRate.objects.in_force_on(start)  # the last rate before it
+        if known is not None:
+            ReferenceRate.objects.create(start_date=start, rate=known.rate, source=DEMO_RATE_SOURCE)
+            created += 1
+    return created
 
 
 def seed_demo(
@@ -124,6 +149,7 @@ def seed_demo(
     customer reference."""
     today = today or timezone.localdate()
     counts = _seed_ledger(password=password, today=today)
+    counts["demo_rates"] = _carry_ecb_rate_forward(today)
     # Replayed only with a fresh ledger, so a second seed_demo changes nothing.
     counts["reminders"] = _seed_reminder_history(today=today) if counts["customers"] else 0
     return counts
@@ -137,15 +163,32 @@ def _seed_reminder_history(*, today: datetime.date, days: int = 60) -> int:
     from reminders.models import Reminder
     from reminders.services import reminders_run
 
-    paris = timezone.get_current_timezone()
+    paris = zoneinfo.ZoneInfo("Europe/Paris")  # the schedule's time (DESIGN.md), not TIME_ZONE
     with override_settings(
         MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}
     ):
         for offset in range(days, 0, -1):
             day = today - datetime.timedelta(days=offset)
             at_seven = datetime.datetime.combine(day, datetime.time(7), tzinfo=paris)
+            last_activity = Activity.objects.order_by("-pk").values_list("pk", flat=True).first()
             reminders_run(run_date=day, now=at_seven)
+            _stamp_replayed_day(at_seven, after_activity=last_activity or 0)
     return Reminder.objects.count()
+
+
+def _stamp_replayed_day(at: datetime.datetime, *, after_activity: int) -> None:
+    """Date what the replayed run of ``at``'s day did at ``at`` (07:00 Paris that day):
+    the engine stamps sends, approvals and timeline entries with the real clock, which
+    would show two months of reminders as sent the moment the demo was loaded. Anything
+    stamped later than ``at`` was stamped by this run, since the days before were already
+    brought back to their own 07:00."""
+    from reminders.models import Reminder, ReminderRun
+
+    Reminder.objects.filter(sent_at__gt=at).update(sent_at=at)
+    Reminder.objects.filter(approved_at__gt=at).update(approved_at=at)
+    Reminder.objects.filter(created_at__gt=at).update(created_at=at)
+    Activity.objects.filter(pk__gt=after_activity, occurred_at__gt=at).update(occurred_at=at)
+    ReminderRun.objects.filter(run_date=at.date()).update(started_at=at, finished_at=at)
 
 
 @transaction.atomic

@@ -233,7 +233,7 @@ def reminder_history(
             HistoryLine(
                 date=format_short_date(day, language),
                 channel=CHANNELS[language].get(r.channel, r.channel),
-                step=r.step.name,
+                step=r.step.label(language),
                 tracking_number=r.tracking_number,
             )
         )

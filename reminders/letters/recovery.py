@@ -233,7 +233,7 @@ def _log(customer: Customer, stored: dict[int, tuple[str, str]]) -> list[LogRow]
             LogRow(
                 date=r.run_date,
                 channel=CHANNELS[LANGUAGE].get(r.channel, r.channel),
-                step=r.step.name,
+                step=r.step.label(LANGUAGE),
                 status=STATUS_FR.get(r.status, r.status),
                 amount=r.total_amount,
                 invoices=", ".join(numbers),

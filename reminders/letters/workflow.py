@@ -61,8 +61,9 @@ def letters_visible(user: AnyUser) -> QuerySet[Reminder]:
 
 
 def letters_worklist(*, user: AnyUser) -> dict[str, list[Reminder]]:
-    """Letters to approve, approved ones to post, and the ones posted in the last 60 days."""
-    _require_finance(user)
+    """Letters to approve, approved ones to post, and the ones posted in the last 60 days
+    (finance staff and managers, who only read them)."""
+    _require_viewer(user)
     letters = letters_visible(user)
     recent = timezone.now() - datetime.timedelta(days=60)
     return {
@@ -75,8 +76,9 @@ def letters_worklist(*, user: AnyUser) -> dict[str, list[Reminder]]:
 
 
 def letter_for_user(*, user: AnyUser, reminder_id: int) -> Reminder:
-    """A letter the user may work on: finance staff only, within their scope (404)."""
-    _require_finance(user)
+    """A letter the user may see (finance staff and managers), within their scope (404);
+    only finance staff may then act on it."""
+    _require_viewer(user)
     reminder = letters_visible(user).filter(pk=reminder_id).first()
     if reminder is None:
         raise Http404
@@ -94,6 +96,14 @@ def letter_preview_pdf(*, reminder: Reminder) -> bytes:
 
 
 # --- the workflow ----------------------------------------------------------------------------
+
+
+def _require_viewer(user: AnyUser) -> None:
+    access.require(
+        user,
+        access.Action.VIEW_LETTERS,
+        _("Only finance staff and managers may see formal notices."),
+    )
 
 
 def _require_finance(user: AnyUser) -> None:

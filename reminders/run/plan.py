@@ -34,6 +34,7 @@ from core.money import ZERO
 from reminders.models import (
     Scenario,
     ScenarioStep,
+    step_label,
 )
 from reminders.run.state import CustomerState, InstallmentState, State
 
@@ -65,11 +66,17 @@ class Step:
     scenario_id: int
     position: int
     name: str
+    name_en: str
     offset_days: int
     action: str
     also_phone_task: bool
     approval_required: bool
     min_amount: Decimal
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language, as ``ScenarioStep.display_name``."""
+        return step_label(self.name, self.name_en)
 
 
 @dataclass
@@ -106,6 +113,7 @@ def load_scenarios() -> Scenarios:
             scenario_id=row["scenario_id"],
             position=row["position"],
             name=row["name"],
+            name_en=row["name_en"],
             offset_days=row["offset_days"],
             action=row["action"],
             also_phone_task=row["also_phone_task"],
@@ -274,7 +282,8 @@ class NextStep:
 
     @property
     def name(self) -> str:
-        return self.step.name
+        """The step's name in the active language."""
+        return self.step.display_name
 
 
 def next_step_for(

@@ -32,6 +32,7 @@ PAGES = [
     ("receivables:aged_balance_xlsx", None),
 ]
 DETAIL_PAGES = [p for p in PAGES if p[1]]
+EN = {"HTTP_ACCEPT_LANGUAGE": "en"}  # the CSV in DESIGN.md's contract (a French user's differs)
 ROLES = ["owner", "other_sales", "finance", "manager"]
 
 
@@ -107,7 +108,9 @@ def test_other_sales_rep_does_not_see_the_owned_customer_anywhere(client, world)
     ab = client.get(reverse("receivables:aged_balance"), {"as_of": AS_OF}).context["ab"]
     assert [r["customer_ref"] for r in ab.rows] == ["411FOREIGN"]
     assert str(ab.totals["total"]) == "70.00"
-    csv = client.get(reverse("receivables:aged_balance_csv"), {"as_of": AS_OF}).content.decode()
+    csv = client.get(
+        reverse("receivables:aged_balance_csv"), {"as_of": AS_OF}, **EN
+    ).content.decode()
     assert "411OWNED" not in csv
     assert csv.splitlines()[-1] == "TOTAL,,0.00,0.00,0.00,70.00,0.00,70.00"
     # Searching by name or reference does not reveal it either.
@@ -120,7 +123,9 @@ def test_other_sales_rep_does_not_see_the_owned_customer_anywhere(client, world)
 @pytest.mark.parametrize("role", ["finance", "manager"])
 def test_finance_and_managers_see_every_customer_in_totals(client, world, role):
     client.force_login(world["users"][role])
-    csv = client.get(reverse("receivables:aged_balance_csv"), {"as_of": AS_OF}).content.decode()
+    csv = client.get(
+        reverse("receivables:aged_balance_csv"), {"as_of": AS_OF}, **EN
+    ).content.decode()
     assert csv.splitlines()[-1] == "TOTAL,,0.00,0.00,0.00,1070.00,0.00,1070.00"
 
 
@@ -189,6 +194,7 @@ EXPECTED_RIGHTS = {
     "finance": set(Action),
     "manager": {
         Action.VIEW_ALL,
+        Action.VIEW_LETTERS,
         Action.EXPORT,
         Action.DOWNLOAD_AGED_BALANCE,
         Action.VIEW_REPORTS,
@@ -264,7 +270,8 @@ def test_the_context_processor_offers_may_to_every_page(client, world):
 ACTION_PAGES = [
     (Action.VIEW_ALL, "workplaces:dashboard", None, "get"),
     (Action.EDIT_LEDGER, "receivables:invoice_create", "customer", "get"),
-    (Action.APPROVE_LETTERS, "letters:list", None, "get"),
+    (Action.VIEW_LETTERS, "letters:list", None, "get"),
+    (Action.APPROVE_LETTERS, "letters:approve", "missing", "post"),
     (Action.ADD_NOTES, "reminders:log_call", "customer", "get"),
     (Action.EXPORT, "reports:snapshot_csv", "missing", "get"),
     (Action.DOWNLOAD_AGED_BALANCE, "receivables:aged_balance_csv", None, "get"),

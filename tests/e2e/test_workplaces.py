@@ -123,7 +123,10 @@ def test_manager_takes_and_downloads_a_monthly_snapshot(page, live_server):
     screenshot(page, "manager-snapshot")
     with page.expect_download() as info:
         csv_link.click()
-    lines = Path(info.value.path()).read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "customer_ref,customer_name,not_due,d1_30,d31_60,d61_90,d90_plus,total"
-    assert lines[1] == "411SNAP,Snapshot SARL,0.00,750.00,0.00,0.00,0.00,750.00"
-    assert lines[-1].startswith("TOTAL,,")
+    # A French browser: the French spreadsheet's CSV (the command line keeps DESIGN.md's).
+    lines = Path(info.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == (
+        "Référence;Client;Non échu;1–30 jours;31–60 jours;61–90 jours;Plus de 90 jours;Total"
+    )
+    assert lines[1] == "411SNAP;Snapshot SARL;0,00;750,00;0,00;0,00;0,00;750,00"
+    assert lines[-1].startswith("TOTAL;;")

@@ -5,6 +5,7 @@ import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from receivables.interest import (
     MissingReferenceRateError,
     RateTable,
     customer_late_claims,
+    half_year_label,
     half_years_between,
     late_interest,
     load_rate_table,
@@ -382,3 +384,8 @@ def test_unconfirmed_half_year_is_reported():
     # No row starts on 1 July 2026 in the seed: the 2.15 of 1 January is carried over.
     assert claim.unconfirmed_half_years == (D(2026, 7, 1),)
     assert claim.invoices[0].interest.rates == (Decimal("12.15"),)
+    with translation.override("en"):
+        assert claim.unconfirmed_half_year_labels == ["second half of 2026"]
+    with translation.override("fr"):
+        assert claim.unconfirmed_half_year_labels == ["second semestre 2026"]
+    assert half_year_label(D(2027, 1, 1)).endswith("2027")

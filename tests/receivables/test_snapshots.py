@@ -269,7 +269,7 @@ def download(snapshot, fmt: str) -> str:
 
 
 def test_csv_download(manager_client, done_snapshot):
-    response = manager_client.get(download(done_snapshot, "csv"))
+    response = manager_client.get(download(done_snapshot, "csv"), **EN)
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert 'filename="aged-balance-snapshot-2026-03-31.csv"' in response["Content-Disposition"]
@@ -336,7 +336,7 @@ def test_anonymous_users_are_sent_to_the_login_page(client, done_snapshot):
 
 def test_finance_may_download(client, finance_user, done_snapshot):
     client.force_login(finance_user)
-    assert client.get(download(done_snapshot, "csv")).content.decode() == EXPECTED_CSV
+    assert client.get(download(done_snapshot, "csv"), **EN).content.decode() == EXPECTED_CSV
 
 
 def test_requesting_a_past_month_end_from_the_page(

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from customers.models import UserPreferences
 from receivables import services
 from receivables.exports import aged_balance_csv, aged_balance_xlsx
 from receivables.models import Dispute
@@ -237,11 +238,29 @@ def test_aged_balance_csv_function_exact(ledger):
 
 
 def test_aged_balance_csv_download(finance_client, ledger):
-    response = finance_client.get(CSV, {"as_of": "2026-04-15"})
+    """An English user gets the command line's contract (DESIGN.md)."""
+    response = finance_client.get(CSV, {"as_of": "2026-04-15"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert 'filename="aged-balance-2026-04-15.csv"' in response["Content-Disposition"]
     assert response.content.decode() == EXPECTED_CSV
+
+
+def test_aged_balance_csv_download_for_a_french_user(finance_client, finance_user, ledger):
+    """What a French spreadsheet opens as it is: BOM, semicolons, decimal commas, French
+    headers; the same rows and amounts."""
+    UserPreferences.objects.update_or_create(user=finance_user, defaults={"language": "fr"})
+    response = finance_client.get(CSV, {"as_of": "2026-04-15"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    assert response.content.decode("utf-8-sig") == (
+        "Référence;Client;Non échu;1–30 jours;31–60 jours;61–90 jours;Plus de 90 jours;Total\r\n"
+        "A;Alpha;0,00;400,00;100,00;0,00;0,00;500,00\r\n"
+        'B;"Beta, ""the"" second";0,00;0,00;0,00;0,00;250,00;250,00\r\n'
+        "C;Gamma;-50,00;0,00;0,00;100,00;0,00;50,00\r\n"
+        "TOTAL;;-50,00;400,00;100,00;100,00;250,00;800,00\r\n"
+    )
 
 
 def test_aged_balance_xlsx_download_has_the_same_values(finance_client, ledger):
@@ -295,7 +314,7 @@ def test_aged_balance_scoped_to_the_sales_rep(client, ledger, sales_user):
     a.sales_rep = sales_user
     a.save()
     client.force_login(sales_user)
-    response = client.get(CSV, {"as_of": "2026-04-15"})
+    response = client.get(CSV, {"as_of": "2026-04-15"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.content.decode().splitlines() == [
         "customer_ref,customer_name,not_due,d1_30,d31_60,d61_90,d90_plus,total",
         "A,Alpha,0.00,400.00,100.00,0.00,0.00,500.00",

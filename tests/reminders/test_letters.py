@@ -252,7 +252,7 @@ def test_english_letter_single_invoice():
         "Total to pay €1,053.86",
         "to pay us the sum of €1,053.86 no later than 28 July 2025",
         "order for payment (injonction de payer)",
-        "11 Jun 2025 by email — Première relance",
+        "11 Jun 2025 by email — First reminder",  # the step in the customer's language
         "Yours faithfully,",
     ):
         assert expected in one_line, expected

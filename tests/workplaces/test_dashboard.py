@@ -697,7 +697,7 @@ def test_customer_page_prepares_the_call(finance_client, world):
         'href="mailto:owned@client.example"',
         "Payment behaviour",
         "Reminder log",
-        "Dernière relance",  # the phone task's step, in the log and the timeline
+        "Last reminder",  # the phone task's step, in the log and the timeline (in English)
         reverse("reminders:customer_actions", args=[owned.pk]),  # the actions panel
         "Over credit limit",
     ):
@@ -744,3 +744,77 @@ def test_customer_page_queries_do_not_grow(finance_client, finance_user, sales_u
         grow(size)
         counts.append(count_queries(finance_client, c.get_absolute_url()))
     assert counts[0] == counts[1], counts
+
+
+def test_calls_to_make_show_the_billing_contacts_phone(finance_client, world):
+    html = finance_client.get(DASHBOARD).content.decode()
+    task = world["items"]["tasks"]
+    row = html.split(f'id="wl-tasks-{task.pk}"', 1)[1].split("</li>", 1)[0]
+    assert 'href="tel:0472000001"' in row
+    assert "04 72 00 00 01" in row
+
+
+def test_an_in_place_action_refreshes_the_counters_out_of_band(finance_client, world):
+    page = finance_client.get(DASHBOARD).content.decode()
+    assert '<span id="wl-count-tasks" class="badge badge-count">2</span>' in page
+    assert '<span id="wl-to-do">' in page
+    task = world["items"]["tasks"]
+    response = post(finance_client, "call", "tasks", task, {"outcome": "No answer"})
+    html = response.content.decode()
+    assert "worklist-done" in html
+    # Every badge comes back, swapped by htmx into the dashboard: the task left its section.
+    assert '<span id="wl-count-tasks" class="badge badge-count" hx-swap-oob="true">1</span>' in html
+    for key in dashboard.SECTION_KEYS:
+        assert f'id="wl-count-{key}"' in html
+    counts = dashboard.section_counts(user=world["users"]["finance"], today=today())
+    assert counts["tasks"] == 1
+    assert f'<span id="wl-to-do" hx-swap-oob="true">{dashboard.to_do(counts)} items' in html
+    # A plain post still redirects, with no fragment.
+    other = world["foreign_items"]["tasks"]
+    plain = finance_client.post(
+        reverse("workplaces:worklist_call", args=["tasks", other.pk]), {"outcome": "No answer"}
+    )
+    assert plain.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("language", "name"), [("en", "Last reminder"), ("fr", "Dernière relance")]
+)
+def test_step_names_follow_the_users_language(finance_client, finance_user, world, language, name):
+    from customers.models import UserPreferences
+
+    UserPreferences.objects.update_or_create(user=finance_user, defaults={"language": language})
+    html = finance_client.get(DASHBOARD).content.decode()
+    task = world["items"]["tasks"]
+    row = html.split(f'id="wl-tasks-{task.pk}"', 1)[1].split("</li>", 1)[0]
+    assert f'<span class="wl-what">{name}</span>' in row
+
+
+def test_no_link_of_the_dashboard_leads_a_manager_to_a_403(client, world, monkeypatch):
+    """Managers read everything: every page the dashboard and a customer's page link to
+    answers them, the letters and the recovery file included."""
+    import re
+
+    monkeypatch.setattr(  # the recovery file's summary PDF is not what is tested here
+        "reminders.letters.recovery.render_pdf", lambda html, **kw: b"%PDF-1.7 fake"
+    )
+    client.force_login(world["users"]["manager"])
+    html = client.get(DASHBOARD).content.decode()
+    links = set(re.findall(r'href="(/[^"]*)"', html))
+    assert reverse("letters:detail", args=[world["items"]["letters"].pk]) in links
+    assert reverse("letters:recovery_file", args=[world["owned"].pk]) in links
+    customer_page = client.get(world["owned"].get_absolute_url()).content.decode()
+    assert reverse("letters:recovery_file", args=[world["owned"].pk]) in customer_page
+    links |= set(re.findall(r'href="(/[^"]*)"', customer_page))
+    for link in sorted(links):
+        if link.startswith("/static/"):
+            continue
+        status = client.get(link.replace("&amp;", "&")).status_code
+        assert status != 403, link
+        assert status in (200, 302), (link, status)
+
+
+def test_a_sales_reps_customer_page_offers_no_recovery_file(client, world):
+    client.force_login(world["users"]["owner"])
+    html = client.get(world["owned"].get_absolute_url()).content.decode()
+    assert reverse("letters:recovery_file", args=[world["owned"].pk]) not in html

@@ -113,16 +113,18 @@ def test_last_reminder_and_next_step(client, sales_user, company_profile):
     assert rows["NEXT"].last_sent_step == step1.name
     assert timezone.localdate(rows["NEXT"].last_sent_at) == today()
     spacing = step2.offset_days - step1.offset_days
-    assert rows["NEXT"].next_step.name == step2.name
+    assert rows["NEXT"].next_step.name == step2.display_name
     assert rows["NEXT"].next_step.on == max(
         today() + datetime.timedelta(days=spacing), due + datetime.timedelta(days=step2.offset_days)
     )
     assert rows["EXEMPT"].next_step is None
-    assert rows["FRESH"].next_step.name == step1.name
+    assert rows["FRESH"].next_step.name == step1.display_name
     assert rows["FRESH"].next_step.on == days(20) + datetime.timedelta(days=step1.offset_days)
     assert rows["PAUSED"].next_step is None  # the daily run reminds nobody paused
     html = response.content.decode()
-    assert step2.name in html and "Exempt from reminders" in html and "paused until" in html
+    assert 'lang="en"' in html and step2.label("en") in html  # the English interface's names
+    assert rows["NEXT"].last_sent_step_label == step1.label("en") == "First reminder"
+    assert "Exempt from reminders" in html and "paused until" in html
 
 
 def test_next_step_waits_for_a_pending_one(sales_user):
@@ -141,7 +143,7 @@ def test_next_step_waits_for_a_pending_one(sales_user):
     rows = list(dashboard.sales_customers(user=sales_user, today=today()))
     dashboard.next_steps(rows, today())
     step5 = ScenarioStep.objects.get(scenario__is_default=True, position=5)
-    assert rows[0].next_step.name == step5.name and rows[0].next_step.pending
+    assert rows[0].next_step.name == step5.display_name and rows[0].next_step.pending
 
 
 def test_a_rep_adds_a_note_and_a_promise_in_place(client, sales_user, book):

@@ -1,13 +1,18 @@
+import datetime
+import zoneinfo
+
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db.models import F
 from django.utils import timezone
 
-from customers.models import Customer
-from receivables.models import Dispute, Installment, Payment, PromiseToPay
+from customers.models import Activity, Customer, UserPreferences
+from receivables.interest import customer_late_claims, half_year_start
+from receivables.models import Dispute, Installment, Payment, PromiseToPay, ReferenceRate
 from receivables.selectors import aged_balance
 from reminders.models import Reminder
+from workplaces.demo import DEMO_RATE_SOURCE
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 
@@ -33,6 +38,55 @@ def test_seed_demo_builds_a_living_ledger_and_is_idempotent():
     assert Reminder.objects.filter(channel="email", status="sent").exists()
     assert Reminder.objects.filter(channel="phone", status="todo").exists()
     assert Reminder.objects.filter(channel="letter", status="awaiting_approval").exists()
+    demo_rates = set(ReferenceRate.objects.filter(source=DEMO_RATE_SOURCE))
     call_command("seed_demo", verbosity=0)
     assert Customer.objects.count() == customers
     assert Reminder.objects.count() == reminders
+    assert set(ReferenceRate.objects.filter(source=DEMO_RATE_SOURCE)) == demo_rates
+
+
+def test_the_replayed_days_carry_their_own_dates():
+    """Each replayed run dates its sends, approvals and timeline entries at its own 07:00
+    in Paris, not at the moment the demo was loaded."""
+    call_command("seed_demo", verbosity=0)
+    today = timezone.localdate()
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    sent = Reminder.objects.filter(sent_at__isnull=False)
+    assert sent.exists()
+    for r in sent:
+        local = r.sent_at.astimezone(paris)
+        assert local.date() == r.run_date < today, r
+        assert local.time() == datetime.time(7), r
+    assert len({r.run_date for r in sent}) > 5
+    assert not Activity.objects.filter(kind="email", occurred_at__date__gte=today).exists()
+    # A letter awaiting approval lists the reminders sent before it, each on its own day.
+    letter = Reminder.objects.filter(channel="letter", status="awaiting_approval").first()
+    history = Reminder.objects.filter(
+        customer=letter.customer, channel="email", status="sent"
+    ).values_list("sent_at", flat=True)
+    assert all(timezone.localdate(at) < letter.run_date for at in history)
+
+
+def test_the_demo_has_an_ecb_rate_for_each_half_year_labelled_as_demo_data():
+    call_command("seed_demo", verbosity=0)
+    today = timezone.localdate()
+    assert ReferenceRate.objects.filter(start_date=half_year_start(today)).exists()
+    for rate in ReferenceRate.objects.filter(source=DEMO_RATE_SOURCE):
+        previous = ReferenceRate.objects.in_force_on(rate.start_date - datetime.timedelta(days=1))
+        assert rate.rate == previous.rate  # the last known rate, carried forward
+    # So the demo's letters carry no "rate missing" warning.
+    for letter in Reminder.objects.filter(channel="letter", status="awaiting_approval"):
+        claim = customer_late_claims(customer=letter.customer, as_of=today)
+        assert claim.unconfirmed_half_years == ()
+
+
+def test_demo_users_have_the_readmes_languages():
+    call_command("seed_demo", verbosity=0)
+    languages = dict(UserPreferences.objects.values_list("user__username", "language"))
+    assert languages == {
+        "admin": "fr",
+        "finance": "fr",
+        "manager": "fr",
+        "sales": "fr",
+        "sales2": "en",
+    }

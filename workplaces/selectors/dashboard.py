@@ -27,7 +27,7 @@ from receivables import kpis
 from receivables.models import Dispute, Installment, PromiseToPay
 from receivables.selectors import Balances, customers_over_credit_limit, with_balances
 from reminders import selectors as reminder_selectors
-from reminders.models import Reminder, ReminderItem
+from reminders.models import Reminder, ReminderItem, step_label
 from reminders.run import plan as planner
 from reminders.run.state import done_on
 
@@ -193,8 +193,8 @@ def section_rows(
 ) -> QuerySet[Any] | CustomerIdPage:
     """The rows of one worklist section, in the order they are worked."""
     match section:
-        case "tasks":
-            return reminder_selectors.phone_tasks(user=user)
+        case "tasks":  # calls to make: with the numbers to call (one query for the page)
+            return reminder_selectors.with_phones(reminder_selectors.phone_tasks(user=user))
         case "followups":
             return follow_ups(user=user, today=today)
         case "letters":
@@ -360,7 +360,23 @@ class Dashboard:
     @property
     def to_do(self) -> int:
         """How many items need a person today (the sent list is for information)."""
-        return sum(s.total for key, s in self.sections.items() if key != "sent")
+        return to_do({key: s.total for key, s in self.sections.items()})
+
+
+def section_counts(*, user: AnyUser, today: datetime.date) -> dict[str, int]:
+    """The size of every section, without their rows: what an in-place action sends back
+    so that the dashboard's badges stay true (an action can move an item from one section
+    to another: a postponed call becomes a next action). A fixed number of queries."""
+    counts = reminder_selectors.worklist_counts(user=user, since=week_start(today))
+    for key in SECTION_KEYS:
+        if key not in REMINDER_SECTIONS:
+            counts[key] = section_rows(key, user=user, today=today).count()
+    return {key: counts[key] for key in SECTION_KEYS}
+
+
+def to_do(counts: dict[str, int]) -> int:
+    """How many items need a person today (the sent list is for information)."""
+    return sum(n for key, n in counts.items() if key != "sent")
 
 
 def finance_dashboard(*, user: AnyUser, today: datetime.date, cap: int = SECTION_CAP) -> Dashboard:
@@ -418,6 +434,7 @@ class SalesCustomerFields(Balances):
 
     assigned_scenario_id: int | None
     last_sent_step: str | None
+    last_sent_step_en: str | None
     last_sent_at: datetime.datetime | None
     next_inst: int | None
     next_inst_due: datetime.date
@@ -449,6 +466,7 @@ def sales_customers(
         .annotate(
             assigned_scenario_id=F("reminder_scenario__scenario_id"),
             last_sent_step=_latest_sent("step__name"),
+            last_sent_step_en=_latest_sent("step__name_en"),
             last_sent_at=_latest_sent("sent_at"),
             next_inst=Subquery(oldest.values("pk")[:1]),
             next_inst_due=Subquery(oldest.values("due_date")[:1]),
@@ -474,6 +492,9 @@ def next_steps(
     scenarios = planner.load_scenarios()
     for c in customers:
         c.reminders_paused = c.reminders_paused_on(today)  # type: ignore[attr-defined]
+        c.last_sent_step_label = step_label(  # type: ignore[attr-defined]  # the user's language
+            c.last_sent_step or "", c.last_sent_step_en or ""
+        )
         c.next_step = None  # type: ignore[attr-defined]  # for the template
         if c.next_inst is None:
             continue

@@ -11,7 +11,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -167,7 +168,14 @@ def _worklist_respond(
     else:
         context["item"] = dashboard.decorate(section, [row], today)[0]
         name = f"workplaces/_worklist_rows.html#{section}"
-    response = render(request, name, context)
+    # The row, then the dashboard's counters swapped out of band (hx-swap-oob): the item
+    # may have left its section, or moved to another.
+    counts = dashboard.section_counts(user=request.user, today=today)
+    counters = {"counts": counts, "to_do": dashboard.to_do(counts), "oob": True}
+    response = HttpResponse(
+        render_to_string(name, context, request)
+        + render_to_string("workplaces/_worklist_rows.html#counters", counters, request)
+    )
     patch_vary_headers(response, ["HX-Request"])
     return response
 

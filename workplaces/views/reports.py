@@ -313,7 +313,7 @@ def snapshot_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     ab = snapshots.snapshot_aged_balance(snapshot=snapshot)
     if fmt == "csv":
         response = HttpResponse(content_type=DOWNLOAD_TYPES[fmt])
-        exports.aged_balance_csv(ab, response)
+        exports.aged_balance_csv_localized(ab, response)
     elif fmt == "xlsx":
         response = HttpResponse(exports.aged_balance_xlsx(ab), content_type=DOWNLOAD_TYPES[fmt])
     else:
