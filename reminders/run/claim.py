@@ -8,9 +8,11 @@ situation changed, sends interrupted by a crash."""
 from __future__ import annotations
 
 import datetime
+import logging
 from functools import partial
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -20,7 +22,8 @@ from core.money import ZERO
 from customers.models import Activity
 from receivables.models import CompanyProfile, Installment, PromiseToPay
 from reminders import emails as mail
-from reminders.letters.workflow import queue_letter_render
+from reminders.letters.context import build_letter_context, letter_date_of
+from reminders.letters.workflow import notice_record_claim, queue_letter_render
 from reminders.models import (
     Reminder,
     ReminderItem,
@@ -29,6 +32,8 @@ from reminders.run import plan as planner
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+logger = logging.getLogger(__name__)
 
 Status = Reminder.Status
 Channel = Reminder.Channel
@@ -175,6 +180,13 @@ def persist_plans(
     company = CompanyProfile.get()
     recipients = mail.load_recipients(p.customer.id for p in plans if p.emails)
     book = mail.TemplateBook() if any(p.emails for p in plans) else None
+    # The planner already holds a letter while the customer has a notice in progress;
+    # checked again here against the database, whose constraint has the last word.
+    with_notice = set(
+        Reminder.objects.notices_in_progress()
+        .filter(customer_id__in=[p.customer.id for p in plans if p.letters])
+        .values_list("customer_id", flat=True)
+    )
     reminders: list[Reminder] = []
     item_groups: list[list[planner.PlannedItem]] = []
     for plan in plans:
@@ -208,7 +220,7 @@ def persist_plans(
                     _task(cid, phone_step.id, Channel.PHONE, run_date, actor, plan.email_total)
                 )
                 item_groups.append([])
-        if plan.letters:
+        if plan.letters and cid not in with_notice:
             step = max((i.step for i in plan.letters), key=lambda s: s.position)
             total = sum((i.installment.amount_left for i in plan.letters), ZERO)
             reminders.append(
@@ -249,8 +261,23 @@ def persist_plans(
     ReminderItem.objects.bulk_create(items, batch_size=BULK_BATCH)
     for reminder in reminders:
         if reminder.channel == Channel.LETTER and reminder.status == Status.SENDING:
+            approve_by_run(reminder)
             transaction.on_commit(partial(queue_letter_render, reminder.pk))
     return reminders
+
+
+def approve_by_run(reminder: Reminder) -> None:
+    """A letter step that needs nobody's approval is approved by the run: like an
+    approval by a person, the notice claims what the customer owes on its date."""
+    letter = Reminder.objects.select_related("customer").get(pk=reminder.pk)
+    try:
+        context = build_letter_context(
+            customer=letter.customer, letter_date=letter_date_of(letter), reminder=letter
+        )
+    except ValidationError as exc:  # e.g. a missing ECB rate: keeps the planned items
+        logger.warning("Letter %s: its claim could not be computed (%s).", reminder.pk, exc)
+        return
+    notice_record_claim(reminder=letter, context=context)
 
 
 def _task(customer_id, step_id, channel, run_date, actor, total) -> Reminder:
