@@ -266,6 +266,30 @@ def persist_plans(
     return reminders
 
 
+def refresh_notices(*, run_date: datetime.date) -> int:
+    """Bring every notice awaiting approval up to date as of ``run_date``: what it
+    would claim if approved that day becomes its items and total, so the worklist and
+    the letters list show the letter's own figures before approval too. A few queries per
+    notice awaiting approval (there are few)."""
+    refreshed = 0
+    for letter in (
+        Reminder.objects.notices_in_progress()
+        .filter(status=Status.AWAITING_APPROVAL)
+        .select_related("customer")
+        .select_for_update(of=("self",))
+    ):
+        try:
+            context = build_letter_context(
+                customer=letter.customer, letter_date=run_date, reminder=letter
+            )
+        except ValidationError as exc:  # nothing overdue any more, a missing ECB rate
+            logger.info("Letter %s: claim not refreshed (%s).", letter.pk, exc)
+            continue
+        notice_record_claim(reminder=letter, context=context)
+        refreshed += 1
+    return refreshed
+
+
 def approve_by_run(reminder: Reminder) -> None:
     """A letter step that needs nobody's approval is approved by the run: like an
     approval by a person, the notice claims what the customer owes on its date."""
