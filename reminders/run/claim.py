@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.money import ZERO
-from customers.models import Activity
+from customers.models import Activity, Customer
 from receivables.models import CompanyProfile, Installment, PromiseToPay
 from reminders import emails as mail
 from reminders.letters.context import build_letter_context, letter_date_of
@@ -181,10 +181,20 @@ def persist_plans(
     recipients = mail.load_recipients(p.customer.id for p in plans if p.emails)
     book = mail.TemplateBook() if any(p.emails for p in plans) else None
     # The planner already holds a letter while the customer has a notice in progress;
-    # checked again here against the database, whose constraint has the last word.
+    # checked again here against the database, after locking the customers concerned so
+    # that a run of another date at the same time waits and then sees this one's notice
+    # (the database's constraint has the last word).
+    letter_customers = sorted(p.customer.id for p in plans if p.letters)
+    if letter_customers:
+        list(
+            Customer.objects.select_for_update()
+            .filter(pk__in=letter_customers)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
     with_notice = set(
         Reminder.objects.notices_in_progress()
-        .filter(customer_id__in=[p.customer.id for p in plans if p.letters])
+        .filter(customer_id__in=letter_customers)
         .values_list("customer_id", flat=True)
     )
     reminders: list[Reminder] = []

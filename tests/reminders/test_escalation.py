@@ -243,3 +243,35 @@ def test_cancelling_the_notice_is_the_person_going_back(
     assert notice.pk != letter.pk
     assert claimed(notice) == {"S1#1": Decimal("1000.00"), "S2#1": Decimal("1000.00")}
     assert mail.outbox == []
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_runs_at_once_plan_one_notice(company_profile, clock):
+    """Runs of two dates at once (a catch-up beside the morning's run) both find the
+    letter step due: the customer lock makes the second see the first's notice."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers")
+    customer = make_reminder_customer("RUNS")
+    make_invoice(customer, number="R1", issue_date=D(2026, 2, 1), due_date=D(2026, 3, 2))
+    run_days(clock, D(2026, 3, 2), D(2026, 3, 31))
+    clock.move_to("2026-04-02T07:00")
+    barrier = threading.Barrier(2)
+    errors: list[Exception] = []
+
+    def worker(day):
+        try:
+            barrier.wait(timeout=10)
+            reminders_run(run_date=day)
+        except Exception as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(d,)) for d in (D(2026, 4, 1), D(2026, 4, 2))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert Reminder.objects.filter(customer=customer, channel="letter").count() == 1
