@@ -168,13 +168,14 @@ def letter_approve(*, user: User, reminder_id: int) -> Reminder:
 
 
 def notice_record_claim(*, reminder: Reminder, context: LetterContext) -> None:
-    """Record what an approved notice claims, as computed for its date (``context``):
-    one live item per claimed installment at the letter step, with the amount claimed
-    and the days late, and the letter's total. Items planned for installments it no
-    longer claims (paid, disputed meanwhile) are set inactive; an installment claimed
-    again after an earlier notice moves its live letter-step item to this one. The
-    customer's unsent emails are cancelled: the notice supersedes them. Call it inside
-    the approving transaction."""
+    """Record what a notice claims, as computed for its date (``context``): one item per
+    claimed installment at the letter step, with the amount claimed and the days late,
+    and the letter's total. Items planned for installments it no longer claims (paid,
+    disputed meanwhile) are set inactive. An installment an earlier notice already
+    claimed (its live item at the letter step is there) is listed too, but inactive: it
+    took the letter step once, with that notice, and its scenario goes on from there.
+    The customer's unsent emails are cancelled: the notice supersedes them. Call it
+    inside the transaction that approves or plans the notice."""
     claimed = {
         installment_id: amount
         for claim in context.claim.invoices
@@ -184,12 +185,17 @@ def notice_record_claim(*, reminder: Reminder, context: LetterContext) -> None:
     ReminderItem.objects.filter(reminder=reminder).exclude(installment_id__in=claimed).update(
         active=False
     )
-    ReminderItem.objects.filter(
-        installment_id__in=claimed, step_id=reminder.step_id, active=True
-    ).exclude(reminder=reminder).update(active=False)
+    held_elsewhere = set(
+        ReminderItem.objects.filter(
+            installment_id__in=claimed, step_id=reminder.step_id, active=True
+        )
+        .exclude(reminder=reminder)
+        .values_list("installment_id", flat=True)
+    )
     mine = {i.installment_id: i for i in ReminderItem.objects.filter(reminder=reminder)}
     for installment_id, amount in claimed.items():
         days_late = (context.letter_date - due_dates[installment_id]).days
+        active = installment_id not in held_elsewhere
         item = mine.get(installment_id)
         if item is None:
             ReminderItem.objects.create(
@@ -198,9 +204,10 @@ def notice_record_claim(*, reminder: Reminder, context: LetterContext) -> None:
                 step_id=reminder.step_id,
                 amount_left=amount,
                 days_late=days_late,
+                active=active,
             )
         else:
-            item.amount_left, item.days_late, item.active = amount, days_late, True
+            item.amount_left, item.days_late, item.active = amount, days_late, active
             item.save(update_fields=["amount_left", "days_late", "active"])
     reminder.total_amount = context.total_amount
     reminder.save(update_fields=["total_amount"])

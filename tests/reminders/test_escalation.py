@@ -133,6 +133,21 @@ def test_a_second_invoice_at_the_letter_step_waits_for_the_notice_in_progress(
     assert [i.installment.invoice.number for i in emails[0].items.all()] == ["T3"]
     assert emails[0].items.get().step.position == 1  # its own scenario goes on from step 1
     assert Reminder.objects.filter(customer=customer, channel="letter").count() == 1
+    # T3 reaches the letter step on 20 May: a second notice, restating all that is
+    # overdue; T1 and T2 took the letter step with the first one (whose items stay
+    # live), and their collection step came 15 days after its posting.
+    run_days(clock, D(2026, 4, 28), D(2026, 5, 22))
+    collection = Reminder.objects.get(customer=customer, channel="collection")
+    assert collection.run_date == D(2026, 4, 30)
+    second = Reminder.objects.notices_in_progress().get(customer=customer)
+    assert second.run_date == D(2026, 5, 20)
+    assert claimed(second) == {"T3#1": Decimal("80.00")}
+    assert set(second.items.values_list("installment__invoice__number", flat=True)) == {
+        "T1",
+        "T2",
+        "T3",
+    }
+    assert claimed(letter) == {"T1#1": Decimal("1000.00"), "T2#1": Decimal("500.00")}
 
 
 def _letter(customer, status) -> Reminder:
