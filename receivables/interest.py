@@ -246,6 +246,8 @@ class InvoiceClaim:
     days_late: int
     interest: InterestResult
     indemnity: Decimal
+    # The overdue installments claimed, (installment id, unpaid on the date), due order.
+    installments: tuple[tuple[int, Decimal], ...] = ()
 
     @property
     def not_yet_due(self) -> Decimal:
@@ -326,6 +328,11 @@ def claim_for_invoice(
         days_late=(as_of - first_due).days,
         interest=late_interest(dues, as_of=as_of, rates=rates, contract_rate=contract_rate),
         indemnity=RECOVERY_INDEMNITY,
+        installments=tuple(
+            (i.pk, d.unpaid_after(as_of))
+            for i, d in zip(installments, dues, strict=True)
+            if d.due_date < as_of and d.unpaid_after(as_of) > 0
+        ),
     )
 
 

@@ -181,6 +181,14 @@ class ReminderQuerySet(models.QuerySet):
     def visible_to(self, user: AnyUser) -> "ReminderQuerySet":
         return self.filter(access.scope_q(user, "customer"))
 
+    def notices_in_progress(self) -> "ReminderQuerySet":
+        """Formal notices awaiting approval, or approved and not posted yet: at most one
+        per customer (a database constraint)."""
+        S = Reminder.Status
+        return self.filter(
+            channel=Reminder.Channel.LETTER, status__in=[S.AWAITING_APPROVAL, S.SENDING]
+        )
+
     def emails(self) -> "ReminderQuerySet":
         return self.filter(channel=Reminder.Channel.EMAIL)
 
@@ -281,6 +289,20 @@ class Reminder(models.Model):
         indexes = [
             models.Index(fields=["customer", "channel", "run_date"]),
             models.Index(fields=["status", "channel"]),
+        ]
+        constraints = [
+            # A customer has at most one formal notice in progress (awaiting approval, or
+            # approved and not posted yet): whatever creates letters (a run, a rerun, two
+            # runs at once, a person), the database refuses a second one.
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(channel="letter", status__in=["awaiting_approval", "sending"]),
+                name="reminder_one_notice_in_progress",
+                violation_error_message=_(
+                    "This customer already has a formal notice in progress: approve, post "
+                    "or cancel it first."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:

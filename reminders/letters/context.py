@@ -150,6 +150,7 @@ class LetterContext:
     indemnity_per_invoice: str  # the fixed indemnity of D441-5, stated in the prose
     credit: str  # "" when the customer has no unallocated credit
     total: str
+    total_amount: Decimal  # what the letter claims in all, less unallocated credit
     history: tuple[HistoryLine, ...]
     attention: str  # "À l'attention de …" line of the address block, may be ""
     country: str  # the country line of the address block, "" for France
@@ -310,6 +311,7 @@ def build_letter_context(
         indemnity_per_invoice=money(RECOVERY_INDEMNITY),
         credit=money(-credit) if credit > 0 else "",
         total=money(total),
+        total_amount=total,
         history=reminder_history(customer, letter_date, language),
         attention=_attention(customer),
         country=COUNTRIES.get(customer.country.upper(), customer.country.upper())

@@ -14,6 +14,16 @@ starts at "sending". On approval the PDF is rendered by a django-q2 task queued
 after commit and stored in ``Reminder.pdf``, once: the stored file is the proof of what
 was sent and is never rendered again. A letter is dated the day it was approved, and its
 figures (interest up to that date, deadline eight days later) are computed for that date.
+
+A customer has at most one notice in progress (awaiting approval or "sending"; the
+database refuses a second). When it is approved the notice claims every overdue,
+undisputed installment of the customer at that moment: ``notice_record_claim`` writes
+them as the notice's items, at the letter step, with the amounts claimed, and the
+notice's total as ``total_amount``; the letters list, the worklist, the timeline, the
+letter page and the PDF all read those figures. Every claimed installment has thereby
+reached the letter step, so no milder email follows it; the customer's emails not sent
+yet (planned, or failed and waiting for a retry) are cancelled, since the notice
+supersedes them.
 """
 
 from __future__ import annotations
@@ -34,7 +44,9 @@ from django.utils.translation import gettext as _
 from core import access
 from core.access import AnyUser
 from customers.models import Activity
+from receivables.models import Installment
 from reminders.letters.context import (
+    LetterContext,
     build_letter_context,
     letter_date_of,
     render_letter_pdf,
@@ -153,6 +165,7 @@ def letter_approve(*, user: User, reminder_id: int) -> Reminder:
     reminder.approved_at = now
     reminder.actor = user
     reminder.save(update_fields=["status", "approved_by", "approved_at", "actor"])
+    notice_record_claim(reminder=reminder, context=context)
     _log(
         reminder,
         user,
@@ -162,6 +175,65 @@ def letter_approve(*, user: User, reminder_id: int) -> Reminder:
     )
     transaction.on_commit(lambda: queue_letter_render(reminder.pk))
     return reminder
+
+
+def notice_record_claim(*, reminder: Reminder, context: LetterContext) -> None:
+    """Record what a notice claims, as computed for its date (``context``): one item per
+    claimed installment at the letter step, with the amount claimed and the days late,
+    and the letter's total. Items planned for installments it no longer claims (paid,
+    disputed meanwhile) are set inactive. An installment an earlier notice already
+    claimed (its live item at the letter step is there) is listed too, but inactive: it
+    took the letter step once, with that notice, and its scenario goes on from there.
+    The customer's unsent emails are cancelled: the notice supersedes them. Call it
+    inside the transaction that approves or plans the notice."""
+    claimed = {
+        installment_id: amount
+        for claim in context.claim.invoices
+        for installment_id, amount in claim.installments
+    }
+    due_dates = dict(Installment.objects.filter(pk__in=claimed).values_list("pk", "due_date"))
+    ReminderItem.objects.filter(reminder=reminder).exclude(installment_id__in=claimed).update(
+        active=False
+    )
+    held_elsewhere = set(
+        ReminderItem.objects.filter(
+            installment_id__in=claimed, step_id=reminder.step_id, active=True
+        )
+        .exclude(reminder=reminder)
+        .values_list("installment_id", flat=True)
+    )
+    mine = {i.installment_id: i for i in ReminderItem.objects.filter(reminder=reminder)}
+    for installment_id, amount in claimed.items():
+        days_late = (context.letter_date - due_dates[installment_id]).days
+        active = installment_id not in held_elsewhere
+        item = mine.get(installment_id)
+        if item is None:
+            ReminderItem.objects.create(
+                reminder=reminder,
+                installment_id=installment_id,
+                step_id=reminder.step_id,
+                amount_left=amount,
+                days_late=days_late,
+                active=active,
+            )
+        else:
+            item.amount_left, item.days_late, item.active = amount, days_late, active
+            item.save(update_fields=["amount_left", "days_late", "active"])
+    reminder.total_amount = context.total_amount
+    reminder.save(update_fields=["total_amount"])
+    superseded = list(
+        Reminder.objects.emails()
+        .filter(customer_id=reminder.customer_id, status__in=[Status.PLANNED, Status.FAILED])
+        .values_list("pk", flat=True)
+    )
+    if superseded:
+        Reminder.objects.filter(pk__in=superseded).update(
+            status=Status.CANCELLED,
+            next_attempt_at=None,
+            last_error=_("Cancelled: superseded by the formal notice %(ref)s.")
+            % {"ref": context.reference},
+        )
+        ReminderItem.objects.filter(reminder__in=superseded).update(active=False)
 
 
 def queue_letter_render(reminder_id: int) -> None:

@@ -32,6 +32,7 @@ from reminders.run.claim import (
     cancel_stale_pending,
     mark_stale_sending,
     persist_plans,
+    refresh_notices,
     retry_due,
     settle_promises,
 )
@@ -71,6 +72,7 @@ def reminders_run(*, run_date: datetime.date, now: datetime.datetime | None = No
         plans = planner.plan_day(state, run_date, scenarios)
         result.planned = len(persist_plans(plans=plans, run_date=run_date, scenarios=scenarios))
         result.plans = plans
+        refresh_notices(run_date=run_date)
         ReminderRun.objects.filter(pk=run.pk).update(
             started_at=run.started_at or now, planned=F("planned") + result.planned
         )

@@ -8,19 +8,22 @@ situation changed, sends interrupted by a crash."""
 from __future__ import annotations
 
 import datetime
+import logging
 from functools import partial
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.money import ZERO
-from customers.models import Activity
+from customers.models import Activity, Customer
 from receivables.models import CompanyProfile, Installment, PromiseToPay
 from reminders import emails as mail
-from reminders.letters.workflow import queue_letter_render
+from reminders.letters.context import build_letter_context, letter_date_of
+from reminders.letters.workflow import notice_record_claim, queue_letter_render
 from reminders.models import (
     Reminder,
     ReminderItem,
@@ -29,6 +32,8 @@ from reminders.run import plan as planner
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+logger = logging.getLogger(__name__)
 
 Status = Reminder.Status
 Channel = Reminder.Channel
@@ -175,6 +180,23 @@ def persist_plans(
     company = CompanyProfile.get()
     recipients = mail.load_recipients(p.customer.id for p in plans if p.emails)
     book = mail.TemplateBook() if any(p.emails for p in plans) else None
+    # The planner already holds a letter while the customer has a notice in progress;
+    # checked again here against the database, after locking the customers concerned so
+    # that a run of another date at the same time waits and then sees this one's notice
+    # (the database's constraint has the last word).
+    letter_customers = sorted(p.customer.id for p in plans if p.letters)
+    if letter_customers:
+        list(
+            Customer.objects.select_for_update()
+            .filter(pk__in=letter_customers)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    with_notice = set(
+        Reminder.objects.notices_in_progress()
+        .filter(customer_id__in=letter_customers)
+        .values_list("customer_id", flat=True)
+    )
     reminders: list[Reminder] = []
     item_groups: list[list[planner.PlannedItem]] = []
     for plan in plans:
@@ -208,7 +230,7 @@ def persist_plans(
                     _task(cid, phone_step.id, Channel.PHONE, run_date, actor, plan.email_total)
                 )
                 item_groups.append([])
-        if plan.letters:
+        if plan.letters and cid not in with_notice:
             step = max((i.step for i in plan.letters), key=lambda s: s.position)
             total = sum((i.installment.amount_left for i in plan.letters), ZERO)
             reminders.append(
@@ -249,8 +271,47 @@ def persist_plans(
     ReminderItem.objects.bulk_create(items, batch_size=BULK_BATCH)
     for reminder in reminders:
         if reminder.channel == Channel.LETTER and reminder.status == Status.SENDING:
+            approve_by_run(reminder)
             transaction.on_commit(partial(queue_letter_render, reminder.pk))
     return reminders
+
+
+def refresh_notices(*, run_date: datetime.date) -> int:
+    """Bring every notice awaiting approval up to date as of ``run_date``: what it
+    would claim if approved that day becomes its items and total, so the worklist and
+    the letters list show the letter's own figures before approval too. A few queries per
+    notice awaiting approval (there are few)."""
+    refreshed = 0
+    for letter in (
+        Reminder.objects.notices_in_progress()
+        .filter(status=Status.AWAITING_APPROVAL)
+        .select_related("customer")
+        .select_for_update(of=("self",))
+    ):
+        try:
+            context = build_letter_context(
+                customer=letter.customer, letter_date=run_date, reminder=letter
+            )
+        except ValidationError as exc:  # nothing overdue any more, a missing ECB rate
+            logger.info("Letter %s: claim not refreshed (%s).", letter.pk, exc)
+            continue
+        notice_record_claim(reminder=letter, context=context)
+        refreshed += 1
+    return refreshed
+
+
+def approve_by_run(reminder: Reminder) -> None:
+    """A letter step that needs nobody's approval is approved by the run: like an
+    approval by a person, the notice claims what the customer owes on its date."""
+    letter = Reminder.objects.select_related("customer").get(pk=reminder.pk)
+    try:
+        context = build_letter_context(
+            customer=letter.customer, letter_date=letter_date_of(letter), reminder=letter
+        )
+    except ValidationError as exc:  # e.g. a missing ECB rate: keeps the planned items
+        logger.warning("Letter %s: its claim could not be computed (%s).", reminder.pk, exc)
+        return
+    notice_record_claim(reminder=letter, context=context)
 
 
 def _task(customer_id, step_id, channel, run_date, actor, total) -> Reminder:

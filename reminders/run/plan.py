@@ -15,7 +15,18 @@ The rules (DESIGN.md, "The default scenario"):
   snapshot says on which days each installment may be reminded, by the ledger's one rule:
   ``Installment.objects.remindable``);
 - a step below its minimum amount (the customer's total of the installments concerned)
-  is not taken.
+  is not taken;
+- escalation is per customer where the law and the customer see it: a customer has at
+  most one formal notice in progress (awaiting approval, or approved and not posted),
+  which claims every overdue, undisputed installment when it is approved. While it is in
+  progress the customer gets no other letter and no email (what falls due meanwhile is
+  claimed by it on approval); a day with a notice has no email (never a courteous first
+  email and a formal notice together). Once a notice is posted, its installments have
+  reached the letter step and go on to the next one; an installment that falls due after
+  it follows its own scenario, but the run's emails never take a tone milder than the
+  customer's current level (the highest step of a live notice) allows: they are written
+  in the tone of the last email step before it ("Dernière relance"), at least. Only a
+  person goes milder: "send now", or cancelling the notice.
 """
 
 from __future__ import annotations
@@ -96,6 +107,18 @@ class Scenarios:
                 return step
         return None
 
+    def tone_floor(self, scenario_id: int | None, level: Step | None) -> Step | None:
+        """The mildest email a customer at ``level`` may get from the run: the last email
+        step of the scenario before that level (None: no floor)."""
+        if level is None:
+            return None
+        emails = [
+            s
+            for s in self.by_scenario.get(scenario_id or -1, ())
+            if s.action == Action.EMAIL and s.position < level.position
+        ]
+        return emails[-1] if emails else None
+
     @property
     def min_offset(self) -> int:
         offsets = [s.offset_days for s in self.by_id.values()]
@@ -148,11 +171,16 @@ class CustomerPlan:
     others: list[InstallmentState] = field(default_factory=list)
     # Filled in by readers that show the plan (the preview).
     recipients: Recipients | None = None
+    # The mildest tone the email may take: the customer's current level allows no milder.
+    tone_floor: Step | None = None
 
     @property
     def email_step(self) -> Step | None:
-        """The tone of the email: its highest step."""
-        return max((i.step for i in self.emails), key=lambda s: s.position, default=None)
+        """The tone of the email: its highest step, and never below ``tone_floor``."""
+        steps = [i.step for i in self.emails]
+        if steps and self.tone_floor is not None:
+            steps.append(self.tone_floor)
+        return max(steps, key=lambda s: s.position, default=None)
 
     @property
     def phone_task_step(self) -> Step | None:
@@ -228,6 +256,15 @@ def plan_customer(
         # At most one email a day, and none while another is unsettled: these items
         # wait for the next run, which recomputes them.
         plan.emails = []
+    if not manual:
+        if customer.notice_in_progress:
+            # One notice in progress at most: it claims all of this when it is approved.
+            plan.letters = []
+        if plan.letters or customer.notice_in_progress:
+            # No email beside a notice: never a courteous email and a formal notice on
+            # the same day, nor while one waits to be approved or posted.
+            plan.emails = []
+        plan.tone_floor = scenarios.tone_floor(customer.scenario_id, customer.level)
     if manual:
         plan.letters, plan.tasks = [], []
     listed = {i.installment.id for i in plan.emails}
@@ -256,6 +293,9 @@ def apply_plans(plans: Iterable[CustomerPlan], day: datetime.date) -> None:
         for item in (*plan.emails, *plan.letters, *plan.tasks):
             item.installment.last_step = item.step
             item.installment.last_done_on = day
+        if plan.letters:
+            letter = max((i.step for i in plan.letters), key=lambda s: s.position)
+            _claim(plan.customer, letter, day)
         if plan.emails:
             plan.customer.emailed_on.add(day)
             if plan.phone_task_step is not None:
@@ -270,6 +310,21 @@ def settle_pending(state: State, day: datetime.date) -> None:
         for inst in customer.installments:
             if inst.last_pending:
                 inst.last_done_on = day
+        if customer.notice_in_progress and customer.level is not None:
+            _claim(customer, customer.level, day)
+        customer.notice_in_progress = False
+
+
+def _claim(customer: CustomerState, letter: Step, day: datetime.date) -> None:
+    """For the preview: a notice approved and posted on ``day`` claims every overdue
+    installment below its step, and sets the customer's level."""
+    for inst in customer.installments:
+        if inst.due_date < day and (
+            inst.last_step is None or inst.last_step.position < letter.position
+        ):
+            inst.last_step, inst.last_done_on = letter, day
+    if customer.level is None or customer.level.position < letter.position:
+        customer.level = letter
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,13 @@ class CustomerState:
     # An open call task already on the worklist: a new step-3 email adds no second one.
     open_phone_task: bool = False
     emailed_on: set[datetime.date] = field(default_factory=set)
+    # A formal notice awaiting approval, or approved and not posted yet: no second one,
+    # and no email meanwhile (it claims everything overdue when it is approved).
+    notice_in_progress: bool = False
+    # The customer's current level: the highest step reached by a live notice (one in
+    # progress, or posted and still claiming an open installment). No email of the run
+    # is milder than the last email step before it.
+    level: Step | None = None
     installments: list[InstallmentState] = field(default_factory=list)
 
 
@@ -90,10 +97,10 @@ def load_state(
     grace_days: int | None = None,
 ) -> State:
     """Snapshot everything the planner needs for the days ``first_day`` (default
-    ``last_day``) to ``last_day``, in five queries whatever the ledger's size: the
+    ``last_day``) to ``last_day``, in six queries whatever the ledger's size: the
     company's grace period, the installments in the reminder scope (with the days each may
-    be reminded), their live reminder items, the customers, and the customers' recent
-    emails."""
+    be reminded), their live reminder items, the customers, the customers' recent
+    emails and the live formal notices."""
     if grace_days is None:
         grace_days = CompanyProfile.get().promise_grace_days
     days = [
@@ -206,4 +213,29 @@ def load_state(
     for inst in installments.values():
         if inst.customer_id in customers:
             customers[inst.customer_id].installments.append(inst)
+    load_notices(customers, scenarios)
     return State(customers=customers)
+
+
+def load_notices(customers: dict[int, CustomerState], scenarios: Scenarios) -> None:
+    """Each customer's notice in progress and current level, in one query: the live
+    notices (in progress, or posted and still claiming an open installment). Letters are
+    few, so all of them are read and matched in Python."""
+    live = Reminder.objects.filter(channel=Reminder.Channel.LETTER).filter(
+        Q(status__in=[Status.AWAITING_APPROVAL, Status.SENDING])
+        | Q(
+            status=Status.SENT,
+            pk__in=ReminderItem.objects.filter(
+                active=True, installment__paid_amount__lt=F("installment__amount")
+            ).values("reminder_id"),
+        )
+    )
+    for customer_id, status, step_id in live.values_list("customer_id", "status", "step_id"):
+        customer = customers.get(customer_id)
+        step = scenarios.by_id.get(step_id)
+        if customer is None:
+            continue
+        if status != Status.SENT:
+            customer.notice_in_progress = True
+        if step is not None and (customer.level is None or step.position > customer.level.position):
+            customer.level = step

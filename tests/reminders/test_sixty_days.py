@@ -60,6 +60,11 @@ EXPECTED_EMAILS = {
     (D(2026, 4, 9), "GOLF"): (2, ["G1", "G2"]),
     (D(2026, 4, 16), "GOLF"): (3, ["G1", "G2"]),
     (D(2026, 4, 23), "GOLF"): (3, ["G2"]),
+    # GOLF's notice (approved and posted on 19 May) claims G1 and G2; G3, due 20 May,
+    # starts its own scenario but never milder than the customer's level: its steps 1
+    # and 2 go out in the tone of the last reminder.
+    (D(2026, 5, 21), "GOLF"): (3, ["G3"]),
+    (D(2026, 5, 28), "GOLF"): (3, ["G3"]),
 }
 
 # (run day, customer_ref, channel, status, step)
@@ -78,7 +83,8 @@ EXPECTED_OTHER = {
     (D(2026, 5, 26), "FOXTROT", "phone", 3),
     (D(2026, 4, 16), "GOLF", "phone", 3),
     (D(2026, 5, 4), "GOLF", "letter", 4),
-    (D(2026, 5, 18), "GOLF", "letter", 4),  # G2's letter: due 8 May (holiday), gap -> 18 May
+    # G2 reaches the letter step on 18 May (due 8 May, a holiday, then the gap) while
+    # G1's notice awaits approval: no second notice, the first one claims G2 too.
 }
 
 SUBJECT_MARKERS = {
@@ -125,6 +131,7 @@ def test_sixty_days_of_daily_runs(
     _invoice(foxtrot, "F1", D(2026, 5, 1), "800.00")
     _invoice(golf, "G1", D(2026, 4, 1))
     _invoice(golf, "G2", D(2026, 4, 8), "250.00")
+    _invoice(golf, "G3", D(2026, 5, 20), "400.00")
     _invoice(hotel, "H1", D(2026, 3, 1))
     _invoice(india, "I1", D(2026, 3, 1))
 
@@ -148,6 +155,14 @@ def test_sixty_days_of_daily_runs(
                 letters.letter_approve(user=finance_user, reminder_id=letter.pk)
             letters.letter_record_posting(
                 user=finance_user, reminder_id=letter.pk, tracking_number="1A00000001"
+            )
+        if day == D(2026, 5, 19):
+            # GOLF has one notice (planned 4 May for G1), whatever G2 did meanwhile.
+            letter = Reminder.objects.get(customer=golf, channel="letter")
+            with django_capture_on_commit_callbacks(execute=True):
+                letters.letter_approve(user=finance_user, reminder_id=letter.pk)
+            letters.letter_record_posting(
+                user=finance_user, reminder_id=letter.pk, tracking_number="1A00000002"
             )
 
     seen_emails = {}
@@ -209,9 +224,29 @@ def test_sixty_days_of_daily_runs(
     assert others == EXPECTED_OTHER
     assert set(
         Reminder.objects.filter(channel="letter")
-        .exclude(customer=alpha)
+        .exclude(customer__in=[alpha, golf])
         .values_list("status", flat=True)
     ) == {Reminder.Status.AWAITING_APPROVAL}
+    # GOLF's one notice claims every overdue installment on the day it was approved,
+    # G1 and G2 (which reached the letter step on different days), with the letter's
+    # own figures; G3, due after it, is not claimed.
+    golf_letter = Reminder.objects.get(customer=golf, channel="letter")
+    assert golf_letter.status == Reminder.Status.SENT
+    claimed = {
+        i.installment.invoice.number: (i.amount_left, i.step.position)
+        for i in golf_letter.items.filter(active=True).select_related("installment__invoice")
+    }
+    assert claimed == {"G1": (Decimal("1000.00"), 4), "G2": (Decimal("250.00"), 4)}
+    # 1250.00 of principal, two EUR 40 indemnities and the interest to 19 May.
+    assert golf_letter.total_amount > Decimal("1330.00")
+    # Nothing milder follows a notice: no email for G1 or G2 after it, and every GOLF
+    # email after it in the tone of the last reminder at least.
+    after = Reminder.objects.filter(customer=golf, channel="email", run_date__gt=D(2026, 5, 19))
+    assert after.count() == 2
+    assert all(r.step.position >= 3 for r in after)
+    assert not ReminderItem.objects.filter(
+        reminder__in=after, installment__invoice__number__in=["G1", "G2"]
+    ).exists()
     # ALPHA's notice went through the letters workflow: approved, stored once, posted on
     # 5 May, from which the collection step counted its 15 days.
     alpha_letter = Reminder.objects.get(customer=alpha, channel="letter")
