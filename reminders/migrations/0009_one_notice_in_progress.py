@@ -28,7 +28,7 @@ def cancel_duplicate_notices(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0004_money_field"),
-        ("reminders", "0007_companyprofile_moved"),
+        ("reminders", "0008_step_english_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
