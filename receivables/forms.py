@@ -36,6 +36,16 @@ MONEY_WIDGET = forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"})
 MAX_MONTHLY_PARTS = 120
 
 
+def add_service_error(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's refusal: on its field when it names one of the form's, else above
+    the form."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
 class LedgerForm(forms.Form):
     """A form whose ``save()`` runs a service for ``customer``."""
 
@@ -44,13 +54,7 @@ class LedgerForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def add_service_error(self, error: ValidationError) -> None:
-        """Show a service's refusal: on its field when it names one of ours, else above
-        the form."""
-        if hasattr(error, "error_dict"):
-            for name, errors in error.error_dict.items():
-                self.add_error(name if name in self.fields else None, errors)
-        else:
-            self.add_error(None, error)
+        add_service_error(self, error)
 
     def run(self, service, **kwargs):
         """Call ``service``; None (and form errors) when the ledger refuses."""
@@ -194,4 +198,69 @@ class PaymentForm(LedgerForm):
             method=data["method"],
             reference=data["reference"].strip(),
             invoice=data["invoice"],
+        )
+
+
+REASON_WIDGET = forms.Textarea(attrs={"rows": 2})
+
+
+class CorrectionReasonForm(forms.Form):
+    """The reason of a correction, recorded on the customer's timeline."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=REASON_WIDGET,
+        help_text=_("Recorded on the customer's timeline with your name."),
+    )
+
+    def add_service_error(self, error: ValidationError) -> None:
+        add_service_error(self, error)
+
+    def run(self, service, **kwargs):
+        """Call ``service`` with the reason; None (and form errors) when it refuses."""
+        try:
+            return service(reason=self.cleaned_data["reason"], **kwargs)
+        except ValidationError as error:
+            self.add_service_error(error)
+            return None
+
+
+class InvoiceEditForm(CorrectionReasonForm):
+    """An invoice's details; what may change is the service's rule
+    (``services.invoice_update``), shown here as errors."""
+
+    po_number = forms.CharField(label=_("PO number"), max_length=60, required=False)
+    issue_date = DayField(label=_("Issue date"))
+    due_date = DayField(label=_("Due date"))
+    amount = MoneyFormField(
+        label=_("Amount incl. tax"), min_value=Decimal("0.01"), widget=MONEY_WIDGET
+    )
+    field_order = ["po_number", "issue_date", "due_date", "amount", "reason"]
+
+    def __init__(self, *args, invoice: Invoice, **kwargs) -> None:
+        self.invoice = invoice
+        kwargs.setdefault(
+            "initial",
+            {
+                "po_number": invoice.po_number,
+                "issue_date": invoice.issue_date,
+                "due_date": invoice.due_date,
+                "amount": invoice.amount,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        if invoice.is_credit_note:
+            del self.fields["due_date"]
+
+    def save(self, *, user) -> Invoice | None:
+        data = self.cleaned_data
+        return self.run(
+            services.invoice_update,
+            invoice=self.invoice,
+            user=user,
+            po_number=data["po_number"],
+            issue_date=data["issue_date"],
+            due_date=data.get("due_date"),
+            amount=data["amount"],
         )

@@ -8,18 +8,26 @@ Each service is atomic and keeps the denormalised sums (``Installment.paid_amoun
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import access
+from core.money import ZERO, format_money_active
 from customers.models import Customer
+from customers.services import correction_log
 from receivables.models import LEDGER_CURRENCY, Allocation, Installment, Invoice, Payment
 from receivables.plans import PlanKind, build_plan
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @transaction.atomic
@@ -216,30 +224,166 @@ def credit_note_create(
 
 
 @transaction.atomic
-def invoice_cancel(*, invoice: Invoice) -> Invoice:
-    """Cancel an invoice: it no longer counts, and whatever had been allocated to it
-    returns to the customer's unallocated credit."""
+def invoice_update(
+    *,
+    invoice: Invoice,
+    user: User | None,
+    reason: str,
+    po_number: str | None = None,
+    issue_date: datetime.date | None = None,
+    due_date: datetime.date | None = None,
+    amount: Decimal | None = None,
+) -> Invoice:
+    """Correct an invoice's details, with the reason on the timeline (None: unchanged).
+
+    The PO number may always be corrected. The issue date may move as long as it stays
+    on or before every due date and every allocation. The due date and the amount may
+    change only on an invoice of one installment (the installment follows): the due date
+    while nothing is paid, the amount while nothing was ever allocated to it; otherwise
+    the correction is a credit note or a cancellation. A cancelled invoice is left as
+    it is."""
+    if user is not None:
+        access.require(user, access.Action.EDIT_LEDGER)
+    reason = _cancellation_reason(reason)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.is_cancelled:
-        raise ValidationError(_("This invoice is already cancelled."))
-    if invoice.is_credit_note and invoice.allocations_made.exists():
-        _release(Allocation.objects.filter(credit_note=invoice))
-    _release(Allocation.objects.filter(installment__invoice=invoice))
-    invoice.cancelled_at = timezone.now()
-    invoice.save(update_fields=["cancelled_at"])
+        raise ValidationError(_("A cancelled invoice cannot be corrected."))
+    installments = list(invoice.installments.select_for_update().order_by("sequence"))
+    allocations = Allocation.objects.filter(installment__invoice=invoice)
+    changed: list[str] = []
+    errors: dict[str, str] = {}
+    if po_number is not None and po_number.strip() != invoice.po_number:
+        invoice.po_number = po_number.strip()
+        changed.append(_("PO number"))
+    if amount is not None and amount != invoice.amount:
+        if amount <= 0:
+            errors["amount"] = _("The amount must be positive.")
+        elif len(installments) != 1:
+            errors["amount"] = _(
+                "The amount of an invoice paid in several installments cannot be changed: "
+                "cancel it and issue a new one."
+            )
+        elif allocations.exists():
+            errors["amount"] = _(
+                "The amount of an invoice already paid, even in part, cannot be changed: "
+                "issue a credit note or cancel it."
+            )
+        else:
+            invoice.amount = installments[0].amount = amount
+            changed.append(_("amount"))
+    if due_date is not None and due_date != invoice.due_date and not invoice.is_credit_note:
+        if len(installments) != 1:
+            errors["due_date"] = _(
+                "The due date of an invoice paid in several installments cannot be changed."
+            )
+        elif installments[0].paid_amount:
+            errors["due_date"] = _("The due date of an invoice already paid cannot be changed.")
+        else:
+            invoice.due_date = installments[0].due_date = due_date
+            changed.append(_("due date"))
+    if issue_date is not None and issue_date != invoice.issue_date:
+        first_allocation = allocations.order_by("date").values_list("date", flat=True).first()
+        first_due = min((i.due_date for i in installments), default=invoice.due_date)
+        if issue_date > min(invoice.due_date, first_due):
+            errors["issue_date"] = _("The issue date cannot be after a due date.")
+        elif first_allocation is not None and issue_date > first_allocation:
+            errors["issue_date"] = _(
+                "The issue date cannot be after a payment already allocated to the invoice."
+            )
+        else:
+            invoice.issue_date = issue_date
+            if invoice.is_credit_note:
+                invoice.due_date = issue_date
+            changed.append(_("issue date"))
+    if not errors and invoice.due_date < invoice.issue_date:
+        errors["due_date"] = _("The due date cannot be before the issue date.")
+    if errors:
+        raise ValidationError(errors)
+    if not changed:
+        return invoice
+    invoice.full_clean(validate_unique=False, validate_constraints=False)
+    invoice.save()
+    if installments:
+        Installment.objects.bulk_update(installments, ["amount", "due_date"])
+    correction_log(
+        customer=invoice.customer,
+        user=user,
+        summary=_("Invoice %(number)s corrected: %(fields)s")
+        % {"number": invoice.number, "fields": ", ".join(changed)},
+        reason=reason,
+    )
     return invoice
 
 
-def _release(allocations) -> None:
-    """Delete allocations and give their amounts back to installments and payments,
-    set-based: one grouped read per side, one update per touched row kind."""
-    per_payment = (
-        allocations.filter(payment__isnull=False).values("payment").annotate(s=Sum("amount"))
+def _cancellation_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for this correction.")})
+    return reason
+
+
+@transaction.atomic
+def invoice_cancel(*, invoice: Invoice, reason: str, user: User | None = None) -> Invoice:
+    """Cancel an invoice or a credit note, with the reason, on the customer's timeline.
+    From the day of the cancellation it no longer counts, and what had been allocated to
+    it (or, for a credit note, from it) is released: the allocations stay, each with its
+    reversal dated today, so the money becomes unallocated credit again while the aged
+    balance of any earlier day still shows the document as it was. The reminders in
+    progress are the reminders app's business (reminders.services.invoice_cancel)."""
+    if user is not None:
+        access.require(user, access.Action.EDIT_LEDGER)
+    reason = _cancellation_reason(reason)
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.is_cancelled:
+        raise ValidationError(_("This invoice is already cancelled."))
+    today = timezone.localdate()
+    if invoice.is_credit_note:
+        _release(Allocation.objects.filter(credit_note=invoice), on=today)
+    _release(Allocation.objects.filter(installment__invoice=invoice), on=today)
+    invoice.cancelled_at = timezone.now()
+    invoice.save(update_fields=["cancelled_at"])
+    summary = (
+        _("Credit note %(number)s cancelled (%(amount)s)")
+        if invoice.is_credit_note
+        else _("Invoice %(number)s cancelled (%(amount)s)")
     )
-    per_inst = allocations.values("installment").annotate(s=Sum("amount"))
-    pay_updates = {row["payment"]: row["s"] for row in per_payment}
-    inst_updates = {row["installment"]: row["s"] for row in per_inst}
-    allocations.delete()
+    correction_log(
+        customer=invoice.customer,
+        user=user,
+        summary=summary % {"number": invoice.number, "amount": format_money_active(invoice.amount)},
+        reason=reason,
+    )
+    return invoice
+
+
+def _release(allocations: QuerySet[Allocation], *, on: datetime.date) -> None:
+    """Release the live ``allocations``: add the reversal of each, dated ``on``, and give
+    their amounts back to installments and payments. Set-based: one read, one insert,
+    one update per touched row kind."""
+    live = list(
+        allocations.filter(reverses__isnull=True, reversal__isnull=True).select_for_update(
+            of=("self",)
+        )
+    )
+    if not live:
+        return
+    Allocation.objects.bulk_create(
+        Allocation(
+            installment_id=a.installment_id,
+            payment_id=a.payment_id,
+            credit_note_id=a.credit_note_id,
+            amount=-a.amount,
+            date=on,
+            reverses=a,
+        )
+        for a in live
+    )
+    pay_updates: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    inst_updates: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for a in live:
+        inst_updates[a.installment_id] += a.amount
+        if a.payment_id is not None:
+            pay_updates[a.payment_id] += a.amount
     payments = list(Payment.objects.select_for_update().filter(pk__in=pay_updates))
     for p in payments:
         p.allocated_amount -= pay_updates[p.pk]

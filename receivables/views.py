@@ -22,14 +22,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core import access
-from core.access import AnyUser
+from core.access import AnyUser, AuthenticatedHttpRequest
 from core.dates import DayField
 from core.htmx import render_page
 from core.money import format_money_active
 from customers.models import Customer
 from customers.selectors import sales_rep_choices
 from receivables import exports, selectors
-from receivables.forms import InvoiceForm, PaymentForm
+from receivables.forms import InvoiceEditForm, InvoiceForm, PaymentForm
 from receivables.models import Invoice
 
 if TYPE_CHECKING:
@@ -191,3 +191,24 @@ def aged_balance_download(request: HttpRequest, fmt: str) -> HttpResponse:
         )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _ledger_invoice(request: HttpRequest, pk: int) -> Invoice:
+    """The invoice to correct: 404 outside the user's scope, then 403 for anyone but
+    finance staff."""
+    invoice = get_object_or_404(
+        Invoice.objects.visible_to(request.user).select_related("customer"), pk=pk
+    )
+    access.require(request.user, access.Action.EDIT_LEDGER)
+    return invoice
+
+
+@require_http_methods(["GET", "POST"])
+def invoice_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    invoice = _ledger_invoice(request, pk)
+    form = InvoiceEditForm(request.POST or None, invoice=invoice)
+    if form.is_bound and form.is_valid() and (saved := form.save(user=request.user)):
+        messages.success(request, _("Invoice %(number)s saved.") % {"number": saved.number})
+        return redirect(saved)
+    context = {"form": form, "invoice": invoice, "c": invoice.customer}
+    return render(request, "receivables/invoice_edit.html", context)

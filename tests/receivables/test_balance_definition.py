@@ -116,7 +116,9 @@ def build(ops, customers: list[Customer], today: datetime.date) -> None:
             document = documents[op[1] % len(documents)]
             document.refresh_from_db()
             if not document.is_cancelled:
-                documents[op[1] % len(documents)] = services.invoice_cancel(invoice=document)
+                documents[op[1] % len(documents)] = services.invoice_cancel(
+                    invoice=document, reason="Mistyped"
+                )
         elif kind == "dispute" and documents:
             document = documents[op[1] % len(documents)]
             if not Dispute.objects.open().filter(invoice=document).exists():
@@ -231,3 +233,41 @@ def test_an_invoice_issued_after_today_is_not_in_todays_balance_anywhere():
     assert ledger_balances(customer_ids=[c.pk], as_of=today)[c.pk].total == 0
     assert customers_over_credit_limit(user=None) == []
     assert ledger_balances(customer_ids=[c.pk], as_of=today + 3 * DAY)[c.pk].total == D("500.00")
+
+
+@pytest.mark.django_db
+@pytest.mark.clock("2026-11-18T10:00")
+def test_a_cancelled_invoice_still_counts_on_the_days_before_its_cancellation(clock):
+    """Invoice of 100 issued 1 Oct, due 31 Oct, 40 paid on 20 Oct; cancelled on 28 Nov.
+    Before the 28th every computation still shows it as it was (60 owed, overdue after
+    31 Oct); from the 28th it no longer counts and the 40 are the customer's credit."""
+    customer = CustomerFactory()
+    invoice = services.invoice_create(
+        customer=customer,
+        number="F-MISTYPED",
+        issue_date=datetime.date(2026, 10, 1),
+        due_date=datetime.date(2026, 10, 31),
+        amount=D("100.00"),
+    )
+    services.payment_record(customer=customer, date=datetime.date(2026, 10, 20), amount=D("40"))
+    clock.shift(days=10)
+    services.invoice_cancel(invoice=invoice, reason="Mistyped amount")
+    today = timezone.localdate()
+    assert today == datetime.date(2026, 11, 28)
+    expected_totals = {
+        datetime.date(2026, 10, 25): (D("60.00"), D("0.00")),
+        datetime.date(2026, 11, 18): (D("60.00"), D("60.00")),
+        datetime.date(2026, 11, 27): (D("60.00"), D("60.00")),
+        today: (D("-40.00"), D("0.00")),
+        today + DAY: (D("-40.00"), D("0.00")),
+    }
+    for as_of, (total, overdue) in expected_totals.items():
+        expected = ledger_balances(customer_ids=[customer.pk], as_of=as_of)[customer.pk]
+        assert (expected.total, expected.overdue) == (total, overdue), as_of
+        qs = Customer.objects.filter(pk=customer.pk)
+        for assumed_today in (today, as_of + DAY):
+            (annotated_customer,) = with_balances(qs, as_of, today=assumed_today)
+            assert annotated(annotated_customer) == figures(expected), (as_of, assumed_today)
+            rows = aged_balance(user=None, as_of=as_of, today=assumed_today).rows
+            assert tuple(rows[0][f] for f in FIELDS) == figures(expected), (as_of, assumed_today)
+        assert kpis.ledger_totals(user=None, as_of=as_of).total == total
