@@ -264,3 +264,61 @@ class InvoiceEditForm(CorrectionReasonForm):
             due_date=data.get("due_date"),
             amount=data["amount"],
         )
+
+
+def _invoice_choices(customer: Customer, *, open_only: bool):
+    invoices = Invoice.objects.active().invoices().filter(customer=customer)
+    if open_only:
+        invoices = invoices.filter(pk__in=Installment.objects.open().values("invoice"))
+    return invoices.order_by("due_date", "issue_date", "number")
+
+
+class CreditNoteForm(CorrectionReasonForm):
+    """A credit note against one of the customer's invoices, or against the account."""
+
+    credited_invoice = forms.ModelChoiceField(
+        label=_("Credited invoice"),
+        queryset=Invoice.objects.none(),
+        required=False,
+        empty_label=_("None: a credit on the account"),
+    )
+    number = forms.CharField(label=_("Credit note number"), max_length=40)
+    amount = MoneyFormField(
+        label=_("Amount incl. tax"), min_value=Decimal("0.01"), widget=MONEY_WIDGET
+    )
+    field_order = ["credited_invoice", "number", "amount", "reason"]
+
+    def __init__(self, *args, customer: Customer, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+        field = cast(forms.ModelChoiceField, self.fields["credited_invoice"])
+        field.queryset = _invoice_choices(customer, open_only=False)
+        field.label_from_instance = PaymentForm.invoice_label  # type: ignore[method-assign,assignment]
+
+    def save(self, *, user) -> Invoice | None:
+        data = self.cleaned_data
+        return self.run(
+            services.credit_note_issue,
+            customer=self.customer,
+            user=user,
+            number=data["number"],
+            amount=data["amount"],
+            credited_invoice=data["credited_invoice"],
+        )
+
+
+class ReallocateForm(CorrectionReasonForm):
+    invoice = forms.ModelChoiceField(
+        label=_("Allocate to"),
+        queryset=Invoice.objects.none(),
+        required=False,
+        empty_label=_("None: oldest installments first"),
+        help_text=_("Whatever exceeds what is due stays as the customer's credit."),
+    )
+    field_order = ["invoice", "reason"]
+
+    def __init__(self, *args, customer: Customer, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ModelChoiceField, self.fields["invoice"])
+        field.queryset = _invoice_choices(customer, open_only=False)
+        field.label_from_instance = PaymentForm.invoice_label  # type: ignore[method-assign,assignment]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +23,14 @@ from core import access
 from core.money import ZERO, format_money_active
 from customers.models import Customer
 from customers.services import correction_log
-from receivables.models import LEDGER_CURRENCY, Allocation, Installment, Invoice, Payment
+from receivables.models import (
+    LEDGER_CURRENCY,
+    Allocation,
+    CompanyProfile,
+    Installment,
+    Invoice,
+    Payment,
+)
 from receivables.plans import PlanKind, build_plan
 
 if TYPE_CHECKING:
@@ -152,8 +159,11 @@ def payment_allocate(
     payment: Payment,
     invoice: Invoice | None = None,
     installments: Sequence[Installment] | None = None,
+    on: datetime.date | None = None,
 ) -> Decimal:
-    """Allocate the unallocated part of ``payment``; returns the amount allocated."""
+    """Allocate the unallocated part of ``payment``; returns the amount allocated. The
+    allocations carry the payment's date, or ``on`` (a re-allocation: dated the day it
+    is made, so the earlier days still read the allocation it replaced)."""
     original = payment
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if installments is not None:
@@ -170,7 +180,7 @@ def payment_allocate(
     allocated = _allocate(
         installments=targets,
         available=payment.amount - payment.allocated_amount,
-        date=payment.date,
+        date=on or payment.date,
         payment=payment,
     )
     if allocated:
@@ -392,3 +402,166 @@ def _release(allocations: QuerySet[Allocation], *, on: datetime.date) -> None:
     for i in insts:
         i.paid_amount -= inst_updates[i.pk]
     Installment.objects.bulk_update(insts, ["paid_amount"])
+
+
+# --- corrections by finance staff ------------------------------------------------------
+# Each records its reason on the customer's timeline (customers.services.correction_log).
+
+
+@transaction.atomic
+def credit_note_issue(
+    *,
+    customer: Customer,
+    user: User,
+    reason: str,
+    number: str,
+    amount: Decimal,
+    credited_invoice: Invoice | None = None,
+    issue_date: datetime.date | None = None,
+) -> Invoice:
+    """Issue a credit note against an invoice (allocated to it) or against the account
+    (unallocated credit), dated today unless said."""
+    access.require(user, access.Action.EDIT_LEDGER)
+    reason = _cancellation_reason(reason)
+    if credited_invoice is not None and (
+        credited_invoice.is_cancelled or credited_invoice.is_credit_note
+    ):
+        raise ValidationError(
+            {"credited_invoice": _("A credit note credits an invoice that counts.")}
+        )
+    if Invoice.objects.filter(number=number.strip()).exists():
+        raise ValidationError({"number": _("An invoice with this number already exists.")})
+    note = credit_note_create(
+        customer=customer,
+        number=number.strip(),
+        issue_date=issue_date or timezone.localdate(),
+        amount=amount,
+        credited_invoice=credited_invoice,
+    )
+    summary = (
+        _("Credit note %(number)s of %(amount)s on %(invoice)s")
+        if credited_invoice is not None
+        else _("Credit note %(number)s of %(amount)s on the account")
+    )
+    correction_log(
+        customer=customer,
+        user=user,
+        summary=summary
+        % {
+            "number": note.number,
+            "amount": format_money_active(amount),
+            "invoice": credited_invoice.number if credited_invoice else "",
+        },
+        reason=reason,
+    )
+    return note
+
+
+@transaction.atomic
+def payment_reallocate(
+    *, payment: Payment, user: User, reason: str, invoice: Invoice | None = None
+) -> Payment:
+    """Take back what ``payment`` had allocated (reversals dated today) and allocate it
+    again: to ``invoice``, else oldest due first; the new allocations are dated today,
+    so the aged balance of earlier days is unchanged."""
+    access.require(user, access.Action.EDIT_LEDGER)
+    reason = _cancellation_reason(reason)
+    if invoice is not None and (
+        invoice.customer_id != payment.customer_id or invoice.is_cancelled or invoice.is_credit_note
+    ):
+        raise ValidationError({"invoice": _("Choose an open invoice of this customer.")})
+    today = timezone.localdate()
+    _release(Allocation.objects.filter(payment=payment), on=today)
+    payment.refresh_from_db()
+    payment_allocate(payment=payment, invoice=invoice, on=today)
+    correction_log(
+        customer=payment.customer,
+        user=user,
+        summary=_("Payment of %(amount)s of %(date)s re-allocated: %(allocated)s allocated")
+        % {
+            "amount": format_money_active(payment.amount),
+            "date": payment.date.isoformat(),
+            "allocated": format_money_active(payment.allocated_amount),
+        },
+        reason=reason,
+    )
+    return payment
+
+
+def _credit_note_left(note: Invoice) -> Decimal:
+    used = Allocation.objects.filter(credit_note=note).aggregate(s=Sum("amount"))["s"]
+    return note.amount - (used or ZERO)
+
+
+@transaction.atomic
+def credit_apply(*, customer: Customer, user: User, reason: str) -> Decimal:
+    """Apply the customer's unallocated credit (payments, then credit notes, oldest first)
+    to its open installments, oldest due first; returns the amount applied. Nothing to
+    apply is refused (a clear message, nothing written)."""
+    access.require(user, access.Action.EDIT_LEDGER)
+    reason = _cancellation_reason(reason)
+    applied = ZERO
+    for payment in Payment.objects.filter(
+        customer=customer, allocated_amount__lt=F("amount")
+    ).order_by("date", "pk"):
+        applied += payment_allocate(payment=payment)
+    notes = Invoice.objects.active().credit_notes().filter(customer=customer)
+    for note in notes.select_for_update().order_by("issue_date", "pk"):
+        left = _credit_note_left(note)
+        if left > 0:
+            applied += _allocate(
+                installments=list(_open_installments_for_update(customer)),
+                available=left,
+                date=note.issue_date,
+                credit_note=note,
+            )
+    if not applied:
+        raise ValidationError(_("There is no unallocated credit to apply to an open installment."))
+    correction_log(
+        customer=customer,
+        user=user,
+        summary=_("Unallocated credit applied: %(amount)s")
+        % {"amount": format_money_active(applied)},
+        reason=reason,
+    )
+    return applied
+
+
+@transaction.atomic
+def balance_write_off(*, customer: Customer, user: User, reason: str) -> Invoice:
+    """Write off what is left to pay on the customer's open installments when it is no
+    more than the company's write-off threshold: a credit note marked as a write-off,
+    allocated to them, so the history keeps what was owed and how it was settled."""
+    access.require(user, access.Action.EDIT_LEDGER)
+    reason = _cancellation_reason(reason)
+    threshold = CompanyProfile.get().write_off_threshold
+    installments = list(_open_installments_for_update(customer))
+    left = sum((i.amount - i.paid_amount for i in installments), ZERO)
+    if not left:
+        raise ValidationError(_("Nothing is left to pay: there is nothing to write off."))
+    if left > threshold:
+        raise ValidationError(
+            _("%(left)s is left to pay, more than the write-off threshold of %(threshold)s.")
+            % {"left": format_money_active(left), "threshold": format_money_active(threshold)}
+        )
+    today = timezone.localdate()
+    count = Invoice.objects.filter(number__startswith=f"WO-{today:%Y%m%d}-").count()
+    note = Invoice(
+        customer=customer,
+        number=f"WO-{today:%Y%m%d}-{customer.pk}-{count + 1}",
+        kind=Invoice.Kind.CREDIT_NOTE,
+        issue_date=today,
+        due_date=today,
+        amount=left,
+        is_write_off=True,
+    )
+    note.save()
+    _allocate(installments=installments, available=left, date=today, credit_note=note)
+    correction_log(
+        customer=customer,
+        user=user,
+        summary=_("Balance of %(amount)s written off (%(number)s)")
+        % {"amount": format_money_active(left), "number": note.number},
+        reason=reason,
+    )
+    return note
