@@ -30,6 +30,17 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class LedgerAdmin(admin.ModelAdmin):
+    """Nothing is ever deleted from the ledger: a mistake is corrected by a cancellation,
+    a credit note or a re-allocation, each recorded with its reason (services)."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 class InstallmentInline(ReadOnlyInline):
     model = Installment
@@ -38,7 +49,7 @@ class InstallmentInline(ReadOnlyInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(LedgerAdmin):
     list_display = (
         "number",
         "kind",
@@ -83,7 +94,7 @@ class AllocationInline(ReadOnlyInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(LedgerAdmin):
     list_display = ("date", "customer", "amount", "allocated_amount", "method", "reference")
     list_filter = ("method", "date")
     search_fields = ("reference", "customer__name", "customer__customer_ref")
