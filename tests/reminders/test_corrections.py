@@ -9,7 +9,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from customers import services as customer_services
 from customers.models import Activity
+from receivables import services as receivables_services
 from receivables.models import Allocation, Invoice, Payment
 from receivables.selectors import aged_balance, ledger_balances
 from reminders import services
@@ -95,3 +97,32 @@ def test_cancel_refusals_change_nothing(mistyped, finance_user, sales_user):
     with pytest.raises(ValidationError, match="already cancelled"):
         services.invoice_cancel(invoice=invoice, user=finance_user, reason="Again")
     assert Activity.objects.filter(kind=Activity.Kind.CORRECTION).count() == 1
+
+
+def test_a_credit_note_settling_the_invoice_stops_its_reminders(mistyped, finance_user):
+    """The planned email said 450 left; once a credit note settles the invoice, the next
+    daily run cancels it and plans nothing more for the customer."""
+    customer, invoice = mistyped
+    sent = services.reminder_send_now(customer=customer, user=finance_user)
+    planned = _planned_reminder(customer, invoice, sent)
+    receivables_services.credit_note_issue(
+        customer=customer,
+        user=finance_user,
+        reason="Agreed discount",
+        number="AV-COR",
+        amount=Decimal("450.00"),
+        credited_invoice=invoice,
+    )
+    services.reminders_run(run_date=timezone.localdate() + DAY)
+    planned.refresh_from_db()
+    assert planned.status == Reminder.Status.CANCELLED
+    assert not Reminder.objects.filter(customer=customer, status__in=services.IN_PROGRESS).exists()
+
+
+def test_a_customer_made_exempt_gets_no_reminder(mistyped, finance_user):
+    customer, _invoice = mistyped
+    customer_services.customer_update(
+        customer=customer, user=finance_user, reason="Public body", reminders_exempt=True
+    )
+    result = services.reminders_run(run_date=timezone.localdate())
+    assert not Reminder.objects.filter(customer=customer).exists(), result
