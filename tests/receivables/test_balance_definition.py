@@ -3,10 +3,12 @@ every computation of it agreeing on random ledgers at several as-of dates: the O
 annotation (both of its forms), the aged balance's two SQL statements, the KPIs' totals,
 the over-credit-limit statement and the customer pages' lists."""
 
+import contextlib
 import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -54,16 +56,29 @@ credit_note_op = st.tuples(st.just("credit_note"), customer, past, amounts, st.b
 cancel_op = st.tuples(st.just("cancel"), st.integers(min_value=0, max_value=20))
 dispute_op = st.tuples(st.just("dispute"), st.integers(min_value=0, max_value=20))
 allocate_op = st.tuples(st.just("allocate"), st.integers(min_value=0, max_value=20))
+# Finance's corrections: a payment re-allocated (its allocations reversed today, allocated
+# again from today), the unallocated credit applied, a small balance written off.
+correction_op = st.tuples(
+    st.sampled_from(["reallocate", "apply_credit", "write_off"]),
+    st.integers(min_value=0, max_value=20),
+)
 operations = st.lists(
     st.one_of(
-        invoice_op, invoice_op, payment_op, credit_note_op, cancel_op, dispute_op, allocate_op
+        invoice_op,
+        invoice_op,
+        payment_op,
+        credit_note_op,
+        cancel_op,
+        dispute_op,
+        allocate_op,
+        correction_op,
     ),
     min_size=1,
     max_size=14,
 )
 
 
-def build(ops, customers: list[Customer], today: datetime.date) -> None:
+def build(ops, customers: list[Customer], today: datetime.date, finance=None) -> None:
     """Apply the operations through the real services, in order (an allocation happens
     when its payment is recorded, over what is open then)."""
     documents: list[Invoice] = []
@@ -125,6 +140,17 @@ def build(ops, customers: list[Customer], today: datetime.date) -> None:
                 Dispute.objects.create(invoice=document, reason=Dispute.Reason.PRICE)
         elif kind == "allocate" and payments:
             services.payment_allocate(payment=payments[op[1] % len(payments)])
+        elif kind == "reallocate" and payments:
+            services.payment_reallocate(
+                payment=payments[op[1] % len(payments)], user=finance, reason="Wrong invoice"
+            )
+        elif kind in ("apply_credit", "write_off"):
+            service = (
+                services.credit_apply if kind == "apply_credit" else services.balance_write_off
+            )
+            # Refused when there is nothing to apply, or above the threshold.
+            with contextlib.suppress(ValidationError):
+                service(customer=customers[op[1] % len(customers)], user=finance, reason="r")
 
 
 def figures(balance: Balance) -> tuple:
@@ -153,7 +179,7 @@ class BalanceDefinition(HypothesisTestCase):
         today = timezone.localdate()
         customers, finance = self.customers, self.finance
         ids = [c.pk for c in customers]
-        build(ops, customers, today)
+        build(ops, customers, today, finance)
         for as_of in as_of_dates(today):
             expected = ledger_balances(customer_ids=ids, as_of=as_of)
             variants: dict[str, dict[int, tuple]] = {}
