@@ -129,7 +129,7 @@ class PromiseToPayAdmin(admin.ModelAdmin):
 @admin.register(CompanyProfile)
 class CompanyProfileAdmin(admin.ModelAdmin):
     """The creditor's one profile: identity, bank details, late-interest rate, grace
-    after a promise to pay."""
+    after a promise to pay, the threshold under which finance may write off a balance."""
 
     list_display = ("name", "iban", "promise_grace_days")
 

@@ -60,6 +60,13 @@ class CompanyProfile(models.Model):
     class Meta:
         verbose_name = _("company profile")
         verbose_name_plural = _("company profile")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(write_off_threshold__gte=0),
+                name="company_write_off_threshold_non_negative",
+                violation_error_message=_("The write-off threshold cannot be negative."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

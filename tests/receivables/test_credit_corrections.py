@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -183,3 +184,11 @@ def test_write_off_page_refusal_is_shown(client, finance_user, invoice, company_
     )
     assert response.context["form"].non_field_errors()
     assert not Invoice.objects.credit_notes().exists()
+
+
+def test_a_negative_write_off_threshold_is_refused(company_profile):
+    company_profile.write_off_threshold = D("-1.00")
+    with pytest.raises(ValidationError, match="Ensure this value is greater than or equal to 0"):
+        company_profile.full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        company_profile.save()
