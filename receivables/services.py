@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, QuerySet, Sum
-from django.utils import timezone
+from django.db.models import F, Q, QuerySet, Sum
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from core import access
@@ -259,7 +259,10 @@ def invoice_update(
     if invoice.is_cancelled:
         raise ValidationError(_("A cancelled invoice cannot be corrected."))
     installments = list(invoice.installments.select_for_update().order_by("sequence"))
-    allocations = Allocation.objects.filter(installment__invoice=invoice)
+    # What the document settled or was settled by: a credit note's own allocations.
+    allocations = Allocation.objects.filter(
+        Q(credit_note=invoice) if invoice.is_credit_note else Q(installment__invoice=invoice)
+    )
     changed: list[str] = []
     errors: dict[str, str] = {}
     if po_number is not None and po_number.strip() != invoice.po_number:
@@ -268,6 +271,15 @@ def invoice_update(
     if amount is not None and amount != invoice.amount:
         if amount <= 0:
             errors["amount"] = _("The amount must be positive.")
+        elif invoice.is_credit_note:
+            if allocations.exists():
+                errors["amount"] = _(
+                    "The amount of a credit note already allocated cannot be changed: "
+                    "cancel it and issue a new one."
+                )
+            else:
+                invoice.amount = amount
+                changed.append(_("amount"))
         elif len(installments) != 1:
             errors["amount"] = _(
                 "The amount of an invoice paid in several installments cannot be changed: "
@@ -294,7 +306,19 @@ def invoice_update(
     if issue_date is not None and issue_date != invoice.issue_date:
         first_allocation = allocations.order_by("date").values_list("date", flat=True).first()
         first_due = min((i.due_date for i in installments), default=invoice.due_date)
-        if issue_date > min(invoice.due_date, first_due):
+        if invoice.is_credit_note:
+            if issue_date > timezone.localdate():
+                errors["issue_date"] = _("A credit note cannot be dated in the future.")
+            elif first_allocation is not None:
+                # Its allocations carry its date: they would say another history.
+                errors["issue_date"] = _(
+                    "The date of a credit note already allocated cannot be changed: "
+                    "cancel it and issue a new one."
+                )
+            else:
+                invoice.issue_date = invoice.due_date = issue_date
+                changed.append(_("issue date"))
+        elif issue_date > min(invoice.due_date, first_due):
             errors["issue_date"] = _("The issue date cannot be after a due date.")
         elif first_allocation is not None and issue_date > first_allocation:
             errors["issue_date"] = _(
@@ -302,8 +326,6 @@ def invoice_update(
             )
         else:
             invoice.issue_date = issue_date
-            if invoice.is_credit_note:
-                invoice.due_date = issue_date
             changed.append(_("issue date"))
     if not errors and invoice.due_date < invoice.issue_date:
         errors["due_date"] = _("The due date cannot be before the issue date.")
@@ -480,7 +502,7 @@ def payment_reallocate(
         summary=_("Payment of %(amount)s of %(date)s re-allocated: %(allocated)s allocated")
         % {
             "amount": format_money_active(payment.amount),
-            "date": payment.date.isoformat(),
+            "date": formats.date_format(payment.date, "SHORT_DATE_FORMAT"),
             "allocated": format_money_active(payment.allocated_amount),
         },
         reason=reason,

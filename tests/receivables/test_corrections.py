@@ -142,3 +142,27 @@ def test_cancel_page(client, finance_user):
     assert "Sent twice" in detail
     again = client.post(url, {"reason": "Twice"})
     assert again.context["form"].non_field_errors()
+
+
+def test_a_credit_note_keeps_its_amount_and_date_once_allocated(finance_user):
+    inv = make_invoice(amount="100.00", issue_date=JAN)
+    note = services.credit_note_issue(
+        customer=inv.customer,
+        user=finance_user,
+        reason="r",
+        number="AV-E",
+        amount=D("40"),
+        credited_invoice=inv,
+        issue_date=datetime.date(2026, 2, 1),
+    )
+    for changes in ({"amount": D("50")}, {"issue_date": datetime.date(2026, 2, 2)}):
+        with pytest.raises(ValidationError, match="already allocated"):
+            services.invoice_update(invoice=note, user=finance_user, reason="r", **changes)
+    loose = services.credit_note_issue(
+        customer=inv.customer, user=finance_user, reason="r", number="AV-F", amount=D("10")
+    )
+    services.invoice_update(
+        invoice=loose, user=finance_user, reason="Typo", amount=D("12"), po_number="PO-1"
+    )
+    loose.refresh_from_db()
+    assert (loose.amount, loose.po_number) == (D("12.00"), "PO-1")
