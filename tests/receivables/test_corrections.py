@@ -132,6 +132,7 @@ def test_invoice_page_links_and_edit_page(client, finance_user):
 def test_cancel_page(client, finance_user):
     client.force_login(finance_user)
     inv = make_invoice(amount="100.00", issue_date=JAN)
+    make_payment(inv.customer, date=datetime.date(2026, 1, 20), amount="30.00")
     url = _urls(inv)[1]
     response = client.post(url, {"reason": ""})
     assert "reason" in response.context["form"].errors
@@ -140,6 +141,9 @@ def test_cancel_page(client, finance_user):
     assert response.status_code == 302 and Invoice.objects.get(pk=inv.pk).is_cancelled
     detail = client.get(inv.customer.get_absolute_url()).content.decode()
     assert "Sent twice" in detail
+    # The payment's allocation stays, shown released, on both pages.
+    for page in (detail, client.get(inv.get_absolute_url()).content.decode()):
+        assert 'badge badge-muted">Reprise<' in page or 'badge badge-muted">Released<' in page
     again = client.post(url, {"reason": "Twice"})
     assert again.context["form"].non_field_errors()
 
