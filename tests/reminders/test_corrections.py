@@ -126,3 +126,14 @@ def test_a_customer_made_exempt_gets_no_reminder(mistyped, finance_user):
     )
     result = services.reminders_run(run_date=timezone.localdate())
     assert not Reminder.objects.filter(customer=customer).exists(), result
+
+
+def test_a_written_off_balance_is_not_reminded(mistyped, finance_user):
+    customer, invoice = mistyped
+    make_payment(customer, date=timezone.localdate(), amount="445.00", invoice=invoice)
+    receivables_services.balance_write_off(customer=customer, user=finance_user, reason="Fees")
+    services.reminders_run(run_date=timezone.localdate())
+    assert not Reminder.objects.filter(customer=customer).exists()
+    assert ledger_balances(customer_ids=[customer.pk], as_of=timezone.localdate())[
+        customer.pk
+    ].total == Decimal("0.00")
