@@ -204,6 +204,7 @@ class Activity(models.Model):
         PROMISE = "promise", _("Promise to pay")
         PAUSE = "pause", _("Reminders paused")
         PAYMENT = "payment", _("Payment")
+        CORRECTION = "correction", _("Correction")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)

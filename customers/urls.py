@@ -7,4 +7,9 @@ app_name = "customers"
 urlpatterns = [
     path("preferences/", views.preferences, name="preferences"),
     path("preferences/language/", views.language_switch, name="language"),
+    # Finance's forms, under the customer list (/customers/) and page (/customers/<pk>/).
+    path("new/", views.customer_create, name="customer_create"),
+    path("<int:pk>/edit/", views.customer_edit, name="customer_edit"),
+    path("<int:pk>/contacts/new/", views.contact_create, name="contact_create"),
+    path("<int:pk>/contacts/<int:contact_pk>/edit/", views.contact_edit, name="contact_edit"),
 ]

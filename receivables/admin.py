@@ -30,6 +30,17 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class LedgerAdmin(admin.ModelAdmin):
+    """Nothing is ever deleted from the ledger: a mistake is corrected by a cancellation,
+    a credit note or a re-allocation, each recorded with its reason (services)."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 class InstallmentInline(ReadOnlyInline):
     model = Installment
@@ -38,7 +49,7 @@ class InstallmentInline(ReadOnlyInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(LedgerAdmin):
     list_display = (
         "number",
         "kind",
@@ -83,7 +94,7 @@ class AllocationInline(ReadOnlyInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(LedgerAdmin):
     list_display = ("date", "customer", "amount", "allocated_amount", "method", "reference")
     list_filter = ("method", "date")
     search_fields = ("reference", "customer__name", "customer__customer_ref")
@@ -118,7 +129,7 @@ class PromiseToPayAdmin(admin.ModelAdmin):
 @admin.register(CompanyProfile)
 class CompanyProfileAdmin(admin.ModelAdmin):
     """The creditor's one profile: identity, bank details, late-interest rate, grace
-    after a promise to pay."""
+    after a promise to pay, the threshold under which finance may write off a balance."""
 
     list_display = ("name", "iban", "promise_grace_days")
 

@@ -36,6 +36,16 @@ MONEY_WIDGET = forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"})
 MAX_MONTHLY_PARTS = 120
 
 
+def add_service_error(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's refusal: on its field when it names one of the form's, else above
+    the form."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
 class LedgerForm(forms.Form):
     """A form whose ``save()`` runs a service for ``customer``."""
 
@@ -44,13 +54,7 @@ class LedgerForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def add_service_error(self, error: ValidationError) -> None:
-        """Show a service's refusal: on its field when it names one of ours, else above
-        the form."""
-        if hasattr(error, "error_dict"):
-            for name, errors in error.error_dict.items():
-                self.add_error(name if name in self.fields else None, errors)
-        else:
-            self.add_error(None, error)
+        add_service_error(self, error)
 
     def run(self, service, **kwargs):
         """Call ``service``; None (and form errors) when the ledger refuses."""
@@ -195,3 +199,126 @@ class PaymentForm(LedgerForm):
             reference=data["reference"].strip(),
             invoice=data["invoice"],
         )
+
+
+REASON_WIDGET = forms.Textarea(attrs={"rows": 2})
+
+
+class CorrectionReasonForm(forms.Form):
+    """The reason of a correction, recorded on the customer's timeline."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=REASON_WIDGET,
+        help_text=_("Recorded on the customer's timeline with your name."),
+    )
+
+    def add_service_error(self, error: ValidationError) -> None:
+        add_service_error(self, error)
+
+    def run(self, service, **kwargs):
+        """Call ``service`` with the reason; None (and form errors) when it refuses."""
+        try:
+            return service(reason=self.cleaned_data["reason"], **kwargs)
+        except ValidationError as error:
+            self.add_service_error(error)
+            return None
+
+
+class InvoiceEditForm(CorrectionReasonForm):
+    """An invoice's details; what may change is the service's rule
+    (``services.invoice_update``), shown here as errors."""
+
+    po_number = forms.CharField(label=_("PO number"), max_length=60, required=False)
+    issue_date = DayField(label=_("Issue date"))
+    due_date = DayField(label=_("Due date"))
+    amount = MoneyFormField(
+        label=_("Amount incl. tax"), min_value=Decimal("0.01"), widget=MONEY_WIDGET
+    )
+    field_order = ["po_number", "issue_date", "due_date", "amount", "reason"]
+
+    def __init__(self, *args, invoice: Invoice, **kwargs) -> None:
+        self.invoice = invoice
+        kwargs.setdefault(
+            "initial",
+            {
+                "po_number": invoice.po_number,
+                "issue_date": invoice.issue_date,
+                "due_date": invoice.due_date,
+                "amount": invoice.amount,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        if invoice.is_credit_note:
+            del self.fields["due_date"]
+
+    def save(self, *, user) -> Invoice | None:
+        data = self.cleaned_data
+        return self.run(
+            services.invoice_update,
+            invoice=self.invoice,
+            user=user,
+            po_number=data["po_number"],
+            issue_date=data["issue_date"],
+            due_date=data.get("due_date"),
+            amount=data["amount"],
+        )
+
+
+def _invoice_choices(customer: Customer, *, open_only: bool):
+    invoices = Invoice.objects.active().invoices().filter(customer=customer)
+    if open_only:
+        invoices = invoices.filter(pk__in=Installment.objects.open().values("invoice"))
+    return invoices.order_by("due_date", "issue_date", "number")
+
+
+class CreditNoteForm(CorrectionReasonForm):
+    """A credit note against one of the customer's invoices, or against the account."""
+
+    credited_invoice = forms.ModelChoiceField(
+        label=_("Credited invoice"),
+        queryset=Invoice.objects.none(),
+        required=False,
+        empty_label=_("None: a credit on the account"),
+    )
+    number = forms.CharField(label=_("Credit note number"), max_length=40)
+    amount = MoneyFormField(
+        label=_("Amount incl. tax"), min_value=Decimal("0.01"), widget=MONEY_WIDGET
+    )
+    field_order = ["credited_invoice", "number", "amount", "reason"]
+
+    def __init__(self, *args, customer: Customer, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+        field = cast(forms.ModelChoiceField, self.fields["credited_invoice"])
+        field.queryset = _invoice_choices(customer, open_only=False)
+        field.label_from_instance = PaymentForm.invoice_label  # type: ignore[method-assign,assignment]
+
+    def save(self, *, user) -> Invoice | None:
+        data = self.cleaned_data
+        return self.run(
+            services.credit_note_issue,
+            customer=self.customer,
+            user=user,
+            number=data["number"],
+            amount=data["amount"],
+            credited_invoice=data["credited_invoice"],
+        )
+
+
+class ReallocateForm(CorrectionReasonForm):
+    invoice = forms.ModelChoiceField(
+        label=_("Allocate to"),
+        queryset=Invoice.objects.none(),
+        required=False,
+        empty_label=_("None: oldest installments first"),
+        help_text=_("Whatever exceeds what is due stays as the customer's credit."),
+    )
+    field_order = ["invoice", "reason"]
+
+    def __init__(self, *args, customer: Customer, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ModelChoiceField, self.fields["invoice"])
+        field.queryset = _invoice_choices(customer, open_only=False)
+        field.label_from_instance = PaymentForm.invoice_label  # type: ignore[method-assign,assignment]

@@ -22,15 +22,22 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core import access
-from core.access import AnyUser
+from core.access import AnyUser, AuthenticatedHttpRequest
 from core.dates import DayField
 from core.htmx import render_page
 from core.money import format_money_active
 from customers.models import Customer
 from customers.selectors import sales_rep_choices
-from receivables import exports, selectors
-from receivables.forms import InvoiceForm, PaymentForm
-from receivables.models import Invoice
+from receivables import exports, selectors, services
+from receivables.forms import (
+    CorrectionReasonForm,
+    CreditNoteForm,
+    InvoiceEditForm,
+    InvoiceForm,
+    PaymentForm,
+    ReallocateForm,
+)
+from receivables.models import CompanyProfile, Invoice, Payment
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -191,3 +198,142 @@ def aged_balance_download(request: HttpRequest, fmt: str) -> HttpResponse:
         )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _ledger_invoice(request: HttpRequest, pk: int) -> Invoice:
+    """The invoice to correct: 404 outside the user's scope, then 403 for anyone but
+    finance staff."""
+    invoice = get_object_or_404(
+        Invoice.objects.visible_to(request.user).select_related("customer"), pk=pk
+    )
+    access.require(request.user, access.Action.EDIT_LEDGER)
+    return invoice
+
+
+@require_http_methods(["GET", "POST"])
+def invoice_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    invoice = _ledger_invoice(request, pk)
+    form = InvoiceEditForm(request.POST or None, invoice=invoice)
+    if form.is_bound and form.is_valid() and (saved := form.save(user=request.user)):
+        messages.success(request, _("Invoice %(number)s saved.") % {"number": saved.number})
+        return redirect(saved)
+    context = {"form": form, "invoice": invoice, "c": invoice.customer}
+    return render(request, "receivables/invoice_edit.html", context)
+
+
+def _correction_page(request, *, title: str, intro: str, form, action: str, back: str, **extra):
+    context = {"title": title, "intro": intro, "form": form, "action": action, "back": back}
+    return render(request, "receivables/correction_form.html", context | extra)
+
+
+@require_http_methods(["GET", "POST"])
+def credit_note_create(request: AuthenticatedHttpRequest, customer_pk: int) -> HttpResponse:
+    customer = _ledger_customer(request, customer_pk)
+    initial = (
+        {"credited_invoice": request.GET.get("invoice")} if request.GET.get("invoice") else None
+    )
+    form = CreditNoteForm(request.POST or None, customer=customer, initial=initial)
+    if form.is_bound and form.is_valid() and (note := form.save(user=request.user)):
+        messages.success(request, _("Credit note %(number)s issued.") % {"number": note.number})
+        return redirect(customer)
+    return _correction_page(
+        request,
+        title=_("Issue a credit note"),
+        intro=_(
+            "Against an invoice, the credit note is allocated to what is left to pay on it; "
+            "against the account, it stays as the customer's unallocated credit."
+        ),
+        form=form,
+        action=request.get_full_path(),
+        back=customer.get_absolute_url(),
+        c=customer,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def payment_reallocate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    payment = get_object_or_404(
+        Payment.objects.visible_to(request.user).select_related("customer"), pk=pk
+    )
+    access.require(request.user, access.Action.EDIT_LEDGER)
+    customer = payment.customer
+    form = ReallocateForm(request.POST or None, customer=customer)
+    if (
+        form.is_bound
+        and form.is_valid()
+        and form.run(
+            services.payment_reallocate,
+            payment=payment,
+            user=request.user,
+            invoice=form.cleaned_data["invoice"],
+        )
+    ):
+        messages.success(request, _("Payment re-allocated."))
+        return redirect(customer)
+    return _correction_page(
+        request,
+        title=_("Re-allocate a payment of %(amount)s")
+        % {"amount": format_money_active(payment.amount)},
+        intro=_(
+            "What the payment paid is taken back and allocated again, from today: "
+            "the aged balance of earlier days does not change."
+        ),
+        form=form,
+        action=request.get_full_path(),
+        back=customer.get_absolute_url(),
+        c=customer,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def credit_apply(request: AuthenticatedHttpRequest, customer_pk: int) -> HttpResponse:
+    customer = _ledger_customer(request, customer_pk)
+    form = CorrectionReasonForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        applied = form.run(services.credit_apply, customer=customer, user=request.user)
+        if applied:
+            messages.success(
+                request,
+                _("%(amount)s of credit applied.") % {"amount": format_money_active(applied)},
+            )
+            return redirect(customer)
+    return _correction_page(
+        request,
+        title=_("Apply the unallocated credit"),
+        intro=_(
+            "The customer's unallocated payments and credit notes, oldest first, pay its "
+            "open installments, oldest due first."
+        ),
+        form=form,
+        action=request.get_full_path(),
+        back=customer.get_absolute_url(),
+        c=customer,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def balance_write_off(request: AuthenticatedHttpRequest, customer_pk: int) -> HttpResponse:
+    customer = _ledger_customer(request, customer_pk)
+    form = CorrectionReasonForm(request.POST or None)
+    threshold = CompanyProfile.get().write_off_threshold
+    if form.is_bound and form.is_valid():
+        note = form.run(services.balance_write_off, customer=customer, user=request.user)
+        if note:
+            messages.success(
+                request,
+                _("%(amount)s written off.") % {"amount": format_money_active(note.amount)},
+            )
+            return redirect(customer)
+    return _correction_page(
+        request,
+        title=_("Write off the balance"),
+        intro=_(
+            "What is left to pay on the open installments is settled by a write-off credit "
+            "note, when it is no more than %(threshold)s."
+        )
+        % {"threshold": format_money_active(threshold)},
+        form=form,
+        action=request.get_full_path(),
+        back=customer.get_absolute_url(),
+        c=customer,
+    )

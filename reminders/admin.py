@@ -85,6 +85,9 @@ class ReminderItemInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Reminder)
 class ReminderAdmin(ReadOnlyAdmin):

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from core import access
 from customers.models import Activity, Customer
+from receivables import services as receivables_services
 from receivables.models import Dispute, Invoice, PromiseToPay
 from reminders.models import (
     Reminder,
@@ -300,3 +301,44 @@ def reminder_cancel(*, reminder: Reminder, user: User, reason: str = "") -> Remi
     ReminderItem.objects.filter(reminder=reminder).update(active=False)
     reminder.refresh_from_db()
     return reminder
+
+
+# --- corrections of the ledger ----------------------------------------------------------
+
+# What is still to happen: an email not sent (planned, failed, unknown), a letter not
+# approved, a task not done. An email being sent now is left to its outcome.
+IN_PROGRESS = (Status.PLANNED, Status.FAILED, Status.UNKNOWN, Status.AWAITING_APPROVAL, Status.TODO)
+
+
+@transaction.atomic
+def invoice_cancel(*, invoice: Invoice, user: User, reason: str) -> Invoice:
+    """Cancel an invoice with its reason (receivables.services.invoice_cancel: the
+    allocations released, the timeline entry), then the reminders in progress that
+    cover it: they said an amount that is no longer owed. A reminder that also covered
+    other invoices is cancelled too; the next daily run plans a fresh one for what is
+    still due. The reminder rows stay (the proof file), their items set inactive."""
+    invoice = receivables_services.invoice_cancel(invoice=invoice, user=user, reason=reason)
+    reminders_cancel_for_invoice(invoice=invoice, reason=reason)
+    return invoice
+
+
+def reminders_cancel_for_invoice(*, invoice: Invoice, reason: str) -> int:
+    """Cancel the reminders in progress that cover one of ``invoice``'s installments;
+    returns how many."""
+    covering = ReminderItem.objects.filter(active=True, installment__invoice=invoice)
+    ids = list(
+        Reminder.objects.filter(status__in=IN_PROGRESS, pk__in=covering.values("reminder"))
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return 0
+    note = _("Invoice %(number)s cancelled: %(reason)s") % {
+        "number": invoice.number,
+        "reason": reason,
+    }
+    Reminder.objects.filter(pk__in=ids).update(
+        status=Status.CANCELLED, note=note, next_attempt_at=None
+    )
+    ReminderItem.objects.filter(reminder_id__in=ids).update(active=False)
+    return len(ids)

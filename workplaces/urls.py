@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from workplaces.views import customers, dashboard
+from workplaces.views import corrections, customers, dashboard
 
 app_name = "workplaces"
 
@@ -12,6 +12,12 @@ urlpatterns = [
     path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
     path("customers/mine/", customers.sales_view, name="sales"),
     path("customers/dashboard/", dashboard.finance_dashboard, name="dashboard"),
+    # Corrections reaching beyond the ledger (the invoice's reminders in progress).
+    path(
+        "receivables/invoices/<int:pk>/cancel/",
+        corrections.invoice_cancel,
+        name="invoice_cancel",
+    ),
     path(
         "customers/dashboard/<slug:section>/",
         dashboard.dashboard_section,

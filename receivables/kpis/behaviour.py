@@ -51,7 +51,9 @@ def payment_allocations(as_of: datetime.date) -> QuerySet[Allocation]:
     same, an early payment counting 0)."""
     start = as_of - relativedelta(months=BEHAVIOUR_MONTHS)
     return (
-        Allocation.objects.filter(
+        # Live ones: a released allocation and its reversal say no payment behaviour.
+        Allocation.objects.live()
+        .filter(
             payment__isnull=False,
             date__gt=start,
             date__lte=as_of,

@@ -3,10 +3,14 @@ rates that late interest reads."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.money import MoneyField
 from customers.validators import validate_bic, validate_iban, validate_siren, validate_vat_number
 
 
@@ -46,10 +50,23 @@ class CompanyProfile(models.Model):
     promise_grace_days = models.PositiveSmallIntegerField(
         _("grace after a promised date (days)"), default=3
     )
+    write_off_threshold = MoneyField(
+        _("write-off threshold"),
+        default=Decimal("10.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Finance may write off a balance up to this amount (0: never)."),
+    )
 
     class Meta:
         verbose_name = _("company profile")
         verbose_name_plural = _("company profile")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(write_off_threshold__gte=0),
+                name="company_write_off_threshold_non_negative",
+                violation_error_message=_("The write-off threshold cannot be negative."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -81,6 +81,9 @@ class Invoice(models.Model):
         related_name="credit_notes",
     )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    # A credit note that writes off a small balance: a ledger entry like any credit note,
+    # so the history keeps what was owed and how it was settled.
+    is_write_off = models.BooleanField(_("write-off"), default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = InvoiceQuerySet.as_manager()

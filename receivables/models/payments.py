@@ -69,10 +69,21 @@ class Payment(models.Model):
         return self.amount - self.allocated_amount
 
 
+class AllocationQuerySet(models.QuerySet["Allocation"]):
+    def live(self) -> AllocationQuerySet:
+        """Allocations in force now: neither released nor a release."""
+        return self.filter(reverses__isnull=True, reversal__isnull=True)
+
+
 class Allocation(models.Model):
     """Part of a payment or of a credit note applied to one installment ("lettrage").
     ``date`` is the credit's own date (payment date or credit-note issue date), so the
-    ledger can be read as of any past date."""
+    ledger can be read as of any past date.
+
+    An allocation is never deleted: releasing it (an invoice or a credit note cancelled,
+    a payment re-allocated) adds its *reversal*, the same amount negated, dated the day of
+    the release and pointing to it through ``reverses``. Summed up to any date, the rows
+    say what was allocated then."""
 
     installment = models.ForeignKey(
         Installment, on_delete=models.CASCADE, related_name="allocations"
@@ -85,14 +96,29 @@ class Allocation(models.Model):
     )
     amount = MoneyField(_("amount"))
     date = models.DateField(_("date"))
+    reverses = models.OneToOneField(
+        "self",
+        verbose_name=_("reverses"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversal",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = AllocationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("allocation")
         verbose_name_plural = _("allocations")
         ordering = ["date", "pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+            # Positive, or the negative reversal of an earlier allocation.
+            models.CheckConstraint(
+                condition=Q(amount__gt=0, reverses__isnull=True)
+                | Q(amount__lt=0, reverses__isnull=False),
+                name="allocation_amount_signed",
+            ),
             models.CheckConstraint(
                 condition=(Q(payment__isnull=False) & Q(credit_note__isnull=True))
                 | (Q(payment__isnull=True) & Q(credit_note__isnull=False)),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.access import AnyUser
 from core.money import ZERO, to_cents
 from receivables.models import Invoice
-from receivables.selectors.balances import BUCKETS, scope_sql
+from receivables.selectors.balances import BUCKETS, end_of_day, scope_sql
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,9 @@ class AgedBalance:
     totals: dict[str, Decimal]
 
 
+# A document cancelled on a later day than the one read still counted that day
+# (``after``: the first instant after it); for today or later, a cancelled document never
+# counts (cancellations are never in the future).
 # Both statements give, per customer: id, customer_ref, name, the five buckets before
 # credit, and the credit (the definition: receivables/selectors/balances.py).
 _CURRENT_BALANCE_SQL = """
@@ -104,7 +107,8 @@ LEFT JOIN (
         SELECT installment_id, SUM(amount) AS s FROM receivables_allocation
         WHERE date <= %(as_of)s GROUP BY installment_id
     ) a ON a.installment_id = i.id
-    WHERE v.cancelled_at IS NULL AND v.kind = %(invoice)s AND v.issue_date <= %(as_of)s
+    WHERE (v.cancelled_at IS NULL OR v.cancelled_at >= %(after)s)
+      AND v.kind = %(invoice)s AND v.issue_date <= %(as_of)s
     GROUP BY v.customer_id
 ) b ON b.customer_id = c.id
 LEFT JOIN (
@@ -113,7 +117,8 @@ LEFT JOIN (
 ) p ON p.customer_id = c.id
 LEFT JOIN (
     SELECT customer_id, SUM(amount) AS credited FROM receivables_invoice
-    WHERE kind = %(credit_note)s AND cancelled_at IS NULL AND issue_date <= %(as_of)s
+    WHERE kind = %(credit_note)s AND (cancelled_at IS NULL OR cancelled_at >= %(after)s)
+      AND issue_date <= %(as_of)s
     GROUP BY customer_id
 ) n ON n.customer_id = c.id
 WHERE (b.customer_id IS NOT NULL OR p.customer_id IS NOT NULL OR n.customer_id IS NOT NULL)
@@ -125,6 +130,7 @@ def _params(as_of: datetime.date) -> dict[str, Any]:
     d = datetime.timedelta
     return {
         "as_of": as_of,
+        "after": end_of_day(as_of),
         "d1": as_of - d(1),
         "d30": as_of - d(30),
         "d31": as_of - d(31),

@@ -2,21 +2,24 @@
 
 **The definition.** A customer's balance as of a day D:
 
-1. *Owed*: each installment of the customer's invoices (not credit notes), not cancelled
-   and issued on or before D, for its amount less what had been allocated to it by D
-   (the allocations dated on or before D);
+1. *Owed*: each installment of the customer's invoices (not credit notes) issued on or
+   before D and not cancelled by the end of D (cancelled on a later day, it still
+   counted then), for its amount less what had been allocated to it by D (the
+   allocations dated on or before D, a release counting from its own date);
 2. each falls into an age bucket by days late = D - its due date: ``not_due`` (0 or
    less), ``d1_30``, ``d31_60``, ``d61_90``, ``d90_plus`` (91 and more);
-3. *credit*: the customer's payments dated on or before D and credit notes (not
-   cancelled) issued on or before D, less what of them had been allocated by D to the
-   installments of 1. It is shown as a negative amount in ``not_due``;
+3. *credit*: the customer's payments dated on or before D and credit notes issued on
+   or before D and not cancelled by the end of D, less what of them had been allocated
+   by D to the installments of 1. It is shown as a negative amount in ``not_due``;
 4. ``overdue`` is the sum of the four past-due buckets; ``total`` = ``not_due`` +
    ``overdue`` = owed - credit, the net balance.
 
-Disputes, promises and pauses change no balance; cancelling an invoice or a credit note
-releases its allocations (receivables.services), so a cancelled document neither counts
-nor holds anything. :func:`ledger_balances` is that definition in plain Python over the
-ledger's rows: the reference.
+Disputes, promises and pauses change no balance. Cancelling an invoice or a credit note
+releases its allocations (receivables.services): each keeps its date and gets a
+reversal dated the day of the cancellation, so from that day the document neither
+counts nor holds anything, while any earlier day still reads it as it was. Nothing is
+deleted from the ledger. :func:`ledger_balances` is that definition in plain Python over
+the ledger's rows: the reference.
 
 **The computations**, each checked against the reference on random ledgers at several
 dates by tests/receivables/test_balance_definition.py:
@@ -118,7 +121,9 @@ def ledger_balances(*, customer_ids: Iterable[int], as_of: datetime.date) -> dic
     }
 
     def counts(invoice: Mapping[str, Any]) -> bool:
-        return invoice["cancelled_at"] is None and invoice["issue_date"] <= as_of
+        cancelled = invoice["cancelled_at"]
+        not_cancelled = cancelled is None or timezone.localdate(cancelled) > as_of
+        return not_cancelled and invoice["issue_date"] <= as_of
 
     owed: dict[int, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(BUCKETS, ZERO))
     credit: dict[int, Decimal] = defaultdict(lambda: ZERO)
@@ -208,15 +213,26 @@ def bucket_ranges(as_of: datetime.date, prefix: str = "") -> dict[str, Q]:
     }
 
 
+def end_of_day(as_of: datetime.date) -> datetime.datetime:
+    """The first instant after the day ``as_of`` (local time): a document cancelled at or
+    after it still counted on ``as_of``."""
+    return timezone.make_aware(
+        datetime.datetime.combine(as_of + datetime.timedelta(days=1), datetime.time.min)
+    )
+
+
+def not_cancelled_on(as_of: datetime.date, prefix: str = "") -> Q:
+    """Documents not cancelled by the end of ``as_of``, seen through ``prefix``."""
+    return Q(**{f"{prefix}cancelled_at__isnull": True}) | Q(
+        **{f"{prefix}cancelled_at__gte": end_of_day(as_of)}
+    )
+
+
 def _counting(as_of: datetime.date, prefix: str) -> Q:
     """Installments of invoices (not credit notes) issued on or before ``as_of`` and not
-    cancelled, seen through the lookup path ``prefix``."""
-    return Q(
-        **{
-            f"{prefix}cancelled_at__isnull": True,
-            f"{prefix}kind": Invoice.Kind.INVOICE,
-            f"{prefix}issue_date__lte": as_of,
-        }
+    cancelled by its end, seen through the lookup path ``prefix``."""
+    return not_cancelled_on(as_of, prefix) & Q(
+        **{f"{prefix}kind": Invoice.Kind.INVOICE, f"{prefix}issue_date__lte": as_of}
     )
 
 
@@ -275,9 +291,9 @@ def with_balances(
         Payment.objects.filter(customer=OuterRef("pk"), date__lte=as_of), "customer", "amount"
     )
     credited = scalar_sum(
-        Invoice.objects.active()
-        .credit_notes()
-        .filter(customer=OuterRef("pk"), issue_date__lte=as_of),
+        Invoice.objects.credit_notes().filter(
+            not_cancelled_on(as_of), customer=OuterRef("pk"), issue_date__lte=as_of
+        ),
         "customer",
         "amount",
     )

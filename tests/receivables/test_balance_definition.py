@@ -3,10 +3,12 @@ every computation of it agreeing on random ledgers at several as-of dates: the O
 annotation (both of its forms), the aged balance's two SQL statements, the KPIs' totals,
 the over-credit-limit statement and the customer pages' lists."""
 
+import contextlib
 import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -54,16 +56,29 @@ credit_note_op = st.tuples(st.just("credit_note"), customer, past, amounts, st.b
 cancel_op = st.tuples(st.just("cancel"), st.integers(min_value=0, max_value=20))
 dispute_op = st.tuples(st.just("dispute"), st.integers(min_value=0, max_value=20))
 allocate_op = st.tuples(st.just("allocate"), st.integers(min_value=0, max_value=20))
+# Finance's corrections: a payment re-allocated (its allocations reversed today, allocated
+# again from today), the unallocated credit applied, a small balance written off.
+correction_op = st.tuples(
+    st.sampled_from(["reallocate", "apply_credit", "write_off"]),
+    st.integers(min_value=0, max_value=20),
+)
 operations = st.lists(
     st.one_of(
-        invoice_op, invoice_op, payment_op, credit_note_op, cancel_op, dispute_op, allocate_op
+        invoice_op,
+        invoice_op,
+        payment_op,
+        credit_note_op,
+        cancel_op,
+        dispute_op,
+        allocate_op,
+        correction_op,
     ),
     min_size=1,
     max_size=14,
 )
 
 
-def build(ops, customers: list[Customer], today: datetime.date) -> None:
+def build(ops, customers: list[Customer], today: datetime.date, finance=None) -> None:
     """Apply the operations through the real services, in order (an allocation happens
     when its payment is recorded, over what is open then)."""
     documents: list[Invoice] = []
@@ -116,13 +131,26 @@ def build(ops, customers: list[Customer], today: datetime.date) -> None:
             document = documents[op[1] % len(documents)]
             document.refresh_from_db()
             if not document.is_cancelled:
-                documents[op[1] % len(documents)] = services.invoice_cancel(invoice=document)
+                documents[op[1] % len(documents)] = services.invoice_cancel(
+                    invoice=document, reason="Mistyped"
+                )
         elif kind == "dispute" and documents:
             document = documents[op[1] % len(documents)]
             if not Dispute.objects.open().filter(invoice=document).exists():
                 Dispute.objects.create(invoice=document, reason=Dispute.Reason.PRICE)
         elif kind == "allocate" and payments:
             services.payment_allocate(payment=payments[op[1] % len(payments)])
+        elif kind == "reallocate" and payments:
+            services.payment_reallocate(
+                payment=payments[op[1] % len(payments)], user=finance, reason="Wrong invoice"
+            )
+        elif kind in ("apply_credit", "write_off"):
+            service = (
+                services.credit_apply if kind == "apply_credit" else services.balance_write_off
+            )
+            # Refused when there is nothing to apply, or above the threshold.
+            with contextlib.suppress(ValidationError):
+                service(customer=customers[op[1] % len(customers)], user=finance, reason="r")
 
 
 def figures(balance: Balance) -> tuple:
@@ -151,7 +179,7 @@ class BalanceDefinition(HypothesisTestCase):
         today = timezone.localdate()
         customers, finance = self.customers, self.finance
         ids = [c.pk for c in customers]
-        build(ops, customers, today)
+        build(ops, customers, today, finance)
         for as_of in as_of_dates(today):
             expected = ledger_balances(customer_ids=ids, as_of=as_of)
             variants: dict[str, dict[int, tuple]] = {}
@@ -231,3 +259,41 @@ def test_an_invoice_issued_after_today_is_not_in_todays_balance_anywhere():
     assert ledger_balances(customer_ids=[c.pk], as_of=today)[c.pk].total == 0
     assert customers_over_credit_limit(user=None) == []
     assert ledger_balances(customer_ids=[c.pk], as_of=today + 3 * DAY)[c.pk].total == D("500.00")
+
+
+@pytest.mark.django_db
+@pytest.mark.clock("2026-11-18T10:00")
+def test_a_cancelled_invoice_still_counts_on_the_days_before_its_cancellation(clock):
+    """Invoice of 100 issued 1 Oct, due 31 Oct, 40 paid on 20 Oct; cancelled on 28 Nov.
+    Before the 28th every computation still shows it as it was (60 owed, overdue after
+    31 Oct); from the 28th it no longer counts and the 40 are the customer's credit."""
+    customer = CustomerFactory()
+    invoice = services.invoice_create(
+        customer=customer,
+        number="F-MISTYPED",
+        issue_date=datetime.date(2026, 10, 1),
+        due_date=datetime.date(2026, 10, 31),
+        amount=D("100.00"),
+    )
+    services.payment_record(customer=customer, date=datetime.date(2026, 10, 20), amount=D("40"))
+    clock.shift(days=10)
+    services.invoice_cancel(invoice=invoice, reason="Mistyped amount")
+    today = timezone.localdate()
+    assert today == datetime.date(2026, 11, 28)
+    expected_totals = {
+        datetime.date(2026, 10, 25): (D("60.00"), D("0.00")),
+        datetime.date(2026, 11, 18): (D("60.00"), D("60.00")),
+        datetime.date(2026, 11, 27): (D("60.00"), D("60.00")),
+        today: (D("-40.00"), D("0.00")),
+        today + DAY: (D("-40.00"), D("0.00")),
+    }
+    for as_of, (total, overdue) in expected_totals.items():
+        expected = ledger_balances(customer_ids=[customer.pk], as_of=as_of)[customer.pk]
+        assert (expected.total, expected.overdue) == (total, overdue), as_of
+        qs = Customer.objects.filter(pk=customer.pk)
+        for assumed_today in (today, as_of + DAY):
+            (annotated_customer,) = with_balances(qs, as_of, today=assumed_today)
+            assert annotated(annotated_customer) == figures(expected), (as_of, assumed_today)
+            rows = aged_balance(user=None, as_of=as_of, today=assumed_today).rows
+            assert tuple(rows[0][f] for f in FIELDS) == figures(expected), (as_of, assumed_today)
+        assert kpis.ledger_totals(user=None, as_of=as_of).total == total

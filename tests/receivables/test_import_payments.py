@@ -164,7 +164,7 @@ def test_bad_row_is_reported_with_its_line_and_nothing_is_imported(tmp_path, led
 
 def test_cancelled_invoice_and_credit_note_are_refused(tmp_path, ledger):
     customer, halves, _single = ledger
-    services.invoice_cancel(invoice=halves)
+    services.invoice_cancel(invoice=halves, reason="Mistyped")
     services.credit_note_create(
         customer=customer, number="AV1", issue_date=datetime.date(2026, 1, 5), amount=Decimal("10")
     )

@@ -331,7 +331,7 @@ def test_claim_ignores_later_payments_paid_disputed_cancelled_and_future_invoice
     cancelled = make_invoice(
         customer, number="CANC", issue_date=D(2025, 5, 1), due_date=D(2025, 6, 1), amount="70"
     )
-    invoice_cancel(invoice=cancelled)
+    invoice_cancel(invoice=cancelled, reason="Mistyped")
     make_invoice(
         customer, number="LATER", issue_date=D(2025, 8, 1), due_date=D(2025, 9, 1), amount="80"
     )

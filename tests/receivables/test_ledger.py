@@ -191,13 +191,15 @@ def test_credit_note_reduces_the_credited_invoice_from_its_last_installment():
 def test_cancelling_an_invoice_releases_its_allocations_as_credit():
     inv = make_invoice(amount="100.00")
     pay = make_payment(inv.customer, date=datetime.date(2026, 2, 1), amount="60.00")
-    services.invoice_cancel(invoice=inv)
+    services.invoice_cancel(invoice=inv, reason="Mistyped")
     pay.refresh_from_db()
     assert pay.allocated_amount == 0
-    assert not Allocation.objects.exists()
+    # Nothing is deleted: the allocation stays, released by its reversal.
+    assert not Allocation.objects.live().exists()
+    assert [a.amount for a in Allocation.objects.order_by("pk")] == [D("60.00"), D("-60.00")]
     assert unallocated_credit(inv.customer) == D("60.00")
     with pytest.raises(ValidationError, match="already cancelled"):
-        services.invoice_cancel(invoice=inv)
+        services.invoice_cancel(invoice=inv, reason="Mistyped")
 
 
 class AllocationProperties(HypothesisTestCase):

@@ -49,7 +49,7 @@ def invoices(sales_user, other_sales_user):
     disputed = make_invoice(zeta, number="DISP", issue_date=days(-60), due_date=days(-20))
     Dispute.objects.create(invoice=disputed, reason=Dispute.Reason.QUALITY)
     cancelled = make_invoice(zeta, number="CANC", issue_date=days(-60), due_date=days(-20))
-    services.invoice_cancel(invoice=cancelled)
+    services.invoice_cancel(invoice=cancelled, reason="Mistyped")
     note = services.credit_note_create(
         customer=acme, number="AV1", issue_date=days(-1), amount=D("100.00"), credited_invoice=open_
     )
