@@ -19,10 +19,11 @@ from django.db import IntegrityError
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.confirm import ConfirmableForm, asks_confirmation
 from core.dates import DayField
 from core.money import MoneyFormField, format_money_active
 from customers.models import Customer
-from receivables import services
+from receivables import bounds, services
 from receivables.models import (
     LEDGER_CURRENCY,
     Installment,
@@ -36,8 +37,9 @@ MONEY_WIDGET = forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"})
 MAX_MONTHLY_PARTS = 120
 
 
-class LedgerForm(forms.Form):
-    """A form whose ``save()`` runs a service for ``customer``."""
+class LedgerForm(ConfirmableForm):
+    """A form whose ``save()`` runs a service for ``customer``; a warning the service
+    raises (an old date, no PO number…) shows with a checkbox to confirm it."""
 
     def __init__(self, *args, customer: Customer, **kwargs) -> None:
         self.customer = customer
@@ -57,7 +59,10 @@ class LedgerForm(forms.Form):
         try:
             return service(**kwargs)
         except ValidationError as error:
-            self.add_service_error(error)
+            if asks_confirmation(error):
+                self.ask_confirmation(error)
+            else:
+                self.add_service_error(error)
             return None
 
 
@@ -76,7 +81,7 @@ class InvoiceForm(LedgerForm):
         help_text=_("The first part falls due on this date, the next ones a month apart."),
     )
     amount = MoneyFormField(
-        label=_("Amount incl. tax"), min_value=Decimal("0"), widget=MONEY_WIDGET
+        label=_("Amount incl. tax"), min_value=Decimal("0.01"), widget=MONEY_WIDGET
     )
     currency = forms.CharField(
         label=_("Currency"),
@@ -122,6 +127,13 @@ class InvoiceForm(LedgerForm):
                 self.add_error("parts", _("Give the number of monthly parts."))
         else:
             data["parts"] = None
+        # The ledger's bounds, beside their fields (the service checks them again).
+        if data.get("amount") is not None:
+            for message in bounds.amount_refusals(data["amount"]):
+                self.add_error("amount", message)
+        if data.get("issue_date"):
+            for message in bounds.issue_date_refusals(data["issue_date"], data.get("due_date")):
+                self.add_error("issue_date", message)
         return data
 
     def save(self) -> Invoice | None:
@@ -138,6 +150,7 @@ class InvoiceForm(LedgerForm):
                 po_number=data["po_number"],
                 plan=data["plan"],
                 parts=data["parts"],
+                confirmed=self.confirmed,
             )
         except IntegrityError:
             # Another user saved the same number between the check and the insert.
@@ -183,6 +196,12 @@ class PaymentForm(LedgerForm):
             "date": formats.date_format(invoice.issue_date, "SHORT_DATE_FORMAT"),
             "amount": format_money_active(invoice.amount, invoice.currency),
         }
+
+    def clean_amount(self) -> Decimal:
+        amount = self.cleaned_data["amount"]
+        if refusals := bounds.amount_refusals(amount):
+            raise forms.ValidationError(refusals)
+        return amount
 
     def save(self) -> Payment | None:
         data = self.cleaned_data

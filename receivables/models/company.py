@@ -3,10 +3,14 @@ rates that late interest reads."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.money import MoneyField
 from customers.validators import validate_bic, validate_iban, validate_siren, validate_vat_number
 
 
@@ -45,6 +49,15 @@ class CompanyProfile(models.Model):
     )
     promise_grace_days = models.PositiveSmallIntegerField(
         _("grace after a promised date (days)"), default=3
+    )
+    max_amount = MoneyField(
+        _("largest amount entered (EUR)"),
+        default=Decimal("10000000.00"),
+        validators=[MinValueValidator(Decimal("1.00"))],
+        help_text=_(
+            "An invoice, credit note, payment or promise above this amount is refused as a "
+            "likely typing error; raise it if the company really bills more."
+        ),
     )
 
     class Meta:
