@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.money import ZERO, format_money_active
@@ -35,7 +35,8 @@ AT_MOST_AHEAD = datetime.timedelta(days=365)
 
 
 def _day(day: datetime.date) -> str:
-    return formats.date_format(day, "SHORT_DATE_FORMAT")
+    # ISO, as the ledger's other messages: 03/01/2001 reads differently in French and English.
+    return day.isoformat()
 
 
 def refuse(messages: list[str]) -> None:

@@ -241,3 +241,71 @@ def test_make_invoice_is_confirmed_for_histories(customer):
     # The factory builds histories older than a year on purpose (see tests/factories.py).
     assert make_invoice(customer, issue_date=datetime.date(2020, 1, 1)).pk
     assert not Activity.objects.exists()
+
+
+# --- the invoice import ------------------------------------------------------------------
+
+IMPORT_HEADER = (
+    "customer_ref,customer_name,invoice_number,issue_date,due_date,amount,po_number,confirmed"
+)
+
+
+def import_rows(tmp_path, rows):
+    from tests.receivables.import_helpers import write_csv
+
+    return write_csv(tmp_path, rows, header=IMPORT_HEADER, name="bounds.csv")
+
+
+def good_row(today, number="I-OK"):
+    return f"411OK,OK SA,{number},{day(today, -5)},{day(today, 25)},10.00,,"
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ("{d-5},{d25},0,,", "amount: The amount must be greater than zero."),
+        ("{d-5},{d25},999999999999.99,,", "is above the largest amount accepted"),
+        ("2099-01-01,2099-01-31,10,,", "issue_date: 2099-01-01 is too far ahead"),
+        ("{d-5},{d400},10,,", "more than a year after the issue date"),
+        ("2001-03-01,2001-03-31,10,,", "2001-03-01 is more than a year ago"),
+    ],
+)
+def test_an_import_line_out_of_bounds_is_reported_and_nothing_imported(
+    tmp_path, today, company_profile, cells, message
+):
+    from tests.receivables.import_helpers import run_command_failing
+
+    cells = (
+        cells.replace("{d-5}", day(today, -5).isoformat())
+        .replace("{d25}", day(today, 25).isoformat())
+        .replace("{d400}", day(today, 400).isoformat())
+    )
+    path = import_rows(tmp_path, [good_row(today), f"411B,B SA,I-BAD,{cells}"])
+    _exc, err = run_command_failing("import_invoices", path)
+    assert "line 3: " in err and message in err
+    assert counts() == (0, 0, 0)
+
+
+def test_an_import_confirms_an_old_line_with_its_confirmed_cell(tmp_path, today, company_profile):
+    from tests.receivables.import_helpers import run_command
+
+    path = import_rows(tmp_path, [good_row(today), "411B,B SA,I-OLD,2001-03-01,2001-03-31,10,,oui"])
+    out, err = run_command("import_invoices", path)
+    assert err == "" and "invoices created: 2" in out
+    assert Invoice.objects.get(number="I-OLD").issue_date == datetime.date(2001, 3, 1)
+
+
+def test_an_import_reports_a_missing_po_number_for_a_po_required_customer(
+    tmp_path, today, customer, company_profile
+):
+    from tests.receivables.import_helpers import run_command, run_command_failing
+
+    ContactFactory(customer=customer, po_required=True)
+    ref, name = customer.customer_ref, customer.name
+    row = f"{ref},{name},I-PO,{day(today, -5)},{day(today, 25)},10.00"
+    _exc, err = run_command_failing("import_invoices", import_rows(tmp_path, [f"{row},,"]))
+    assert "line 2: " in err and "requires a purchase-order number" in err
+    assert "confirmed column" in err
+    assert counts() == (0, 0, 0)
+    run_command("import_invoices", import_rows(tmp_path, [f"{row},PO-9,"]))
+    assert Invoice.objects.get(number="I-PO").po_number == "PO-9"
