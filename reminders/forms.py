@@ -120,12 +120,6 @@ class DisputeResolveForm(forms.Form):
 # --- worklist actions (the finance dashboard) -------------------------------------------
 
 
-def _not_past(day: datetime.date | None) -> datetime.date | None:
-    if day is not None and day < timezone.localdate():
-        raise forms.ValidationError(_("Choose today or a later date."))
-    return day
-
-
 class WorklistCallForm(forms.Form):
     """A call made from the worklist: what came of it, and when to act next."""
 
@@ -136,7 +130,7 @@ class WorklistCallForm(forms.Form):
     next_action_date = DayField(label=_("Next action"), required=False)
 
     def clean_next_action_date(self) -> datetime.date | None:
-        return _not_past(self.cleaned_data["next_action_date"])
+        return _from_today(self.cleaned_data["next_action_date"])
 
 
 class PostponeForm(forms.Form):
@@ -148,7 +142,7 @@ class PostponeForm(forms.Form):
         until = self.cleaned_data["until"]
         if until <= timezone.localdate():
             raise forms.ValidationError(_("Choose a day after today."))
-        return until
+        return cast(datetime.date, _from_today(until))
 
 
 class ReasonForm(forms.Form):

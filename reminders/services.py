@@ -50,7 +50,7 @@ def send_now_holds(customer: Customer, today: datetime.date) -> list[str]:
     holds reminders, an open dispute. Each is said in a sentence."""
     holds = []
     paused_until = customer.reminders_paused_until
-    if paused_until is not None and paused_until >= today:
+    if paused_until is not None and customer.reminders_paused_on(today):
         holds.append(_("Reminders are paused until %(date)s.") % {"date": paused_until.isoformat()})
     grace = CompanyProfile.get().promise_grace_days
     promise = (

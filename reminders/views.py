@@ -49,7 +49,12 @@ def _panel_context(request: HttpRequest, customer: Customer, **forms_given) -> d
         ),
         "call_form": forms.CallLogForm(),
         "promise_form": forms.PromiseForm(customer=customer),
-        "pause_form": forms.PauseForm(initial={"until": customer.reminders_paused_until}),
+        # A pause already over is not offered again (a day in the past is refused).
+        "pause_form": forms.PauseForm(
+            initial={"until": customer.reminders_paused_until}
+            if customer.reminders_paused_on(timezone.localdate())
+            else {}
+        ),
         "send_now_form": forms.SendNowForm(),
         "dispute_form": forms.DisputeOpenForm(customer=customer),
         "resolve_form": forms.DisputeResolveForm(),

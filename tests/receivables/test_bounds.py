@@ -309,3 +309,16 @@ def test_an_import_reports_a_missing_po_number_for_a_po_required_customer(
     assert counts() == (0, 0, 0)
     run_command("import_invoices", import_rows(tmp_path, [f"{row},PO-9,"]))
     assert Invoice.objects.get(number="I-PO").po_number == "PO-9"
+
+
+def test_a_payment_import_line_above_the_ceiling_is_reported(tmp_path, today, customer):
+    from tests.receivables.import_helpers import run_command_failing, write_csv
+
+    invoice = make_invoice(customer, issue_date=day(today, -20))
+    rows = [f"{invoice.number},{day(today, -1)},99999999.00,VIR,"]
+    path = write_csv(
+        tmp_path, rows, header="invoice_number,payment_date,amount,reference,method", name="p.csv"
+    )
+    _exc, err = run_command_failing("import_payments", path)
+    assert "line 2: amount: " in err and "above the largest amount accepted" in err
+    assert Payment.objects.count() == 0
