@@ -279,8 +279,8 @@ def reminders_pause(
     confirmed: bool = False,
 ) -> Customer:
     """Pause the customer's reminders up to and including ``until`` (None resumes). The
-    day is today or later; a pause that ends earlier than the one in force needs
-    ``confirmed``, and the timeline says it was shortened."""
+    day is today or later; a pause that ends earlier than the one in force (or resuming
+    while one is in force) needs ``confirmed``, and the timeline says it was shortened."""
     access.require(user, access.Action.EDIT_LEDGER)
     today = timezone.localdate()
     if until is not None:
@@ -290,7 +290,9 @@ def reminders_pause(
         .values_list("reminders_paused_until", flat=True)
         .get(pk=customer.pk)
     )
-    shortened = current is not None and current >= today and until is not None and until < current
+    # Ending a pause in force earlier, or resuming now, shortens it.
+    in_force = current is not None and current >= today
+    shortened = in_force and (until is None or (current is not None and until < current))
     if shortened:
         assert current is not None
         raise_unless_confirmed(
@@ -302,7 +304,12 @@ def reminders_pause(
         )
     Customer.objects.filter(pk=customer.pk).update(reminders_paused_until=until)
     customer.reminders_paused_until = until
-    if shortened:
+    if shortened and until is None:
+        assert current is not None
+        summary = _("Pause ended early: reminders resumed (they were paused until %(before)s)") % {
+            "before": current.isoformat()
+        }
+    elif shortened:
         assert current is not None and until is not None
         summary = _("Pause shortened: reminders paused until %(date)s instead of %(before)s") % {
             "date": until.isoformat(),

@@ -156,6 +156,21 @@ def test_a_shorter_pause_needs_a_confirmation_and_the_timeline_says_so(owing, fi
     services.reminders_pause(customer=customer, user=finance_user, until=day(today, 20))
 
 
+def test_resuming_during_a_pause_needs_a_confirmation(owing, finance_user, today):
+    customer, _big, _paid = owing
+    services.reminders_pause(customer=customer, user=finance_user, until=day(today, 30))
+    with pytest.raises(ValidationError, match="already paused until"):
+        services.reminders_pause(customer=customer, user=finance_user, until=None)
+    assert Customer.objects.get(pk=customer.pk).reminders_paused_until == day(today, 30)
+    services.reminders_pause(customer=customer, user=finance_user, until=None, confirmed=True)
+    assert Customer.objects.get(pk=customer.pk).reminders_paused_until is None
+    last = Activity.objects.filter(kind=Activity.Kind.PAUSE).latest("pk")
+    assert last.summary.startswith("Pause ended early")
+    # Once a pause is over, resuming is plain.
+    Customer.objects.filter(pk=customer.pk).update(reminders_paused_until=day(today, -1))
+    services.reminders_pause(customer=customer, user=finance_user, until=None)
+
+
 def test_the_pause_form_asks_then_shortens(finance_client, owing, today):
     customer, _big, _paid = owing
     Customer.objects.filter(pk=customer.pk).update(reminders_paused_until=day(today, 300))
