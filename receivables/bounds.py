@@ -108,13 +108,23 @@ def old_date_warnings(day: datetime.date, *, today: datetime.date | None = None)
 def issue_date_refusals(
     issue_date: datetime.date, due_date: datetime.date | None = None, *, today=None
 ) -> list[str]:
-    refusals = not_too_far_refusals(issue_date, today=today)
+    """An issue date up to the window's far end, a due date at most that far after it."""
+    return not_too_far_refusals(issue_date, today=today) + due_date_refusals(issue_date, due_date)
+
+
+def due_date_refusals(issue_date: datetime.date, due_date: datetime.date | None) -> list[str]:
     if due_date is not None and due_date > issue_date + AT_MOST_AHEAD:
-        refusals.append(
+        return [
             _("The due date %(due)s is more than a year after the issue date.")
             % {"due": _day(due_date)}
-        )
-    return refusals
+        ]
+    return []
+
+
+def not_future_refusals(day: datetime.date, *, what: str) -> list[str]:
+    """What has happened (a payment received, a credit note issued) is never dated
+    after today; ``what`` is the translated refusal."""
+    return [what] if day > timezone.localdate() else []
 
 
 # --- the purchase-order number -----------------------------------------------------------

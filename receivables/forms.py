@@ -131,9 +131,13 @@ class InvoiceForm(LedgerForm):
         if data.get("amount") is not None:
             for message in bounds.amount_refusals(data["amount"]):
                 self.add_error("amount", message)
-        if data.get("issue_date"):
-            for message in bounds.issue_date_refusals(data["issue_date"], data.get("due_date")):
+        # (add_error drops the field from cleaned_data: read both dates first.)
+        if issue_date := data.get("issue_date"):
+            due_date = data.get("due_date")
+            for message in bounds.not_too_far_refusals(issue_date):
                 self.add_error("issue_date", message)
+            for message in bounds.due_date_refusals(issue_date, due_date):
+                self.add_error("due_date", message)
         return data
 
     def save(self) -> Invoice | None:

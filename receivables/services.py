@@ -138,8 +138,9 @@ def payment_record(
     if amount <= 0:
         raise ValidationError(_("A payment amount must be positive."))
     bounds.refuse(bounds.amount_refusals(amount))
-    if date > timezone.localdate():
-        raise ValidationError(_("A payment cannot be dated in the future."))
+    bounds.refuse(
+        bounds.not_future_refusals(date, what=_("A payment cannot be dated in the future."))
+    )
     if invoice is not None and invoice.customer_id != customer.pk:
         raise ValidationError(_("That invoice belongs to another customer."))
     payment = Payment.objects.create(
@@ -206,8 +207,11 @@ def credit_note_create(
     if amount <= 0:
         raise ValidationError(_("A credit note amount must be positive."))
     bounds.refuse(bounds.amount_refusals(amount))
-    if issue_date > timezone.localdate():
-        raise ValidationError(_("A credit note cannot be dated in the future."))
+    bounds.refuse(
+        bounds.not_future_refusals(
+            issue_date, what=_("A credit note cannot be dated in the future.")
+        )
+    )
     if credited_invoice is not None and credited_invoice.customer_id != customer.pk:
         raise ValidationError(_("That invoice belongs to another customer."))
     note = Invoice(

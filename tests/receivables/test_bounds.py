@@ -322,3 +322,13 @@ def test_a_payment_import_line_above_the_ceiling_is_reported(tmp_path, today, cu
     _exc, err = run_command_failing("import_payments", path)
     assert "line 2: amount: " in err and "above the largest amount accepted" in err
     assert Payment.objects.count() == 0
+
+
+def test_the_invoice_form_refuses_a_due_date_more_than_a_year_after_issue(
+    finance_client, customer, today
+):
+    response = post(finance_client, customer, today, due_date=day(today, 400).isoformat())
+    assert "more than a year after the issue date" in str(
+        response.context["form"].errors["due_date"]
+    )
+    assert counts() == (0, 0, 0)
