@@ -110,6 +110,10 @@ class InvoiceForm(LedgerForm):
             self.initial.setdefault("issue_date", today)
             terms = customer.payment_terms_days or 0
             self.initial.setdefault("due_date", today + datetime.timedelta(days=terms))
+        if bounds.po_required(customer):
+            self.fields["po_number"].help_text = _(
+                "This customer requires a purchase-order number on its invoices."
+            )
 
     def clean_number(self) -> str:
         return self.cleaned_data["number"].strip()

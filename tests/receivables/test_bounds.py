@@ -332,3 +332,10 @@ def test_the_invoice_form_refuses_a_due_date_more_than_a_year_after_issue(
         response.context["form"].errors["due_date"]
     )
     assert counts() == (0, 0, 0)
+
+
+def test_the_invoice_form_says_beforehand_that_a_po_number_is_required(finance_client, customer):
+    url = reverse("receivables:invoice_create", args=[customer.pk])
+    assert "requires a purchase-order number" not in finance_client.get(url).content.decode()
+    ContactFactory(customer=customer, po_required=True)
+    assert "requires a purchase-order number" in finance_client.get(url).content.decode()
