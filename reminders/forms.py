@@ -92,7 +92,8 @@ class PauseForm(ConfirmableForm):
 
 
 class SendNowForm(ConfirmableForm):
-    """ "Send now": confirmed when it overrides a pause, a promise or a dispute."""
+    """The "Send now" button, confirmed when it overrides a pause, a promise or a
+    dispute."""
 
 
 class DisputeOpenForm(forms.Form):
