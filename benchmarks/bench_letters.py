@@ -77,6 +77,7 @@ def ensure_data() -> Customer:
             due_date=issue + datetime.timedelta(days=30),
             amount=Decimal("1250.00") + 310 * i,
             plan="50_50" if i % 3 == 0 else "single",
+            confirmed=True,  # a fixed history, which a later day finds more than a year old
         )
         if i % 2 == 0:
             services.payment_record(

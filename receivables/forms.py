@@ -19,10 +19,11 @@ from django.db import IntegrityError
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.confirm import ConfirmableForm, asks_confirmation
 from core.dates import DayField
 from core.money import MoneyFormField, format_money_active
 from customers.models import Customer
-from receivables import services
+from receivables import bounds, services
 from receivables.models import (
     LEDGER_CURRENCY,
     Installment,
@@ -46,8 +47,9 @@ def add_service_error(form: forms.Form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
-class LedgerForm(forms.Form):
-    """A form whose ``save()`` runs a service for ``customer``."""
+class LedgerForm(ConfirmableForm):
+    """A form whose ``save()`` runs a service for ``customer``; a warning the service
+    raises (an old date, no PO number…) shows with a checkbox to confirm it."""
 
     def __init__(self, *args, customer: Customer, **kwargs) -> None:
         self.customer = customer
@@ -61,7 +63,10 @@ class LedgerForm(forms.Form):
         try:
             return service(**kwargs)
         except ValidationError as error:
-            self.add_service_error(error)
+            if asks_confirmation(error):
+                self.ask_confirmation(error)
+            else:
+                self.add_service_error(error)
             return None
 
 
@@ -80,7 +85,7 @@ class InvoiceForm(LedgerForm):
         help_text=_("The first part falls due on this date, the next ones a month apart."),
     )
     amount = MoneyFormField(
-        label=_("Amount incl. tax"), min_value=Decimal("0"), widget=MONEY_WIDGET
+        label=_("Amount incl. tax"), min_value=Decimal("0.01"), widget=MONEY_WIDGET
     )
     currency = forms.CharField(
         label=_("Currency"),
@@ -109,6 +114,10 @@ class InvoiceForm(LedgerForm):
             self.initial.setdefault("issue_date", today)
             terms = customer.payment_terms_days or 0
             self.initial.setdefault("due_date", today + datetime.timedelta(days=terms))
+        if bounds.po_required(customer):
+            self.fields["po_number"].help_text = _(
+                "This customer requires a purchase-order number on its invoices."
+            )
 
     def clean_number(self) -> str:
         return self.cleaned_data["number"].strip()
@@ -126,6 +135,17 @@ class InvoiceForm(LedgerForm):
                 self.add_error("parts", _("Give the number of monthly parts."))
         else:
             data["parts"] = None
+        # The ledger's bounds, beside their fields (the service checks them again).
+        if data.get("amount") is not None:
+            for message in bounds.amount_refusals(data["amount"]):
+                self.add_error("amount", message)
+        # (add_error drops the field from cleaned_data: read both dates first.)
+        if issue_date := data.get("issue_date"):
+            due_date = data.get("due_date")
+            for message in bounds.not_too_far_refusals(issue_date):
+                self.add_error("issue_date", message)
+            for message in bounds.due_date_refusals(issue_date, due_date):
+                self.add_error("due_date", message)
         return data
 
     def save(self) -> Invoice | None:
@@ -142,6 +162,7 @@ class InvoiceForm(LedgerForm):
                 po_number=data["po_number"],
                 plan=data["plan"],
                 parts=data["parts"],
+                confirmed=self.confirmed,
             )
         except IntegrityError:
             # Another user saved the same number between the check and the insert.
@@ -187,6 +208,12 @@ class PaymentForm(LedgerForm):
             "date": formats.date_format(invoice.issue_date, "SHORT_DATE_FORMAT"),
             "amount": format_money_active(invoice.amount, invoice.currency),
         }
+
+    def clean_amount(self) -> Decimal:
+        amount = self.cleaned_data["amount"]
+        if refusals := bounds.amount_refusals(amount):
+            raise forms.ValidationError(refusals)
+        return amount
 
     def save(self) -> Payment | None:
         data = self.cleaned_data

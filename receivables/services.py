@@ -20,9 +20,11 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from core import access
+from core.confirm import raise_unless_confirmed
 from core.money import ZERO, format_money_active
 from customers.models import Customer
 from customers.services import correction_log
+from receivables import bounds
 from receivables.models import (
     LEDGER_CURRENCY,
     Allocation,
@@ -50,11 +52,24 @@ def invoice_create(
     plan: str = PlanKind.SINGLE,
     parts: int | None = None,
     custom: Sequence[tuple[datetime.date, Decimal]] | None = None,
+    confirmed: bool = False,
 ) -> Invoice:
     """Create an invoice and its installment plan (first part due on ``due_date``).
-    Another currency than the ledger's is refused (``Invoice.currency``'s validator)."""
+    Another currency than the ledger's is refused (``Invoice.currency``'s validator), and
+    so is an amount or a date out of the ledger's bounds (receivables/bounds.py); an
+    issue date more than a year ago, or no PO number for a customer who requires one,
+    needs ``confirmed``."""
     if due_date < issue_date:
         raise ValidationError(_("The due date cannot be before the issue date."))
+    refusals, warnings = bounds.invoice_checks(
+        customer=customer,
+        issue_date=issue_date,
+        due_date=due_date,
+        amount=amount,
+        po_number=po_number,
+    )
+    bounds.refuse(refusals)
+    raise_unless_confirmed(warnings, confirmed=confirmed)
     invoice = Invoice(
         customer=customer,
         number=number,
@@ -137,8 +152,10 @@ def payment_record(
     Whatever is left (an overpayment) stays as unallocated credit."""
     if amount <= 0:
         raise ValidationError(_("A payment amount must be positive."))
-    if date > timezone.localdate():
-        raise ValidationError(_("A payment cannot be dated in the future."))
+    bounds.refuse(bounds.amount_refusals(amount))
+    bounds.refuse(
+        bounds.not_future_refusals(date, what=_("A payment cannot be dated in the future."))
+    )
     if invoice is not None and invoice.customer_id != customer.pk:
         raise ValidationError(_("That invoice belongs to another customer."))
     payment = Payment.objects.create(
@@ -207,8 +224,12 @@ def credit_note_create(
     without an invoice, or beyond it, it stays as unallocated credit."""
     if amount <= 0:
         raise ValidationError(_("A credit note amount must be positive."))
-    if issue_date > timezone.localdate():
-        raise ValidationError(_("A credit note cannot be dated in the future."))
+    bounds.refuse(bounds.amount_refusals(amount))
+    bounds.refuse(
+        bounds.not_future_refusals(
+            issue_date, what=_("A credit note cannot be dated in the future.")
+        )
+    )
     if credited_invoice is not None and credited_invoice.customer_id != customer.pk:
         raise ValidationError(_("That invoice belongs to another customer."))
     note = Invoice(

@@ -11,10 +11,19 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.confirm import ConfirmableForm
 from core.dates import DayField
 from core.money import MoneyFormField
 from customers.models import Activity
+from receivables import bounds
 from receivables.models import Dispute, Invoice
+
+
+def _from_today(day: datetime.date | None) -> datetime.date | None:
+    """Today to the ledger's far end (receivables/bounds.py), or a field error."""
+    if day is not None and (refusals := bounds.from_today_refusals(day)):
+        raise forms.ValidationError(refusals)
+    return day
 
 
 class CallLogForm(forms.Form):
@@ -30,6 +39,9 @@ class CallLogForm(forms.Form):
     )
     next_action_date = DayField(label=_("Next action"), required=False)
 
+    def clean_next_action_date(self) -> datetime.date | None:
+        return _from_today(self.cleaned_data["next_action_date"])
+
 
 class PromiseForm(forms.Form):
     promised_date = DayField(label=_("Promised date"))
@@ -43,19 +55,45 @@ class PromiseForm(forms.Form):
 
     def __init__(self, *args, customer=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.customer = customer
         if customer is not None:
-            cast(forms.ModelMultipleChoiceField, self.fields["invoices"]).queryset = (
-                Invoice.objects.active().invoices().filter(customer=customer).order_by("due_date")
-            )
+            # Only invoices with something left to pay: a promise on a paid one means nothing.
+            cast(
+                forms.ModelMultipleChoiceField, self.fields["invoices"]
+            ).queryset = bounds.open_invoices(customer)
+
+    def clean(self):
+        data = super().clean() or {}
+        if self.customer is None or self.errors:
+            return data
+        refusals = bounds.promise_refusals(
+            customer=self.customer,
+            promised_date=data["promised_date"],
+            amount=data["amount"],
+            invoices=list(data["invoices"]),
+        )
+        for message in refusals:
+            self.add_error(None, message)
+        return data
 
 
-class PauseForm(forms.Form):
+class PauseForm(ConfirmableForm):
     until = DayField(
         label=_("Pause reminders until"),
         required=False,
         help_text=_("Empty: resume now."),
     )
     note = forms.CharField(label=_("Reason"), max_length=1000, required=False)
+
+    field_order = ["until", "note", "confirm"]
+
+    def clean_until(self) -> datetime.date | None:
+        return _from_today(self.cleaned_data["until"])
+
+
+class SendNowForm(ConfirmableForm):
+    """The "Send now" button, confirmed when it overrides a pause, a promise or a
+    dispute."""
 
 
 class DisputeOpenForm(forms.Form):
@@ -68,13 +106,10 @@ class DisputeOpenForm(forms.Form):
     def __init__(self, *args, customer=None, **kwargs):
         super().__init__(*args, **kwargs)
         if customer is not None:
-            cast(forms.ModelChoiceField, self.fields["invoice"]).queryset = (
-                Invoice.objects.active()
-                .invoices()
-                .filter(customer=customer)
-                .exclude(Exists(Dispute.objects.open().filter(invoice=OuterRef("pk"))))
-                .order_by("due_date")
-            )
+            # Open invoices only: a paid or cancelled invoice is not disputed any more.
+            cast(forms.ModelChoiceField, self.fields["invoice"]).queryset = bounds.open_invoices(
+                customer
+            ).exclude(Exists(Dispute.objects.open().filter(invoice=OuterRef("pk"))))
 
 
 class DisputeResolveForm(forms.Form):
@@ -84,12 +119,6 @@ class DisputeResolveForm(forms.Form):
 
 
 # --- worklist actions (the finance dashboard) -------------------------------------------
-
-
-def _not_past(day: datetime.date | None) -> datetime.date | None:
-    if day is not None and day < timezone.localdate():
-        raise forms.ValidationError(_("Choose today or a later date."))
-    return day
 
 
 class WorklistCallForm(forms.Form):
@@ -102,7 +131,7 @@ class WorklistCallForm(forms.Form):
     next_action_date = DayField(label=_("Next action"), required=False)
 
     def clean_next_action_date(self) -> datetime.date | None:
-        return _not_past(self.cleaned_data["next_action_date"])
+        return _from_today(self.cleaned_data["next_action_date"])
 
 
 class PostponeForm(forms.Form):
@@ -114,7 +143,7 @@ class PostponeForm(forms.Form):
         until = self.cleaned_data["until"]
         if until <= timezone.localdate():
             raise forms.ValidationError(_("Choose a day after today."))
-        return until
+        return cast(datetime.date, _from_today(until))
 
 
 class ReasonForm(forms.Form):

@@ -19,9 +19,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import access
+from core.confirm import raise_unless_confirmed
 from customers.models import Activity, Customer
+from receivables import bounds
 from receivables import services as receivables_services
-from receivables.models import Dispute, Invoice, PromiseToPay
+from receivables.models import CompanyProfile, Dispute, Invoice, PromiseToPay
 from reminders.models import (
     Reminder,
     ReminderItem,
@@ -44,17 +46,54 @@ Channel = Reminder.Channel
 # --- manual actions ---------------------------------------------------------------------
 
 
+def send_now_holds(customer: Customer, today: datetime.date) -> list[str]:
+    """What "Send now" would override on ``today``: a pause, a promise to pay that still
+    holds reminders, an open dispute. Each is said in a sentence."""
+    holds = []
+    paused_until = customer.reminders_paused_until
+    if paused_until is not None and customer.reminders_paused_on(today):
+        holds.append(_("Reminders are paused until %(date)s.") % {"date": paused_until.isoformat()})
+    grace = CompanyProfile.get().promise_grace_days
+    promise = (
+        PromiseToPay.objects.holding_on(today, grace_days=grace)
+        .filter(customer=customer)
+        .order_by("-created_at")
+        .first()
+    )
+    if promise is not None:
+        holds.append(
+            _("A promise to pay %(amount)s by %(date)s is pending.")
+            % {"amount": promise.amount, "date": promise.promised_date.isoformat()}
+        )
+    disputed = list(
+        Dispute.objects.open()
+        .filter(invoice__customer=customer)
+        .values_list("invoice__number", flat=True)
+    )
+    if disputed:
+        holds.append(_("%(invoices)s is disputed.") % {"invoices": ", ".join(sorted(disputed))})
+    return holds
+
+
 def reminder_send_now(
-    *, customer: Customer, user: User, today: datetime.date | None = None
+    *,
+    customer: Customer,
+    user: User,
+    today: datetime.date | None = None,
+    confirmed: bool = False,
 ) -> Reminder:
     """Send the customer's next email step now, whatever the daily cadence: every
     remindable installment moves to its next email step. Disputed and paid installments
-    are still left out; the email is logged with the user as its actor."""
+    are still left out; the email is logged with the user as its actor. Over a pause, a
+    pending promise or an open dispute it needs ``confirmed``, and the timeline records
+    the override."""
     access.require(user, access.Action.EDIT_LEDGER)
     today = today or timezone.localdate()
     try:
         with transaction.atomic():
             Customer.objects.select_for_update().filter(pk=customer.pk).first()
+            customer.refresh_from_db(fields=["reminders_paused_until"])
+            holds = send_now_holds(customer, today)
             if Reminder.objects.in_flight().filter(customer=customer).exists():
                 raise ValidationError(
                     _("An email to this customer is already being sent or needs checking.")
@@ -69,7 +108,21 @@ def reminder_send_now(
             plan = planner.plan_customer(cstate, today, scenarios, manual=True) if cstate else None
             if plan is None or not plan.emails:
                 raise ValidationError(_("Nothing to remind: no installment awaits an email step."))
+            raise_unless_confirmed(
+                [_("%(hold)s Send a reminder anyway?") % {"hold": hold} for hold in holds],
+                confirmed=confirmed,
+            )
             created = persist_plans(plans=[plan], run_date=today, scenarios=scenarios, actor=user)
+            if holds:
+                Activity.objects.create(
+                    customer=customer,
+                    kind=Activity.Kind.NOTE,
+                    author=user,
+                    summary=(
+                        _("Reminder sent now despite: %(holds)s") % {"holds": " ".join(holds)}
+                    )[:255],
+                    outcome="override",
+                )
     except IntegrityError as exc:
         raise ValidationError(_("This reminder was just sent by someone else.")) from exc
     email = next(r for r in created if r.channel == Channel.EMAIL)
@@ -94,6 +147,8 @@ def activity_log(
     access.require(user, access.Action.ADD_NOTES)
     if kind not in (Activity.Kind.CALL, Activity.Kind.NOTE):
         raise ValidationError(_("Only a call or a note can be logged here."))
+    if next_action_date is not None:
+        bounds.refuse(bounds.from_today_refusals(next_action_date))
     activity = Activity.objects.create(
         customer=customer,
         kind=kind,
@@ -125,6 +180,11 @@ def task_complete(*, task: Reminder, user: User, note: str = "") -> Reminder:
 def dispute_open(*, invoice: Invoice, user: User, reason: str, description: str = "") -> Dispute:
     """Open a dispute: the invoice's reminders stop until it is resolved."""
     access.require(user, access.Action.EDIT_LEDGER)
+    if not bounds.open_invoices(invoice.customer).filter(pk=invoice.pk).exists():
+        raise ValidationError(
+            _("Nothing is left to pay on %(number)s: only an open invoice can be disputed.")
+            % {"number": invoice.number}
+        )
     if Dispute.objects.open().filter(invoice=invoice).exists():
         raise ValidationError(_("This invoice already has an open dispute."))
     dispute = Dispute.objects.create(
@@ -183,6 +243,11 @@ def promise_record(
     invoices = list(invoices or [])
     if any(inv.customer_id != customer.pk for inv in invoices):
         raise ValidationError(_("That invoice belongs to another customer."))
+    bounds.refuse(
+        bounds.promise_refusals(
+            customer=customer, promised_date=promised_date, amount=amount, invoices=invoices
+        )
+    )
     promise = PromiseToPay.objects.create(
         customer=customer, promised_date=promised_date, amount=amount, note=note, recorded_by=user
     )
@@ -207,17 +272,54 @@ def promise_record(
 
 @transaction.atomic
 def reminders_pause(
-    *, customer: Customer, user: User, until: datetime.date | None, note: str = ""
+    *,
+    customer: Customer,
+    user: User,
+    until: datetime.date | None,
+    note: str = "",
+    confirmed: bool = False,
 ) -> Customer:
-    """Pause the customer's reminders up to and including ``until`` (None resumes)."""
+    """Pause the customer's reminders up to and including ``until`` (None resumes). The
+    day is today or later; a pause that ends earlier than the one in force (or resuming
+    while one is in force) needs ``confirmed``, and the timeline says it was shortened."""
     access.require(user, access.Action.EDIT_LEDGER)
+    today = timezone.localdate()
+    if until is not None:
+        bounds.refuse(bounds.from_today_refusals(until, today=today))
+    current = (
+        Customer.objects.select_for_update()
+        .values_list("reminders_paused_until", flat=True)
+        .get(pk=customer.pk)
+    )
+    # Ending a pause in force earlier, or resuming now, shortens it.
+    in_force = current is not None and current >= today
+    shortened = in_force and (until is None or (current is not None and until < current))
+    if shortened:
+        assert current is not None
+        raise_unless_confirmed(
+            [
+                _("Reminders are already paused until %(current)s: end the pause earlier?")
+                % {"current": current.isoformat()}
+            ],
+            confirmed=confirmed,
+        )
     Customer.objects.filter(pk=customer.pk).update(reminders_paused_until=until)
     customer.reminders_paused_until = until
-    summary = (
-        _("Reminders paused until %(date)s") % {"date": until.isoformat()}
-        if until
-        else _("Reminders resumed")
-    )
+    if shortened and until is None:
+        assert current is not None
+        summary = _("Pause ended early: reminders resumed (they were paused until %(before)s)") % {
+            "before": current.isoformat()
+        }
+    elif shortened:
+        assert current is not None and until is not None
+        summary = _("Pause shortened: reminders paused until %(date)s instead of %(before)s") % {
+            "date": until.isoformat(),
+            "before": current.isoformat(),
+        }
+    elif until:
+        summary = _("Reminders paused until %(date)s") % {"date": until.isoformat()}
+    else:
+        summary = _("Reminders resumed")
     Activity.objects.create(
         customer=customer,
         kind=Activity.Kind.PAUSE,

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import access
 from core.access import AuthenticatedHttpRequest
+from core.confirm import asks_confirmation
 from core.htmx import wants_fragment as _wants_fragment
 from customers.models import Customer
 from receivables.models import Dispute
@@ -48,7 +49,13 @@ def _panel_context(request: HttpRequest, customer: Customer, **forms_given) -> d
         ),
         "call_form": forms.CallLogForm(),
         "promise_form": forms.PromiseForm(customer=customer),
-        "pause_form": forms.PauseForm(initial={"until": customer.reminders_paused_until}),
+        # A pause already over is not offered again (a day in the past is refused).
+        "pause_form": forms.PauseForm(
+            initial={"until": customer.reminders_paused_until}
+            if customer.reminders_paused_on(timezone.localdate())
+            else {}
+        ),
+        "send_now_form": forms.SendNowForm(),
         "dispute_form": forms.DisputeOpenForm(customer=customer),
         "resolve_form": forms.DisputeResolveForm(),
     }
@@ -83,9 +90,18 @@ def customer_actions(request: HttpRequest, pk: int) -> HttpResponse:
 def send_now(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     customer = _customer(request, pk)
     access.require(request.user, access.Action.EDIT_LEDGER)
+    form = forms.SendNowForm(request.POST)
+    form.is_valid()
     try:
-        reminder = services.reminder_send_now(customer=customer, user=request.user)
+        reminder = services.reminder_send_now(
+            customer=customer, user=request.user, confirmed=form.confirmed
+        )
     except ValidationError as exc:
+        if asks_confirmation(exc):
+            form.ask_confirmation(exc)
+            return _respond(
+                request, customer, "reminders/_send_now_form.html", {"send_now_form": form}, None
+            )
         return _respond(
             request, customer, "reminders/_send_now_form.html", {"error": exc.messages[0]}, None
         )
@@ -104,8 +120,12 @@ def log_call(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, access.Action.ADD_NOTES)
     form = forms.CallLogForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.activity_log(customer=customer, user=request.user, **form.cleaned_data)
-        return _respond(request, customer, "reminders/_call_form.html", {}, _("Logged."))
+        try:
+            services.activity_log(customer=customer, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return _respond(request, customer, "reminders/_call_form.html", {}, _("Logged."))
     return _respond(request, customer, "reminders/_call_form.html", {"call_form": form}, None)
 
 
@@ -116,17 +136,21 @@ def record_promise(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = forms.PromiseForm(request.POST or None, customer=customer)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        services.promise_record(
-            customer=customer,
-            user=request.user,
-            promised_date=data["promised_date"],
-            amount=data["amount"],
-            invoices=list(data["invoices"]),
-            note=data["note"],
-        )
-        return _respond(
-            request, customer, "reminders/_promise_form.html", {}, _("Promise recorded.")
-        )
+        try:
+            services.promise_record(
+                customer=customer,
+                user=request.user,
+                promised_date=data["promised_date"],
+                amount=data["amount"],
+                invoices=list(data["invoices"]),
+                note=data["note"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return _respond(
+                request, customer, "reminders/_promise_form.html", {}, _("Promise recorded.")
+            )
     return _respond(request, customer, "reminders/_promise_form.html", {"promise_form": form}, None)
 
 
@@ -136,13 +160,21 @@ def pause(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, access.Action.EDIT_LEDGER)
     form = forms.PauseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.reminders_pause(
-            customer=customer,
-            user=request.user,
-            until=form.cleaned_data["until"],
-            note=form.cleaned_data["note"],
-        )
-        return _respond(request, customer, "reminders/_pause_form.html", {}, _("Saved."))
+        try:
+            services.reminders_pause(
+                customer=customer,
+                user=request.user,
+                until=form.cleaned_data["until"],
+                note=form.cleaned_data["note"],
+                confirmed=form.confirmed,
+            )
+        except ValidationError as exc:
+            if asks_confirmation(exc):
+                form.ask_confirmation(exc)
+            else:
+                form.add_error(None, exc)
+        else:
+            return _respond(request, customer, "reminders/_pause_form.html", {}, _("Saved."))
     return _respond(request, customer, "reminders/_pause_form.html", {"pause_form": form}, None)
 
 
@@ -153,13 +185,19 @@ def open_dispute(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = forms.DisputeOpenForm(request.POST or None, customer=customer)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        services.dispute_open(
-            invoice=data["invoice"],
-            user=request.user,
-            reason=data["reason"],
-            description=data["description"],
-        )
-        return _respond(request, customer, "reminders/_dispute_form.html", {}, _("Dispute opened."))
+        try:
+            services.dispute_open(
+                invoice=data["invoice"],
+                user=request.user,
+                reason=data["reason"],
+                description=data["description"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return _respond(
+                request, customer, "reminders/_dispute_form.html", {}, _("Dispute opened.")
+            )
     return _respond(request, customer, "reminders/_dispute_form.html", {"dispute_form": form}, None)
 
 

@@ -67,7 +67,8 @@ def make_invoice(
     plan: str = "single",
     parts: int | None = None,
 ) -> Invoice:
-    """An invoice with its installment plan, through the real service."""
+    """An invoice with its installment plan, through the real service (confirmed: tests
+    build histories older than a year on purpose)."""
     customer = customer or CustomerFactory()
     make_invoice.counter += 1
     return services.invoice_create(
@@ -78,6 +79,7 @@ def make_invoice(
         amount=Decimal(amount),
         plan=plan,
         parts=parts,
+        confirmed=True,
     )
 
 

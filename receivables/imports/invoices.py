@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Contact, Customer
-from receivables import services
+from receivables import bounds, services
 from receivables.imports.base import (
     Importer,
     Outcome,
@@ -31,13 +31,17 @@ from receivables.imports.base import (
     writing_line,
 )
 from receivables.imports.errors import ErrorList
-from receivables.imports.parsing import parse_amount, parse_currency, parse_date
+from receivables.imports.parsing import fold, parse_amount, parse_currency, parse_date
 from receivables.imports.reader import Table
 from receivables.models import LEDGER_CURRENCY, Invoice, validate_ledger_currency
 from receivables.plans import PlanKind
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+
+# What a ``confirmed`` cell says to confirm the row's warnings (compared folded).
+CONFIRMED = frozenset({"yes", "y", "oui", "o", "true", "1", "x"})
 
 
 def _max_length(model: type[Model], name: str) -> int | None:
@@ -61,6 +65,7 @@ class InvoiceRow:
     po_number: str
     email: str
     sales_rep: str
+    confirmed: bool = False
     valid: bool = True
 
 
@@ -102,7 +107,7 @@ class InvoiceImporter(Importer):
         "due_date",
         "amount",
     )
-    optional = ("currency", "po_number", "customer_email", "sales_rep")
+    optional = ("currency", "po_number", "customer_email", "sales_rep", "confirmed")
 
     def validate(self, table: Table) -> tuple[InvoicePlan, ErrorList]:
         """Check every row against the file and the database; nothing is written."""
@@ -142,12 +147,18 @@ class InvoiceImporter(Importer):
         reps = self._check_sales_reps(facts, users, errors)
         self._plan_customers(facts, customers, reps, contacts, plan)
         optional_compared: set[str] = {c for c in ("currency", "po_number") if c in table.columns}
-        self._plan_invoices(rows, invoices, optional_compared, errors, plan)
+        po_required = set(
+            Contact.objects.filter(customer__customer_ref__in=list(facts), po_required=True)
+            .values_list("customer__customer_ref", flat=True)
+            .distinct()
+        )
+        self._plan_invoices(rows, invoices, optional_compared, errors, plan, po_required)
         return plan, errors
 
     def _parse_rows(self, table: Table, errors: ErrorList) -> list[InvoiceRow]:
         rows: list[InvoiceRow] = []
         first_line: dict[str, int] = {}
+        ceiling = bounds.max_amount()
         email_validator = EmailValidator()
         for line, raw in table.rows:
             cells = RowReader(line, raw, errors)
@@ -170,6 +181,9 @@ class InvoiceImporter(Importer):
                     _("amount: %(amount)s is negative; an invoice amount cannot be negative.")
                     % {"amount": amount}
                 )
+            elif amount is not None:
+                for message in bounds.amount_refusals(amount, ceiling=ceiling):
+                    cells.error(f"amount: {message}")
             currency = cells.parse("currency", parse_currency, required=False) or LEDGER_CURRENCY
             try:
                 validate_ledger_currency(currency)
@@ -194,6 +208,10 @@ class InvoiceImporter(Importer):
                     _("due_date %(due)s is before issue_date %(issue)s.")
                     % {"due": due_date.isoformat(), "issue": issue_date.isoformat()}
                 )
+            if issue_date:
+                for message in bounds.issue_date_refusals(issue_date, due_date):
+                    cells.error(f"issue_date: {message}")
+            confirmed = fold(cells.optional("confirmed")) in CONFIRMED
             if number:
                 if number in first_line:
                     cells.error(
@@ -210,7 +228,7 @@ class InvoiceImporter(Importer):
                     line=line, customer_ref=ref, customer_name=name, number=number,
                     issue_date=issue_date, due_date=due_date, amount=amount,
                     currency=currency, po_number=po_number, email=email, sales_rep=sales_rep,
-                    valid=cells.ok,
+                    confirmed=confirmed, valid=cells.ok,
                 )
             )  # fmt: skip
         return rows
@@ -346,13 +364,23 @@ class InvoiceImporter(Importer):
         optional_compared: set[str],
         errors: ErrorList,
         plan: InvoicePlan,
+        po_required: set[str],
     ) -> None:
         """New invoices are created; one already in the database must be the same
-        invoice (same customer, same data), then it is left unchanged."""
+        invoice (same customer, same data), then it is left unchanged. A new invoice that
+        the form would warn about (dated more than a year ago, no PO number for a customer
+        who requires one) is reported unless its ``confirmed`` cell says yes."""
         for row in rows:
             existing = invoices.get(row.number) if row.number else None
             if existing is None:
-                if row.valid:
+                warnings = self._warnings(row, po_required)
+                for message in warnings:
+                    errors.add(
+                        row.line,
+                        _("%(warning)s Write yes in a confirmed column to import it anyway.")
+                        % {"warning": message},
+                    )
+                if row.valid and not warnings:
                     plan.new_invoices.append(row)
                 continue
             if row.customer_ref and existing.customer.customer_ref != row.customer_ref:
@@ -384,6 +412,15 @@ class InvoiceImporter(Importer):
                 )
             elif row.valid:
                 plan.unchanged.append(row)
+
+    @staticmethod
+    def _warnings(row: InvoiceRow, po_required: set[str]) -> list[str]:
+        if row.confirmed or row.issue_date is None:
+            return []
+        customer = Customer(customer_ref=row.customer_ref, name=row.customer_name)
+        return bounds.old_date_warnings(row.issue_date) + bounds.po_warnings(
+            customer, row.po_number, required=row.customer_ref in po_required
+        )
 
     def describe(self, plan: InvoicePlan) -> Outcome:
         return Outcome(
@@ -426,6 +463,7 @@ class InvoiceImporter(Importer):
                     currency=row.currency,
                     po_number=row.po_number,
                     plan=PlanKind.SINGLE,
+                    confirmed=row.confirmed,
                 )
         return self.describe(plan)
 

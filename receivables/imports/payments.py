@@ -21,7 +21,7 @@ from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
 from core.money import ZERO
-from receivables import services
+from receivables import bounds, services
 from receivables.imports.base import Importer, Outcome, RowReader, fetch_in, writing_line
 from receivables.imports.errors import ErrorList
 from receivables.imports.parsing import CellError, cell_text, fold, parse_amount, parse_date
@@ -176,6 +176,7 @@ class PaymentImporter(Importer):
         rows: list[PaymentRow] = []
         seen: Counter[tuple] = Counter()
         max_reference = Payment._meta.get_field("reference").max_length
+        ceiling = bounds.max_amount()
         for line, raw in table.rows:
             cells = RowReader(line, raw, errors)
             number = cells.required("invoice_number")
@@ -185,6 +186,9 @@ class PaymentImporter(Importer):
                 cells.error(
                     _("amount: %(amount)s; a payment amount must be positive.") % {"amount": amount}
                 )
+            elif amount is not None:
+                for message in bounds.amount_refusals(amount, ceiling=ceiling):
+                    cells.error(f"amount: {message}")
             reference = cells.check_length("reference", cells.optional("reference"), max_reference)
             method = cells.parse("method", parse_method, required=False) or Payment.Method.TRANSFER
             row = PaymentRow(line, number, date, amount, reference, method, valid=cells.ok)

@@ -56,6 +56,15 @@ class CompanyProfile(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text=_("Finance may write off a balance up to this amount (0: never)."),
     )
+    max_amount = MoneyField(
+        _("largest amount entered (EUR)"),
+        default=Decimal("10000000.00"),
+        validators=[MinValueValidator(Decimal("1.00"))],
+        help_text=_(
+            "An invoice, credit note, payment or promise above this amount is refused as a "
+            "likely typing error; raise it if the company really bills more."
+        ),
+    )
 
     class Meta:
         verbose_name = _("company profile")

@@ -1,5 +1,6 @@
-"""Finance corrects a mistyped invoice of 999 999 999 999,99 € in Chromium: entered from
-the customer page, cancelled with a reason from its own page; the finance dashboard's
+"""Finance corrects a mistyped invoice in Chromium: 999 999 999 999,99 € is refused
+outright (over the company's ceiling); 9 999 999,99 € gets through, is entered from the
+customer page and cancelled with a reason from its own page; the finance dashboard's
 totals and the manager's key figures return to what they were."""
 
 import datetime
@@ -51,11 +52,20 @@ def test_finance_cancels_a_mistyped_invoice_and_the_totals_come_back(page, brows
     before = dashboard_totals(page, live_server)
     manager_before = manager_figures(manager_page, live_server)
 
-    # The slip: an amount keyed with too many digits.
+    # An absurd amount is refused outright (over the company's ceiling), nothing is saved.
     page.goto(f"{live_server.url}{customer.get_absolute_url()}")
     page.click(f"a[href='/receivables/customers/{customer.pk}/invoices/new/']")
     page.fill("input[name=number]", "F-2026-TYPO")
     page.fill("input[name=amount]", "999999999999.99")
+    page.click("form.stacked button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert not Invoice.objects.filter(number="F-2026-TYPO").exists()
+    assert dashboard_totals(page, live_server) == before
+    # The slip that gets through: an amount keyed with a few digits too many.
+    page.goto(f"{live_server.url}{customer.get_absolute_url()}")
+    page.click(f"a[href='/receivables/customers/{customer.pk}/invoices/new/']")
+    page.fill("input[name=number]", "F-2026-TYPO")
+    page.fill("input[name=amount]", "9999999.99")
     page.click("form.stacked button[type=submit]")
     page.wait_for_load_state("networkidle")
     invoice = Invoice.objects.get(number="F-2026-TYPO")

@@ -39,7 +39,7 @@ CASES = {
 }
 
 
-def _world(finance_user) -> dict[str, Installment]:
+def _world(finance_user, clock) -> dict[str, Installment]:
     """One customer per case, each with one invoice of one installment due yesterday."""
     days = datetime.timedelta
     customer_kwargs = {
@@ -67,6 +67,8 @@ def _world(finance_user) -> dict[str, Installment]:
             services.dispute_open(invoice=invoice, user=finance_user, reason=Dispute.Reason.PRICE)
         if case.startswith("promise"):
             promised = DAY - days(GRACE) if "within" in case else DAY - days(GRACE + 1)
+            now = clock.now
+            clock.move_to(f"{(promised - days(1)).isoformat()}T10:00")  # recorded beforehand
             services.promise_record(
                 customer=customer,
                 user=finance_user,
@@ -74,13 +76,14 @@ def _world(finance_user) -> dict[str, Installment]:
                 amount=Decimal("900.00"),
                 invoices=[] if "all invoices" in case else [invoice],
             )
+            clock.move_to(now)
         installments[case] = invoice.installments.get()
     return installments
 
 
-def test_the_planner_the_send_check_and_the_sales_view_agree(finance_user, company_profile):
+def test_the_planner_the_send_check_and_the_sales_view_agree(finance_user, company_profile, clock):
     assert company_profile.promise_grace_days == GRACE
-    installments = _world(finance_user)
+    installments = _world(finance_user, clock)
     case_of = {inst.pk: case for case, inst in installments.items()}
     expected = {case for case, ok in CASES.items() if ok}
 

@@ -136,6 +136,7 @@ def test_sixty_days_of_daily_runs(
     _invoice(india, "I1", D(2026, 3, 1))
 
     dispute = services.dispute_open(invoice=c1, user=finance_user, reason=Dispute.Reason.PRICE)
+    clock.move_to(f"{START.isoformat()}T07:00")  # a promise is recorded before its date
     promise = services.promise_record(
         customer=delta, user=finance_user, promised_date=D(2026, 4, 10), amount=Decimal("1000.00")
     )

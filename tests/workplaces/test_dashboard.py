@@ -283,6 +283,7 @@ def test_a_promise_for_the_same_day_still_shows_once_broken(finance_user, sales_
     from reminders import services
 
     c = CustomerFactory(sales_rep=sales_user)
+    make_invoice(c, issue_date=days(-10), amount="100.00")  # a promise needs something owed
     promise = services.promise_record(
         customer=c, user=finance_user, promised_date=today(), amount=Decimal("50.00")
     )
