@@ -1,0 +1,592 @@
+"""Electronic invoices: Factur-X / ZUGFeRD PDFs, UBL 2.1 and UN/CEFACT CII XML.
+
+Each file is one unit: it is read (bounded in size; XML parsed with defusedxml, which
+refuses any DTD, so no entity expansion and no external entity), its document is turned
+into an :class:`EDocument`, checked against the ledger, and written in one transaction
+or not at all. The same document (same number) imported again, in any syntax or
+profile, changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import os
+import re
+import xml.etree.ElementTree as ET  # the types and ParseError; parsing is defused
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer
+from receivables import bounds, services
+from receivables.imports.base import Outcome, writing_line
+from receivables.imports.errors import ImportFileError
+from receivables.models import CompanyProfile, Invoice, validate_ledger_currency
+
+MAX_BYTES = 20 * 1024 * 1024
+# The attachment names Factur-X, ZUGFeRD and XRechnung-in-PDF use for the invoice XML.
+PDF_XML_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml")
+
+CII = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+UBL_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+UBL_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
+NS = {
+    "rsm": CII,
+    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+    "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+}
+# UNTDID 1001: commercial invoice and its usual variants; credit note.
+INVOICE_TYPES = frozenset({"380", "383", "384", "386", "389", "751"})
+CREDIT_NOTE_TYPES = frozenset({"381", "261", "262", "396"})
+TERMS_DAYS = re.compile(r"(\d{1,3})\s*(?:jours?|days?|j\b|tage?)", re.IGNORECASE)
+
+
+class EInvoiceError(ImportFileError):
+    """A file refused as a whole (unreadable, hostile, not an invoice, out of bounds)."""
+
+
+@dataclass
+class Party:
+    name: str = ""
+    siren: str = ""
+    siret: str = ""
+    vat_number: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    postal_code: str = ""
+    city: str = ""
+    country: str = ""
+
+
+@dataclass
+class EDocument:
+    """What the ledger takes from an electronic invoice or credit note."""
+
+    syntax: str
+    number: str
+    credit_note: bool
+    issue_date: datetime.date
+    due_date: datetime.date | None
+    terms: str
+    total: Decimal
+    prepaid: Decimal
+    due: Decimal
+    currency: str
+    seller: Party
+    buyer: Party
+    po_number: str = ""
+    payment_reference: str = ""
+    iban: str = ""
+    credited_number: str = ""  # BT-25, the invoice a credit note credits
+
+
+@dataclass
+class EInvoicePlan:
+    document: EDocument
+    customer: Customer
+    new_customer: bool
+    due_date: datetime.date
+    unchanged: bool = False
+    confirmed: bool = False
+    pdf: bytes | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def read_file(path: str) -> tuple[EDocument, bytes | None]:
+    """The document in ``path`` and, for a PDF, the PDF's bytes (to attach)."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_BYTES:
+            raise EInvoiceError(
+                _("the file is %(size)d bytes; at most %(max)d are accepted.")
+                % {"size": size, "max": MAX_BYTES}
+            )
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise EInvoiceError(_("cannot read the file (%(reason)s).") % {"reason": exc}) from exc
+    return read_bytes(data)
+
+
+def read_bytes(data: bytes) -> tuple[EDocument, bytes | None]:
+    if len(data) > MAX_BYTES:
+        raise EInvoiceError(_("the file is larger than %(max)d bytes.") % {"max": MAX_BYTES})
+    if not data.strip():
+        raise EInvoiceError(_("the file is empty."))
+    pdf = None
+    if data.startswith(b"%PDF"):
+        pdf = data
+        data = _xml_from_pdf(data)
+    return parse_document(data), pdf
+
+
+def _xml_from_pdf(data: bytes) -> bytes:
+    import pypdf
+    from pypdf.errors import PyPdfError
+
+    try:
+        attachments = pypdf.PdfReader(io.BytesIO(data)).attachments
+        for name in attachments:
+            if name.lower() in PDF_XML_NAMES:
+                return attachments[name][0]
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise EInvoiceError(
+            _("the PDF cannot be read (%(reason)s); is it truncated?") % {"reason": exc}
+        ) from exc
+    raise EInvoiceError(
+        _("the PDF has no embedded Factur-X / ZUGFeRD invoice XML: it is not an e-invoice.")
+    )
+
+
+def parse_document(data: bytes) -> EDocument:
+    try:
+        root = SafeET.fromstring(data, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise EInvoiceError(
+            _("the XML declares a DTD or entities, which are refused for safety (%(reason)s).")
+            % {"reason": type(exc).__name__}
+        ) from exc
+    except ET.ParseError as exc:
+        raise EInvoiceError(
+            _(
+                "the XML is not well-formed (%(reason)s): is it truncated, or not in its "
+                "declared encoding?"
+            )
+            % {"reason": exc}
+        ) from exc
+    except (ValueError, UnicodeError) as exc:
+        raise EInvoiceError(_("the XML cannot be decoded (%(reason)s).") % {"reason": exc}) from exc
+    try:
+        if root.tag == f"{{{CII}}}CrossIndustryInvoice":
+            return _from_cii(root)
+        if root.tag in (f"{{{UBL_INVOICE}}}Invoice", f"{{{UBL_CREDIT_NOTE}}}CreditNote"):
+            return _from_ubl(root)
+    except (ValueError, InvalidOperation) as exc:
+        raise EInvoiceError(str(exc)) from exc
+    raise EInvoiceError(
+        _("the document (%(root)s) is not a UBL or CII invoice or credit note.")
+        % {"root": root.tag}
+    )
+
+
+def _text(node: ET.Element | None, path: str) -> str:
+    if node is None:
+        return ""
+    found = node.find(path, NS)
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _required(node: ET.Element, path: str, label: str) -> str:
+    value = _text(node, path)
+    if not value:
+        raise ValueError(_("the document has no %(label)s.") % {"label": label})
+    return value
+
+
+def _amount(value: str, label: str, *, default: Decimal | None = None) -> Decimal:
+    if not value:
+        if default is None:
+            raise ValueError(_("the document has no %(label)s.") % {"label": label})
+        return default
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(
+            _("%(label)s: %(value)s is not an amount.") % {"label": label, "value": value[:40]}
+        ) from None
+    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(
+            _("%(label)s: %(value)s is not an amount in cents.")
+            % {"label": label, "value": value[:40]}
+        )
+    return amount.quantize(Decimal("0.01"))
+
+
+def _date(value: str, label: str) -> datetime.date:
+    """YYYY-MM-DD (UBL) or YYYYMMDD (CII format 102)."""
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            _("%(label)s: %(value)s is not a date.") % {"label": label, "value": value[:40]}
+        ) from None
+
+
+def _identifiers(party: Party, values: list[str]) -> None:
+    """SIREN (9 digits) or SIRET (14 digits, whose first 9 are the SIREN) among ids."""
+    for raw in values:
+        digits = raw.replace(" ", "")
+        if not digits.isdigit():
+            continue
+        if len(digits) == 14 and not party.siret:
+            party.siret = digits
+        if len(digits) in (9, 14) and not party.siren:
+            party.siren = digits[:9]
+    if (
+        not party.siren
+        and party.vat_number.upper().startswith("FR")
+        and len(party.vat_number) == 13
+    ):
+        party.siren = party.vat_number[4:]
+
+
+def _cii_party(node: ET.Element | None) -> Party:
+    party = Party()
+    if node is None:
+        return party
+    party.name = _text(node, "ram:Name")
+    for tax in node.findall("ram:SpecifiedTaxRegistration/ram:ID", NS):
+        if tax.get("schemeID") == "VA":
+            party.vat_number = (tax.text or "").strip()
+    ids = [_text(node, "ram:SpecifiedLegalOrganization/ram:ID")] + [
+        (e.text or "").strip() for e in node.findall("ram:ID", NS)
+    ]
+    _identifiers(party, ids)
+    address = node.find("ram:PostalTradeAddress", NS)
+    party.address_line1 = _text(address, "ram:LineOne")
+    party.address_line2 = _text(address, "ram:LineTwo")
+    party.postal_code = _text(address, "ram:PostcodeCode")
+    party.city = _text(address, "ram:CityName")
+    party.country = _text(address, "ram:CountryID")
+    return party
+
+
+def _from_cii(root: ET.Element) -> EDocument:
+    header = root.find("rsm:ExchangedDocument", NS)
+    trade = root.find("rsm:SupplyChainTradeTransaction", NS)
+    if header is None or trade is None:
+        raise ValueError(_("the CII document has no header or no trade transaction."))
+    agreement = trade.find("ram:ApplicableHeaderTradeAgreement", NS)
+    settlement = trade.find("ram:ApplicableHeaderTradeSettlement", NS)
+    if agreement is None or settlement is None:
+        raise ValueError(_("the CII document has no trade agreement or no settlement."))
+    totals = settlement.find("ram:SpecifiedTradeSettlementHeaderMonetarySummation", NS)
+    if totals is None:
+        raise ValueError(_("the document has no %(label)s.") % {"label": _("totals")})
+    total = _amount(_text(totals, "ram:GrandTotalAmount"), _("total with tax"))
+    prepaid = _amount(
+        _text(totals, "ram:TotalPrepaidAmount"), _("prepaid amount"), default=Decimal("0.00")
+    )
+    due = _amount(_text(totals, "ram:DuePayableAmount"), _("amount due"), default=total - prepaid)
+    due_text = _text(
+        settlement, "ram:SpecifiedTradePaymentTerms/ram:DueDateDateTime/udt:DateTimeString"
+    )
+    return EDocument(
+        syntax="CII",
+        number=_required(header, "ram:ID", _("invoice number")),
+        credit_note=_kind(_required(header, "ram:TypeCode", _("type code"))),
+        issue_date=_date(
+            _required(header, "ram:IssueDateTime/udt:DateTimeString", _("issue date")),
+            _("issue date"),
+        ),
+        due_date=_date(due_text, _("due date")) if due_text else None,
+        terms=_text(settlement, "ram:SpecifiedTradePaymentTerms/ram:Description"),
+        total=total,
+        prepaid=prepaid,
+        due=due,
+        currency=_required(settlement, "ram:InvoiceCurrencyCode", _("currency")),
+        seller=_cii_party(agreement.find("ram:SellerTradeParty", NS)),
+        buyer=_cii_party(agreement.find("ram:BuyerTradeParty", NS)),
+        po_number=_text(agreement, "ram:BuyerOrderReferencedDocument/ram:IssuerAssignedID"),
+        payment_reference=_text(settlement, "ram:PaymentReference"),
+        iban=_text(
+            settlement,
+            "ram:SpecifiedTradeSettlementPaymentMeans/ram:PayeePartyCreditorFinancialAccount"
+            "/ram:IBANID",
+        ),
+        credited_number=_text(settlement, "ram:InvoiceReferencedDocument/ram:IssuerAssignedID"),
+    )
+
+
+def _ubl_party(node: ET.Element | None) -> Party:
+    party = Party()
+    if node is None:
+        return party
+    party.name = _text(node, "cac:PartyLegalEntity/cbc:RegistrationName") or _text(
+        node, "cac:PartyName/cbc:Name"
+    )
+    party.vat_number = _text(node, "cac:PartyTaxScheme/cbc:CompanyID")
+    ids = [
+        _text(node, "cac:PartyLegalEntity/cbc:CompanyID"),
+        _text(node, "cac:PartyIdentification/cbc:ID"),
+        _text(node, "cbc:EndpointID"),
+    ]
+    _identifiers(party, ids)
+    address = node.find("cac:PostalAddress", NS)
+    party.address_line1 = _text(address, "cbc:StreetName")
+    party.address_line2 = _text(address, "cbc:AdditionalStreetName")
+    party.postal_code = _text(address, "cbc:PostalZone")
+    party.city = _text(address, "cbc:CityName")
+    party.country = _text(address, "cac:Country/cbc:IdentificationCode")
+    return party
+
+
+def _from_ubl(root: ET.Element) -> EDocument:
+    is_credit_note = root.tag.endswith("}CreditNote")
+    type_code = _text(root, "cbc:CreditNoteTypeCode" if is_credit_note else "cbc:InvoiceTypeCode")
+    totals = root.find("cac:LegalMonetaryTotal", NS)
+    if totals is None:
+        raise ValueError(_("the document has no %(label)s.") % {"label": _("totals")})
+    total = _amount(_text(totals, "cbc:TaxInclusiveAmount"), _("total with tax"))
+    prepaid = _amount(
+        _text(totals, "cbc:PrepaidAmount"), _("prepaid amount"), default=Decimal("0.00")
+    )
+    due = _amount(_text(totals, "cbc:PayableAmount"), _("amount due"), default=total - prepaid)
+    due_text = _text(root, "cbc:DueDate") or _text(root, "cac:PaymentMeans/cbc:PaymentDueDate")
+    return EDocument(
+        syntax="UBL",
+        number=_required(root, "cbc:ID", _("invoice number")),
+        credit_note=_kind(type_code or ("381" if is_credit_note else "380")),
+        issue_date=_date(_required(root, "cbc:IssueDate", _("issue date")), _("issue date")),
+        due_date=_date(due_text, _("due date")) if due_text else None,
+        terms=_text(root, "cac:PaymentTerms/cbc:Note"),
+        total=total,
+        prepaid=prepaid,
+        due=due,
+        currency=_required(root, "cbc:DocumentCurrencyCode", _("currency")),
+        seller=_ubl_party(root.find("cac:AccountingSupplierParty/cac:Party", NS)),
+        buyer=_ubl_party(root.find("cac:AccountingCustomerParty/cac:Party", NS)),
+        po_number=_text(root, "cac:OrderReference/cbc:ID"),
+        payment_reference=_text(root, "cac:PaymentMeans/cbc:PaymentID"),
+        iban=_text(root, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID"),
+        credited_number=_text(root, "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID"),
+    )
+
+
+def _kind(type_code: str) -> bool:
+    """True for a credit note, False for an invoice; any other document is refused."""
+    if type_code in CREDIT_NOTE_TYPES:
+        return True
+    if type_code in INVOICE_TYPES:
+        return False
+    raise ValueError(
+        _("document type %(code)s is neither an invoice (380) nor a credit note (381).")
+        % {"code": type_code[:10]}
+    )
+
+
+# --- planning and writing ------------------------------------------------------------------
+
+
+def plan_document(
+    document: EDocument, pdf: bytes | None = None, *, confirmed: bool = False
+) -> EInvoicePlan:
+    """Check ``document`` against the ledger; raises :class:`EInvoiceError`; writes nothing."""
+    problems: list[str] = []
+    try:
+        validate_ledger_currency(document.currency)
+    except ValidationError as exc:
+        problems.extend(exc.messages)
+    company_siren = CompanyProfile.get().siren
+    if company_siren and document.seller.siren != company_siren:
+        problems.append(
+            _(
+                "the document was issued by %(seller)s (SIREN %(siren)s), not by your company "
+                "(SIREN %(ours)s)."
+            )
+            % {
+                "seller": document.seller.name or "?",
+                "siren": document.seller.siren or "?",
+                "ours": company_siren,
+            }
+        )
+    if not document.buyer.name:
+        problems.append(_("the document has no %(label)s.") % {"label": _("buyer name")})
+    for label, value in ((_("total with tax"), document.total), (_("amount due"), document.due)):
+        if value < 0:
+            problems.append(_("%(label)s is negative.") % {"label": label})
+    if document.due > document.total:
+        problems.append(
+            _("the amount due %(due)s is more than the total %(total)s.")
+            % {"due": document.due, "total": document.total}
+        )
+    if len(document.number) > 40:
+        problems.append(_("the invoice number is longer than 40 characters."))
+    if problems:
+        raise EInvoiceError(" ".join(problems))
+
+    customer, new_customer = _customer_for(document.buyer)
+    due_date = document.due_date or _due_from_terms(document, customer)
+    plan = EInvoicePlan(
+        document=document,
+        customer=customer,
+        new_customer=new_customer,
+        due_date=due_date,
+        pdf=pdf,
+        confirmed=confirmed,
+    )
+    existing = Invoice.objects.select_related("customer").filter(number=document.number).first()
+    if existing is not None:
+        same = (
+            existing.is_credit_note == document.credit_note
+            and existing.amount == document.total
+            and existing.issue_date == document.issue_date
+            and (new_customer is False and existing.customer_id == customer.pk)
+        )
+        if not same:
+            raise EInvoiceError(
+                _(
+                    "%(number)s is already in the ledger with different data (customer "
+                    "%(customer)s, amount %(amount)s)."
+                )
+                % {
+                    "number": document.number,
+                    "customer": existing.customer.name,
+                    "amount": existing.amount,
+                }
+            )
+        plan.unchanged = True
+        plan.notes.append(
+            _("%(number)s is already in the ledger: nothing changed.") % {"number": document.number}
+        )
+    else:
+        _check_bounds(plan)
+    return plan
+
+
+def _check_bounds(plan: EInvoicePlan) -> None:
+    """The ledger's bounds (receivables/bounds.py), checked before writing so that a dry
+    run reports them too; the services check them again when writing."""
+    doc = plan.document
+    refusals = bounds.amount_refusals(doc.total)
+    warnings: list[str] = []
+    if doc.credit_note:
+        refusals += bounds.not_future_refusals(
+            doc.issue_date, what=_("A credit note cannot be dated in the future.")
+        )
+    else:
+        refusals += bounds.issue_date_refusals(doc.issue_date, plan.due_date)
+        warnings = bounds.old_date_warnings(doc.issue_date) + bounds.po_warnings(
+            plan.customer, doc.po_number, required=False if plan.new_customer else None
+        )
+    if refusals:
+        raise EInvoiceError(" ".join(refusals))
+    if warnings and not plan.confirmed:
+        raise EInvoiceError(
+            _("%(warnings)s Add --confirmed to import it anyway.")
+            % {"warnings": " ".join(warnings)}
+        )
+
+
+def _customer_for(buyer: Party) -> tuple[Customer, bool]:
+    """By SIREN, then VAT number, then exact name; else a new (unsaved) customer."""
+    for lookup, value in (("siren", buyer.siren), ("vat_number", buyer.vat_number)):
+        if value:
+            found = Customer.objects.filter(**{lookup: value}).order_by("pk").first()
+            if found is not None:
+                return found, False
+    found = Customer.objects.filter(name=buyer.name).order_by("pk").first()
+    if found is not None:
+        return found, False
+    customer = Customer(
+        customer_ref=_new_ref(buyer),
+        name=buyer.name[:200],
+        siren=buyer.siren,
+        vat_number=buyer.vat_number[:20],
+        address_line1=buyer.address_line1[:200],
+        address_line2=buyer.address_line2[:200],
+        postal_code=buyer.postal_code[:20],
+        city=buyer.city[:100],
+        country=(buyer.country or "FR")[:2].upper(),
+    )
+    try:
+        customer.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise EInvoiceError(
+            _("the buyer %(name)s cannot be created as a customer: %(reason)s")
+            % {"name": buyer.name, "reason": " ".join(exc.messages)}
+        ) from exc
+    return customer, True
+
+
+def _new_ref(buyer: Party) -> str:
+    base = "411" + (buyer.siren or re.sub(r"[^A-Z0-9]", "", buyer.name.upper())[:20] or "CLIENT")
+    ref, n = base, 1
+    while Customer.objects.filter(customer_ref=ref).exists():
+        n += 1
+        ref = f"{base}-{n}"
+    return ref
+
+
+def _due_from_terms(document: EDocument, customer: Customer) -> datetime.date:
+    match = TERMS_DAYS.search(document.terms)
+    days = int(match.group(1)) if match else customer.payment_terms_days
+    return document.issue_date + datetime.timedelta(days=days)
+
+
+def _credited(plan: EInvoicePlan) -> Invoice | None:
+    """The customer's invoice a credit note names (BT-25), when it is in the ledger."""
+    number = plan.document.credited_number
+    if not number or plan.new_customer:
+        return None
+    return Invoice.objects.active().invoices().filter(number=number, customer=plan.customer).first()
+
+
+def describe(plan: EInvoicePlan) -> Outcome:
+    doc = plan.document
+    created = 0 if plan.unchanged else 1
+    return Outcome(
+        counts=[
+            (_("customers created"), 1 if plan.new_customer else 0),
+            (_("credit notes created") if doc.credit_note else _("invoices created"), created),
+            (_("documents unchanged"), 1 - created),
+            (_("customer"), plan.customer.name),
+            (_("amount due"), doc.due),
+        ],
+        notes=plan.notes,
+    )
+
+
+def apply(plan: EInvoicePlan) -> Outcome:
+    """Write the plan; the caller holds the transaction."""
+    if plan.unchanged:
+        return describe(plan)
+    doc = plan.document
+    with writing_line(None):
+        if plan.new_customer:
+            plan.customer.save()
+        if doc.credit_note:
+            invoice = services.credit_note_create(
+                customer=plan.customer,
+                number=doc.number,
+                issue_date=doc.issue_date,
+                amount=doc.total,
+                currency=doc.currency,
+                credited_invoice=_credited(plan),
+            )
+        else:
+            invoice = services.invoice_create(
+                customer=plan.customer,
+                number=doc.number,
+                issue_date=doc.issue_date,
+                due_date=max(plan.due_date, doc.issue_date),
+                amount=doc.total,
+                currency=doc.currency,
+                po_number=doc.po_number[:60],
+                confirmed=plan.confirmed,
+            )
+            if doc.due < doc.total:
+                services.payment_record(
+                    customer=plan.customer,
+                    date=min(doc.issue_date, timezone.localdate()),
+                    amount=doc.total - doc.due,
+                    reference=_("prepaid (invoice %(number)s)") % {"number": doc.number},
+                    invoice=invoice,
+                )
+        if plan.pdf is not None:
+            invoice.pdf.save(
+                f"{re.sub(r'[^A-Za-z0-9_-]', '_', doc.number)}.pdf", ContentFile(plan.pdf)
+            )
+    return describe(plan)
