@@ -140,7 +140,13 @@ def _xml_from_pdf(data: bytes) -> bytes:
         attachments = pypdf.PdfReader(io.BytesIO(data)).attachments
         for name in attachments:
             if name.lower() in PDF_XML_NAMES:
-                return attachments[name][0]
+                xml = attachments[name][0]
+                if len(xml) > MAX_BYTES:
+                    raise EInvoiceError(
+                        _("the PDF's invoice XML is larger than %(max)d bytes.")
+                        % {"max": MAX_BYTES}
+                    )
+                return xml
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise EInvoiceError(
             _("the PDF cannot be read (%(reason)s); is it truncated?") % {"reason": exc}

@@ -444,6 +444,19 @@ def test_an_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
 
 
 @pytest.mark.django_db
+def test_an_oversized_xml_inside_a_small_pdf_is_refused(tmp_path, monkeypatch):
+    padded = cii().replace(
+        b"</rsm:CrossIndustryInvoice>", b" " * 200_000 + b"</rsm:CrossIndustryInvoice>"
+    )
+    path = write(tmp_path, "f.pdf", facturx_pdf(padded))
+    assert path.stat().st_size < 100_000
+    monkeypatch.setattr(einvoices, "MAX_BYTES", 100_000)
+    _out, err = run_failing(path)
+    assert "invoice XML is larger than 100000 bytes" in err
+    assert snapshot() == ([], [], 0, [])
+
+
+@pytest.mark.django_db
 def test_a_dry_run_writes_nothing(tmp_path):
     out, _err = run(write(tmp_path, "f.pdf", facturx_pdf(cii())), dry_run=True)
     assert "Dry run" in out and "invoices created: 1" in out
