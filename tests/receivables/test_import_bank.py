@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from customers.models import Activity
+from customers.models import Activity, Customer
 from receivables.imports.bank import invoice_numbers_named
 from receivables.models import Allocation, BankTransaction, Installment, Payment
+from receivables.selectors import aged_balance, ledger_balances, with_balances
 from receivables.selectors.bank import match_queue
 from reminders.models import Reminder
 from reminders.run import reminders_run
@@ -376,3 +377,16 @@ def test_the_matching_queue_proposes_invoices_with_their_reason(
         )
     ]
     assert proposed("K4") == [] and proposed("K5") == []
+
+
+def test_a_returned_payment_counted_until_its_return_day(tmp_path, debited, clock):
+    gamma, _invoice, _payment = debited
+    run(camt(tmp_path, entry("900.00", ref="R1", cd="DBIT", e2e="E2E-DD-1", rtr="AC06")))
+    before_return, after_return = datetime.date(2026, 11, 12), clock.today
+    for as_of, expected in ((before_return, Decimal("0.00")), (after_return, Decimal("900.00"))):
+        reference = ledger_balances(customer_ids=[gamma.pk], as_of=as_of)[gamma.pk]
+        assert reference.total == expected
+        row = with_balances(Customer.objects.filter(pk=gamma.pk), as_of).get()
+        assert row.total == expected
+        rows = {r["customer_ref"]: r for r in aged_balance(user=None, as_of=as_of).rows}
+        assert rows.get("411GAMMA", {"total": Decimal("0.00")})["total"] == expected
