@@ -189,11 +189,47 @@ def _camt_lines(data: bytes, errors: ErrorList) -> list[BankLine]:
             status = entry.value("Sts", "Cd") or entry.value("Sts")
             if status and status != "BOOK":
                 continue  # pending or informational: it is booked in a later statement
-            lines.append(_camt_line(entry, account, errors))
+            lines.extend(_camt_entry_lines(entry, account, errors))
     return lines
 
 
-def _camt_line(entry: _Node, account: str, errors: ErrorList) -> BankLine:
+def _transactions(entry: _Node) -> list[_Node]:
+    return [tx for details in entry.findall("NtryDtls") for tx in details.findall("TxDtls")]
+
+
+def _camt_entry_lines(entry: _Node, account: str, errors: ErrorList) -> list[BankLine]:
+    """One line per entry; but an entry batching several transactions, each with its own
+    amount adding up to the entry's (several customers' transfers, a batch of returned
+    direct debits), gives one line per transaction, so each can be matched."""
+    whole = _camt_line(entry, account, errors, _transactions(entry))
+    txs = _transactions(entry)
+    if len(txs) < 2 or whole.amount is None:
+        return [whole]
+    amounts = []
+    for tx in txs:
+        node = tx.find("Amt") or tx.find("AmtDtls", "TxAmt", "Amt")
+        try:
+            amounts.append(Decimal(_text_of(node)))
+        except InvalidOperation:
+            return [whole]
+        if node is None or node.value("@Ccy").upper() != whole.currency:
+            return [whole]
+    if sum(amounts) != whole.amount or any(a <= 0 for a in amounts):
+        return [whole]
+    entry_reference = entry.value("AcctSvcrRef") or entry.value("NtryRef")
+    lines = []
+    for index, (tx, amount) in enumerate(zip(txs, amounts, strict=True), 1):
+        line = _camt_line(entry, account, ErrorList(), [tx])
+        line.line = tx.line
+        line.amount = amount
+        line.bank_reference = (tx.value("Refs", "AcctSvcrRef") or entry_reference)[:100]
+        if entry_reference:  # else the transaction's own reference, or its content
+            line.key = _digest("ref", account, entry_reference, f"#{index}")
+        lines.append(line)
+    return lines
+
+
+def _camt_line(entry: _Node, account: str, errors: ErrorList, txs: list[_Node]) -> BankLine:
     line = BankLine(entry.line)
     amount_node = entry.find("Amt")
     try:
@@ -222,26 +258,23 @@ def _camt_line(entry: _Node, account: str, errors: ErrorList) -> BankLine:
         errors.add(entry.line, _("the entry has no valid booking date."))
     reference = entry.value("AcctSvcrRef") or entry.value("NtryRef")
     remittance: list[str] = []
-    for details in entry.findall("NtryDtls"):
-        for tx in details.findall("TxDtls"):
-            reference = reference or tx.value("Refs", "AcctSvcrRef")
-            line.end_to_end_id = line.end_to_end_id or _useful(tx.value("Refs", "EndToEndId"))
-            info = tx.find("RmtInf")
-            if info is not None:
-                remittance += [_text_of(n) for n in info.findall("Ustrd")]
-                for strd in info.findall("Strd"):
-                    ref = strd.value("CdtrRefInf", "Ref")
-                    line.creditor_reference = line.creditor_reference or ref
-                    remittance += [_text_of(n) for n in strd.findall("AddtlRmtInf")]
-            party = "Dbtr" if line.direction == BankTransaction.Direction.CREDIT else "Cdtr"
-            parties = tx.find("RltdPties")
-            if parties is not None and not line.counterparty_name:
-                line.counterparty_name = parties.value(party, "Nm") or parties.value(
-                    party, "Pty", "Nm"
-                )
-                line.counterparty_iban = parties.value(f"{party}Acct", "Id", "IBAN")
-            code = tx.value("RtrInf", "Rsn", "Cd")
-            line.return_code = line.return_code or code
+    for tx in txs:
+        reference = reference or tx.value("Refs", "AcctSvcrRef")
+        line.end_to_end_id = line.end_to_end_id or _useful(tx.value("Refs", "EndToEndId"))
+        info = tx.find("RmtInf")
+        if info is not None:
+            remittance += [_text_of(n) for n in info.findall("Ustrd")]
+            for strd in info.findall("Strd"):
+                ref = strd.value("CdtrRefInf", "Ref")
+                line.creditor_reference = line.creditor_reference or ref
+                remittance += [_text_of(n) for n in strd.findall("AddtlRmtInf")]
+        party = "Dbtr" if line.direction == BankTransaction.Direction.CREDIT else "Cdtr"
+        parties = tx.find("RltdPties")
+        if parties is not None and not line.counterparty_name:
+            line.counterparty_name = parties.value(party, "Nm") or parties.value(party, "Pty", "Nm")
+            line.counterparty_iban = parties.value(f"{party}Acct", "Id", "IBAN")
+        code = tx.value("RtrInf", "Rsn", "Cd")
+        line.return_code = line.return_code or code
     line.remittance = " ".join(r for r in remittance if r)
     line.bank_reference = reference[:100]
     line.counterparty_name = line.counterparty_name[:140]

@@ -390,3 +390,25 @@ def test_a_returned_payment_counted_until_its_return_day(tmp_path, debited, cloc
         assert row.total == expected
         rows = {r["customer_ref"]: r for r in aged_balance(user=None, as_of=as_of).rows}
         assert rows.get("411GAMMA", {"total": Decimal("0.00")})["total"] == expected
+
+
+def test_an_entry_batching_transactions_gives_one_line_each(tmp_path, ledger):
+    _acme, _other, invoices = ledger
+
+    def tx(amount, text, ref):
+        return f"""<TxDtls><Refs><AcctSvcrRef>{ref}</AcctSvcrRef></Refs>
+          <AmtDtls><TxAmt><Amt Ccy="EUR">{amount}</Amt></TxAmt></AmtDtls>
+          <RmtInf><Ustrd>{text}</Ustrd></RmtInf></TxDtls>"""
+
+    batch = f"""<Ntry><Amt Ccy="EUR">750.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+      <Sts>BOOK</Sts><BookgDt><Dt>2026-11-16</Dt></BookgDt><AcctSvcrRef>BATCH</AcctSvcrRef>
+      <NtryDtls>{tx("500.00", "F-100", "T1")}{tx("250.00", "F-200", "T2")}</NtryDtls></Ntry>"""
+    path = camt(tmp_path, batch, version="02")
+    out, _err = run(path)
+    assert "credits matched and allocated: 2" in out
+    assert invoices["F-100"].installments.get().paid_amount == Decimal("500.00")
+    assert invoices["F-200"].installments.get().paid_amount == Decimal("250.00")
+    assert set(BankTransaction.objects.values_list("bank_reference", flat=True)) == {"T1", "T2"}
+    before = snapshot()
+    run(path)
+    assert snapshot() == before
