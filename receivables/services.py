@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from core import access
 from core.confirm import raise_unless_confirmed
 from core.money import ZERO, format_money_active
-from customers.models import Customer
+from customers.models import Activity, Customer
 from customers.services import correction_log
 from receivables import bounds
 from receivables.models import (
@@ -183,6 +183,8 @@ def payment_allocate(
     is made, so the earlier days still read the allocation it replaced)."""
     original = payment
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.returned_on is not None:
+        raise ValidationError(_("This payment was returned by the bank: it pays nothing."))
     if installments is not None:
         ids = [i.pk for i in installments]
         locked = {
@@ -545,7 +547,7 @@ def credit_apply(*, customer: Customer, user: User, reason: str) -> Decimal:
     reason = _cancellation_reason(reason)
     applied = ZERO
     for payment in Payment.objects.filter(
-        customer=customer, allocated_amount__lt=F("amount")
+        customer=customer, allocated_amount__lt=F("amount"), returned_on__isnull=True
     ).order_by("date", "pk"):
         applied += payment_allocate(payment=payment)
     notes = Invoice.objects.active().credit_notes().filter(customer=customer)
@@ -608,3 +610,39 @@ def balance_write_off(*, customer: Customer, user: User, reason: str) -> Invoice
         reason=reason,
     )
     return note
+
+
+# --- bank returns -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def payment_return(*, payment: Payment, on: datetime.date, reason: str) -> Payment:
+    """A payment the bank sent back (a returned SEPA direct debit): its allocations are
+    released (reversals dated ``on``, so the history keeps what it had paid), the
+    installments they paid are open again and, from ``on``, the payment counts for
+    nothing. The installments become remindable even for a customer paying by direct
+    debit (``InstallmentQuerySet.in_reminder_scope``). The reason goes on the customer's
+    timeline."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.returned_on is not None:
+        raise ValidationError(_("This payment was already returned by the bank."))
+    if on < payment.date:
+        raise ValidationError(_("A payment cannot be returned before it was received."))
+    _release(Allocation.objects.filter(payment=payment), on=on)
+    payment.refresh_from_db()
+    payment.returned_on = on
+    payment.save(update_fields=["returned_on"])
+    Activity.objects.create(
+        customer=payment.customer,
+        kind=Activity.Kind.PAYMENT,
+        summary=(
+            _("Payment of %(amount)s of %(date)s returned by the bank: %(reason)s")
+            % {
+                "amount": format_money_active(payment.amount),
+                "date": formats.date_format(payment.date, "SHORT_DATE_FORMAT"),
+                "reason": reason,
+            }
+        )[:255],
+        body=reason,
+    )
+    return payment

@@ -1,6 +1,7 @@
 """The ledger's models, one module per subject (company.py, disputes.py, invoices.py,
 payments.py, snapshots.py); callers import from here."""
 
+from receivables.models.bank import BankTransaction
 from receivables.models.company import CompanyProfile, ReferenceRate
 from receivables.models.disputes import Dispute, PromiseToPay, reminder_free_on
 from receivables.models.invoices import (
@@ -17,6 +18,7 @@ __all__ = [
     "AgedBalanceSnapshot",
     "AgedBalanceSnapshotRow",
     "Allocation",
+    "BankTransaction",
     "CompanyProfile",
     "Dispute",
     "Installment",

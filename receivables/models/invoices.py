@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
@@ -146,14 +147,19 @@ class InstallmentQuerySet(models.QuerySet):
 
     def in_reminder_scope(self) -> InstallmentQuerySet:
         """What a reminder may reach at all, whatever the day: open (of a counting invoice,
-        not fully paid), of a customer neither exempt from reminders nor paying by direct
-        debit, on an invoice with no open dispute."""
+        not fully paid), of a customer not exempt from reminders, on an invoice with no
+        open dispute; and, for a customer paying by direct debit, only an installment a
+        returned direct debit had paid: the bank will not collect it, so it is the
+        customer's to pay and the scenario takes it up again."""
+        # Allocation is defined beside Payment, which imports this module.
+        allocations = apps.get_model("receivables", "Allocation")._default_manager
+        returned = allocations.filter(
+            installment=OuterRef("pk"), payment__returned_on__isnull=False
+        )
         return (
             self.open()
-            .filter(
-                invoice__customer__reminders_exempt=False,
-                invoice__customer__direct_debit=False,
-            )
+            .filter(invoice__customer__reminders_exempt=False)
+            .filter(Q(invoice__customer__direct_debit=False) | Exists(returned))
             .exclude(Exists(Dispute.objects.open().filter(invoice=OuterRef("invoice"))))
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.db import models
@@ -19,6 +20,12 @@ from receivables.models.invoices import Installment, Invoice
 class PaymentQuerySet(models.QuerySet):
     def visible_to(self, user: AnyUser) -> PaymentQuerySet:
         return self.filter(access.scope_q(user, "customer"))
+
+    def counting_on(self, as_of: datetime.date) -> PaymentQuerySet:
+        """Payments that count on ``as_of``: received by then and not returned by then."""
+        return self.filter(date__lte=as_of).filter(
+            Q(returned_on__isnull=True) | Q(returned_on__gt=as_of)
+        )
 
 
 class Payment(models.Model):
@@ -43,6 +50,9 @@ class Payment(models.Model):
     )
     reference = models.CharField(_("bank reference"), max_length=100, blank=True)
     import_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    # A direct debit the customer's bank sent back (a SEPA return): from that day the
+    # payment counts for nothing and its allocations are released (services.payment_return).
+    returned_on = models.DateField(_("returned on"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = PaymentQuerySet.as_manager()

@@ -56,7 +56,8 @@ LEFT JOIN (
 ) b ON b.customer_id = c.id
 LEFT JOIN (
     SELECT customer_id, SUM(amount - allocated_amount) AS credit FROM receivables_payment
-    WHERE allocated_amount < amount AND date <= %(as_of)s GROUP BY customer_id
+    WHERE allocated_amount < amount AND date <= %(as_of)s AND returned_on IS NULL
+    GROUP BY customer_id
 ) p ON p.customer_id = c.id
 LEFT JOIN (
     SELECT n.customer_id, SUM(n.amount - COALESCE(a.used, 0)) AS credit
@@ -113,7 +114,8 @@ LEFT JOIN (
 ) b ON b.customer_id = c.id
 LEFT JOIN (
     SELECT customer_id, SUM(amount) AS paid FROM receivables_payment
-    WHERE date <= %(as_of)s GROUP BY customer_id
+    WHERE date <= %(as_of)s AND (returned_on IS NULL OR returned_on > %(as_of)s)
+    GROUP BY customer_id
 ) p ON p.customer_id = c.id
 LEFT JOIN (
     SELECT customer_id, SUM(amount) AS credited FROM receivables_invoice

@@ -146,11 +146,12 @@ def ledger_balances(*, customer_ids: Iterable[int], as_of: datetime.date) -> dic
         bucket = bucket_of((as_of - inst["due_date"]).days)
         owed[customer_id][bucket] += inst["amount"] - allocated[pk]
         credit[customer_id] -= allocated[pk]
-    for payment in Payment.objects.filter(customer_id__in=ids).values(
-        "customer_id", "amount", "date"
+    for payment in (
+        Payment.objects.filter(customer_id__in=ids)
+        .counting_on(as_of)
+        .values("customer_id", "amount")
     ):
-        if payment["date"] <= as_of:
-            credit[payment["customer_id"]] += payment["amount"]
+        credit[payment["customer_id"]] += payment["amount"]
     for invoice in invoices.values():
         if invoice["kind"] == Invoice.Kind.CREDIT_NOTE and counts(invoice):
             credit[invoice["customer_id"]] += invoice["amount"]
@@ -288,7 +289,7 @@ def with_balances(
             F(f"{inst}paid_amount"), filter=counting, output_field=MONEY_FIELD, default=ZERO
         )
     paid = scalar_sum(
-        Payment.objects.filter(customer=OuterRef("pk"), date__lte=as_of), "customer", "amount"
+        Payment.objects.filter(customer=OuterRef("pk")).counting_on(as_of), "customer", "amount"
     )
     credited = scalar_sum(
         Invoice.objects.credit_notes().filter(

@@ -203,7 +203,7 @@ def _statement(customer: Customer, as_of: datetime.date) -> list[StatementRow]:
             entries.append((inv.issue_date, 1, f"Avoir {inv.number}", ZERO, inv.amount))
         else:
             entries.append((inv.issue_date, 0, f"Facture {inv.number}", inv.amount, ZERO))
-    for p in Payment.objects.filter(customer=customer, date__lte=as_of):
+    for p in Payment.objects.filter(customer=customer).counting_on(as_of):
         method = METHODS_FR.get(p.method, p.method)
         label = f"Règlement ({method}){' ' + p.reference if p.reference else ''}"
         entries.append((p.date, 2, label, ZERO, p.amount))

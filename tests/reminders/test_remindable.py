@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from receivables import services as ledger
 from receivables.models import Dispute, Installment
 from reminders import services
 from reminders.models import Reminder, ReminderItem, ScenarioStep
@@ -35,6 +36,7 @@ CASES = {
     "paused until yesterday": True,
     "exempt": False,
     "direct debit": False,
+    "direct debit returned": True,
     "not issued yet": False,
 }
 
@@ -47,6 +49,7 @@ def _world(finance_user, clock) -> dict[str, Installment]:
         "paused until yesterday": {"reminders_paused_until": DAY - days(1)},
         "exempt": {"reminders_exempt": True},
         "direct debit": {"direct_debit": True},
+        "direct debit returned": {"direct_debit": True},
     }
     installments = {}
     for n, case in enumerate(CASES):
@@ -63,6 +66,12 @@ def _world(finance_user, clock) -> dict[str, Installment]:
             make_payment(customer, date=DAY - days(2), amount="900.00", invoice=invoice)
         if case == "partly paid":
             make_payment(customer, date=DAY - days(2), amount="400.00", invoice=invoice)
+        if case == "direct debit returned":
+            # The bank sends the collection back: the installment is the customer's to pay.
+            payment = make_payment(
+                customer, date=DAY - days(3), amount="900.00", method="direct_debit"
+            )
+            ledger.payment_return(payment=payment, on=DAY - days(1), reason="AM04")
         if case == "disputed":
             services.dispute_open(invoice=invoice, user=finance_user, reason=Dispute.Reason.PRICE)
         if case.startswith("promise"):
