@@ -334,11 +334,16 @@ class FecImporter(Importer):
         plan.known = {
             f.key: f
             for f in fetch_in(
-                FecLine.objects.select_related("invoice", "payment"),
+                FecLine.objects.select_related("invoice__customer", "payment__customer"),
                 "key",
                 (r.key for r in plan.rows),
             )
         }
+        for row in plan.rows:
+            if row.key in plan.known:
+                self._check_unchanged(row, plan.known[row.key], errors)
+        if errors:
+            return
         plan.new_rows = [r for r in plan.rows if r.key not in plan.known]
         existing = {
             c.customer_ref
@@ -367,6 +372,31 @@ class FecImporter(Importer):
                 row.number = f"{base[:36]}-{rank}"
             taken.add(row.number)
         plan.letter_groups = len({(r.account, r.letter) for r in plan.rows if r.letter})
+
+    @staticmethod
+    def _check_unchanged(row: FecRow, known: FecLine, errors: ErrorList) -> None:
+        """A line imported before must say the same now: the books changed after the
+        import (an amount, a customer) is for a person to look at, never overwritten."""
+        target: Invoice | Payment
+        if known.payment is not None:
+            target, kind = known.payment, "payment"
+        else:
+            assert known.invoice is not None
+            target = known.invoice
+            kind = "credit_note" if target.is_credit_note else "invoice"
+        before = (kind, target.customer.customer_ref, target.amount)
+        if before != (row.kind, row.customer_ref, row.amount):
+            errors.add(
+                row.line,
+                _(
+                    "this line was imported before as %(before)s; the file now says "
+                    "%(after)s: correct the ledger by hand, then import again."
+                )
+                % {
+                    "before": f"{before[1]} {before[2]}",
+                    "after": f"{row.customer_ref} {row.amount}",
+                },
+            )
 
     def describe(self, plan: FecPlan) -> Outcome:
         new = Counter(r.kind for r in plan.new_rows)

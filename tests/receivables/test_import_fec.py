@@ -355,3 +355,33 @@ def test_messages_are_translated(tmp_path):
         "ligne 2\u00a0: PieceDate: 10/01/2026 n'est pas une date\u00a0; un FEC écrit AAAAMMJJ."
         in err.getvalue()
     )
+
+
+@pytest.mark.django_db
+def test_a_line_changed_since_its_import_is_refused(tmp_path):
+    run(write_fec(tmp_path, books()))
+    before = snapshot()
+    lines = replace(replace(books(later=True), 0, "Debit", "1250,00"), 1, "Credit", "1050,00")
+
+    _, err = run_failing(write_fec(tmp_path, lines, name="later.txt"))
+
+    assert err.strip() == (
+        "line 2: this line was imported before as C001 1200.00; the file now says C001 1250.00: "
+        "correct the ledger by hand, then import again."
+    )
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_an_unlettered_credit_note_stays_unallocated_credit(tmp_path):
+    lines = [r for r in books() if r[COLUMNS.index("PieceRef")] != "AV001"]
+    lines += [
+        line("VE", 6, "20260325", "41100000", credit="240,00", aux="C002",
+             aux_label="Béta SA", piece="AV002"),
+        line("VE", 6, "20260325", "70600000", "240,00", piece="AV002"),
+    ]  # fmt: skip
+
+    run(write_fec(tmp_path, lines))
+
+    assert aged_rows()["C002"] == buckets(not_due="-240.00", d1_30="2400.00")
+    assert not Allocation.objects.filter(credit_note__number="AV002").exists()
