@@ -539,6 +539,29 @@ def _credit_note_left(note: Invoice) -> Decimal:
 
 
 @transaction.atomic
+def credit_note_allocate(
+    *, note: Invoice, installments: Sequence[Installment], on: datetime.date | None = None
+) -> Decimal:
+    """Allocate what is left of credit note ``note`` to ``installments`` (of its customer,
+    in the order given, open ones only); the allocations are dated ``on`` or the note's
+    issue date. Returns the amount allocated."""
+    note = Invoice.objects.select_for_update().get(pk=note.pk)
+    ids = [i.pk for i in installments]
+    locked = {
+        i.pk: i
+        for i in Installment.objects.open()
+        .filter(pk__in=ids, invoice__customer_id=note.customer_id)
+        .select_for_update(of=("self",))
+    }
+    return _allocate(
+        installments=[locked[i] for i in ids if i in locked],
+        available=_credit_note_left(note),
+        date=on or note.issue_date,
+        credit_note=note,
+    )
+
+
+@transaction.atomic
 def credit_apply(*, customer: Customer, user: User, reason: str) -> Decimal:
     """Apply the customer's unallocated credit (payments, then credit notes, oldest first)
     to its open installments, oldest due first; returns the amount applied. Nothing to

@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 
 from receivables.imports.base import ImportAborted, Importer, Outcome
 from receivables.imports.errors import ImportFileError, RowError
-from receivables.imports.reader import read_table
+from receivables.imports.reader import Table, read_table
 
 
 def import_failed(errors: list[RowError]) -> CommandError:
@@ -49,7 +49,7 @@ class ImportCommand(BaseCommand):
         importer = self.importer_class()
         path = options["file"]
         try:
-            table = read_table(path, required=importer.required, optional=importer.optional)
+            table = self.read(path, importer)
         except ImportFileError as exc:
             self._fail([exc.error])
         plan, errors = importer.validate(table)
@@ -85,6 +85,10 @@ class ImportCommand(BaseCommand):
                 style_func=self.style.SUCCESS,
             )
         self._report(outcome)
+
+    def read(self, path: str, importer: Importer) -> Table:
+        """The file as a table; raises ImportFileError when it cannot be read."""
+        return read_table(path, required=importer.required, optional=importer.optional)
 
     def _report(self, outcome: Outcome) -> None:
         for note in outcome.notes:

@@ -1,9 +1,10 @@
-"""The ledger's models, one module per subject (company.py, disputes.py, invoices.py,
-payments.py, snapshots.py); callers import from here."""
+"""The ledger's models, one module per subject (company.py, disputes.py, imports.py,
+invoices.py, payments.py, snapshots.py); callers import from here."""
 
 from receivables.models.bank import BankTransaction
 from receivables.models.company import CompanyProfile, ReferenceRate
 from receivables.models.disputes import Dispute, PromiseToPay, reminder_free_on
+from receivables.models.imports import FecLine
 from receivables.models.invoices import (
     LEDGER_CURRENCY,
     Installment,
@@ -21,6 +22,7 @@ __all__ = [
     "BankTransaction",
     "CompanyProfile",
     "Dispute",
+    "FecLine",
     "Installment",
     "Invoice",
     "Payment",

@@ -1,0 +1,500 @@
+"""FEC import: the customer accounts (411) of a French "fichier des écritures comptables".
+
+Only the lines of the 411 accounts are imported; every other account is read (its amounts
+must parse and every entry must balance) and ignored. A debit line becomes an invoice, a
+credit line a credit note when it is in a sales journal and a payment otherwise; nothing
+is allocated except by the file's lettering (``EcritureLet``, dated ``DateLet``), so each
+customer's open items are the unlettered lines of its account, as the accountant sees them.
+
+Every imported line is remembered in :class:`receivables.models.FecLine` under a stable
+key (journal, entry number, piece, account and rank among identical lines of the entry):
+a re-import or a later export of the same books creates nothing twice and applies the
+lettering added since.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from django.utils.translation import gettext as _
+
+from core.money import ZERO
+from customers.models import Customer
+from receivables import bounds, services
+from receivables.imports.base import Importer, Outcome, fetch_in, writing_line
+from receivables.imports.errors import ErrorList, ImportFileError
+from receivables.imports.parsing import CellError, fold, parse_amount
+from receivables.imports.reader import MAX_FILE_BYTES, Row, Table
+from receivables.models import FecLine, Installment, Invoice, Payment
+
+# The columns the import reads (the standard's names, compared case-insensitively); the
+# other standard columns and any extra column are tolerated and ignored.
+FEC_COLUMNS = (
+    "JournalCode",
+    "JournalLib",
+    "EcritureNum",
+    "EcritureDate",
+    "CompteNum",
+    "CompteLib",
+    "CompAuxNum",
+    "CompAuxLib",
+    "PieceRef",
+    "PieceDate",
+    "Debit",
+    "Credit",
+    "EcritureLet",
+    "DateLet",
+)
+# The rest of the standard's 18 columns: read by nobody, but not "extra" either.
+OTHER_STANDARD_COLUMNS = ("EcritureLib", "ValidDate", "Montantdevise", "Idevise")
+CUSTOMER_ACCOUNT_PREFIX = "411"
+# Journals whose credits on a customer account are credit notes: codes such as VE, VT,
+# VTE, or a label saying sales.
+_SALES_CODES = re.compile(r"^(v|ve|vt|vte|ven|vnt|vente|ventes|sales?)\d*$")
+_SALES_LABEL = re.compile(r"vente|sales")
+_BANK_CODES = re.compile(r"^(bq|bk|bnk|bqe|banque|bank|tr|tre|treso|ca|cai|caisse)\w*$")
+_FEC_DATE = re.compile(r"^\d{8}$")
+
+
+def read_fec(path: str | Path) -> Table:
+    """``path`` as a table: BOM and encoding (UTF-8, else Windows-1252) handled, tab or
+    pipe separated (chosen from the header), every cell stripped of its padding. Raises
+    ImportFileError for a file that is not a FEC (missing columns are all named)."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ImportFileError(
+                _("The file is larger than %(size)d MB; split it.")
+                % {"size": MAX_FILE_BYTES // (1024 * 1024)}
+            )
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ImportFileError(_("File not found: %(path)s") % {"path": path}) from exc
+    except IsADirectoryError as exc:
+        raise ImportFileError(_("%(path)s is a directory, not a file.") % {"path": path}) from exc
+    except OSError as exc:
+        raise ImportFileError(
+            _("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror or exc}
+        ) from exc
+    if not data.strip():
+        raise ImportFileError(_("The file is empty."))
+    if b"\x00" in data:
+        raise ImportFileError(
+            _(
+                "The file is not a text FEC (it holds binary data or is saved in UTF-16): "
+                "export it as text in UTF-8 or Windows-1252."
+            )
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+        if "\ufffd" in text:
+            raise ImportFileError(
+                _("The file is neither UTF-8 nor Windows-1252 text: export it again as text.")
+            ) from None
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    header = lines[0].lstrip("\ufeff")
+    if "\t" in header:
+        delimiter = "\t"
+    elif "|" in header:
+        delimiter = "|"
+    else:
+        raise ImportFileError(
+            _("The first line is not a FEC header: columns must be separated by tabs or pipes.")
+        )
+    columns = [c.strip().lower() for c in header.split(delimiter)]
+    missing = [c for c in FEC_COLUMNS if c.lower() not in columns]
+    if missing:
+        raise ImportFileError(
+            _("Missing FEC columns: %(columns)s.") % {"columns": ", ".join(missing)}
+        )
+    known = {c.lower() for c in FEC_COLUMNS + OTHER_STANDARD_COLUMNS}
+    table = Table(
+        columns=columns,
+        rows=[],
+        format="fec",
+        ignored_columns=[c for c in columns if c and c not in known],
+    )
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        cells = line.split(delimiter)
+        if len(cells) < len(columns) and len(cells) < _last_needed(columns) + 1:
+            table.errors.append(
+                ImportFileError(
+                    _("%(found)d fields where the header has %(expected)d.")
+                    % {"found": len(cells), "expected": len(columns)},
+                    line=number,
+                ).error
+            )
+            continue
+        row: Row = {name: cells[i].strip() for i, name in enumerate(columns) if i < len(cells)}
+        table.rows.append((number, row))
+    if not table.rows and not table.errors:
+        raise ImportFileError(_("The file has a header but no lines."))
+    return table
+
+
+def _last_needed(columns: list[str]) -> int:
+    return max(columns.index(c.lower()) for c in FEC_COLUMNS)
+
+
+def parse_fec_date(value: str) -> datetime.date:
+    if not _FEC_DATE.match(value):
+        raise CellError(_("%(value)s is not a date; a FEC writes YYYYMMDD.") % {"value": value})
+    try:
+        return datetime.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        raise CellError(_("%(value)s is not a real date.") % {"value": value}) from None
+
+
+def is_sales_journal(code: str, label: str) -> bool:
+    return bool(_SALES_CODES.match(fold(code)) or _SALES_LABEL.search(fold(label)))
+
+
+def line_key(*, journal: str, entry: str, piece: str, account: str, occurrence: int) -> str:
+    """sha256 hex of ``journal|entry|piece|account|occurrence``: the line's identity in
+    the books, the same in every later export of them."""
+    raw = "|".join((journal, entry, piece, account, str(occurrence)))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class FecRow:
+    line: int
+    key: str
+    customer_ref: str
+    customer_name: str
+    account: str  # CompteNum|CompAuxNum: lettering is per account
+    kind: str  # "invoice", "credit_note" or "payment"
+    number: str
+    date: datetime.date
+    amount: Decimal
+    letter: str
+    letter_date: datetime.date | None
+    payment_method: str = Payment.Method.TRANSFER
+
+
+@dataclass
+class FecPlan:
+    rows: list[FecRow] = field(default_factory=list)
+    new_rows: list[FecRow] = field(default_factory=list)
+    known: dict[str, FecLine] = field(default_factory=dict)
+    new_customers: dict[str, str] = field(default_factory=dict)
+    ignored: int = 0
+    letter_groups: int = 0
+    allocated: Decimal = ZERO
+
+
+class FecImporter(Importer):
+    """``import_fec``: see DESIGN.md and the README's command-line section."""
+
+    def validate(self, table: Table) -> tuple[FecPlan, ErrorList]:
+        errors = ErrorList()
+        for error in table.errors:
+            errors.add(error.line, error.message)
+        plan = FecPlan()
+        ceiling = bounds.max_amount()
+        entries: dict[tuple[str, str], tuple[int, Decimal]] = {}
+        seen: Counter[tuple[str, ...]] = Counter()
+        for line, raw in table.rows:
+            row = self._parse(line, raw, errors, ceiling, entries, seen, plan)
+            if row is not None:
+                plan.rows.append(row)
+        for (journal, entry), (first, balance) in entries.items():
+            if balance:
+                errors.add(
+                    first,
+                    _("entry %(entry)s of journal %(journal)s does not balance (%(diff)s).")
+                    % {"entry": entry, "journal": journal, "diff": balance},
+                )
+        if errors:
+            return plan, errors
+        self._plan_writes(plan, errors)
+        return plan, errors
+
+    def _parse(
+        self,
+        line: int,
+        raw: Row,
+        errors: ErrorList,
+        ceiling: Decimal,
+        entries: dict[tuple[str, str], tuple[int, Decimal]],
+        seen: Counter[tuple[str, ...]],
+        plan: FecPlan,
+    ) -> FecRow | None:
+        """One line: its amounts counted in its entry's balance, and, on a customer
+        account, what it becomes (None for another account or a bad line)."""
+
+        def cell(column: str) -> str:
+            return str(raw.get(column.lower(), "") or "")
+
+        ok = True
+
+        def error(message: str) -> None:
+            nonlocal ok
+            ok = False
+            errors.add(line, message)
+
+        def amount(column: str) -> Decimal:
+            value = cell(column)
+            if not value:
+                return ZERO
+            try:
+                return parse_amount(value)
+            except CellError as exc:
+                error(f"{column}: {exc}")
+                return ZERO
+
+        def date(column: str, *, required: bool) -> datetime.date | None:
+            value = cell(column)
+            if not value:
+                if required:
+                    error(_("missing value in required column %(column)s.") % {"column": column})
+                return None
+            try:
+                return parse_fec_date(value)
+            except CellError as exc:
+                error(f"{column}: {exc}")
+                return None
+
+        journal, entry = cell("JournalCode"), cell("EcritureNum")
+        net = amount("Debit") - amount("Credit")
+        first, balance = entries.get((journal, entry), (line, ZERO))
+        entries[(journal, entry)] = (first, balance + net)
+        account = cell("CompteNum")
+        if not account:
+            error(_("missing value in required column %(column)s.") % {"column": "CompteNum"})
+        if not account.startswith(CUSTOMER_ACCOUNT_PREFIX):
+            plan.ignored += 1
+            return None
+        entry_date = date("EcritureDate", required=True)
+        piece_date = date("PieceDate", required=False)
+        letter = cell("EcritureLet")
+        letter_date = date("DateLet", required=False) if letter else None
+        aux = cell("CompAuxNum")
+        ref = aux or account
+        name = (cell("CompAuxLib") if aux else cell("CompteLib")) or ref
+        if len(ref) > 40:
+            error(_("the customer account %(ref)s is longer than 40 characters.") % {"ref": ref})
+        piece = cell("PieceRef")
+        kind = "invoice" if net > 0 else "payment"
+        if net < 0 and is_sales_journal(journal, cell("JournalLib")):
+            kind = "credit_note"
+        number = piece or f"{journal}-{entry}"
+        if kind != "payment" and len(number) > 40:
+            error(_("PieceRef %(ref)s is longer than 40 characters.") % {"ref": number})
+        if net:
+            for message in bounds.amount_refusals(abs(net), ceiling=ceiling):
+                error(f"{_('amount')}: {message}")
+        day = piece_date or entry_date
+        if day is not None and kind != "invoice":
+            message = _("%(day)s is in the future: a payment or a credit note has happened.")
+            for refusal in bounds.not_future_refusals(day, what=message % {"day": day}):
+                error(refusal)
+        elif day is not None:
+            for refusal in bounds.issue_date_refusals(day):
+                error(refusal)
+        if not ok or not net or day is None:
+            return None
+        identity = (journal, entry, piece, account, aux)
+        seen[identity] += 1
+        method = Payment.Method.TRANSFER
+        if kind == "payment" and not _BANK_CODES.match(fold(journal)):
+            method = Payment.Method.OTHER
+        return FecRow(
+            line=line,
+            key=line_key(
+                journal=journal,
+                entry=entry,
+                piece=piece,
+                account=f"{account}/{aux}",
+                occurrence=seen[identity],
+            ),
+            customer_ref=ref,
+            customer_name=name[:200],
+            account=f"{account}|{aux}",
+            kind=kind,
+            number=number,
+            date=day,
+            amount=abs(net),
+            letter=letter,
+            letter_date=letter_date,
+            payment_method=method,
+        )
+
+    def _plan_writes(self, plan: FecPlan, errors: ErrorList) -> None:
+        plan.known = {
+            f.key: f
+            for f in fetch_in(
+                FecLine.objects.select_related("invoice__customer", "payment__customer"),
+                "key",
+                (r.key for r in plan.rows),
+            )
+        }
+        for row in plan.rows:
+            if row.key in plan.known:
+                self._check_unchanged(row, plan.known[row.key], errors)
+        if errors:
+            return
+        plan.new_rows = [r for r in plan.rows if r.key not in plan.known]
+        existing = {
+            c.customer_ref
+            for c in fetch_in(
+                Customer.objects.only("customer_ref"),
+                "customer_ref",
+                (r.customer_ref for r in plan.new_rows),
+            )
+        }
+        for row in plan.new_rows:
+            if row.customer_ref not in existing:
+                plan.new_customers.setdefault(row.customer_ref, row.customer_name)
+        numbered = [r for r in plan.new_rows if r.kind != "payment"]
+        taken = {
+            i.number
+            for i in fetch_in(
+                Invoice.objects.only("number"), "number", (r.number for r in numbered)
+            )
+        }
+        for row in numbered:
+            # The same piece on two customer lines (an invoice in two parts, a piece
+            # number reused by another journal) keeps its number with a suffix.
+            base, rank = row.number, 1
+            while row.number in taken:
+                rank += 1
+                row.number = f"{base[:36]}-{rank}"
+            taken.add(row.number)
+        plan.letter_groups = len({(r.account, r.letter) for r in plan.rows if r.letter})
+
+    @staticmethod
+    def _check_unchanged(row: FecRow, known: FecLine, errors: ErrorList) -> None:
+        """A line imported before must say the same now: the books changed after the
+        import (an amount, a customer) is for a person to look at, never overwritten."""
+        target: Invoice | Payment
+        if known.payment is not None:
+            target, kind = known.payment, "payment"
+        else:
+            assert known.invoice is not None
+            target = known.invoice
+            kind = "credit_note" if target.is_credit_note else "invoice"
+        before = (kind, target.customer.customer_ref, target.amount)
+        if before != (row.kind, row.customer_ref, row.amount):
+            errors.add(
+                row.line,
+                _(
+                    "this line was imported before as %(before)s; the file now says "
+                    "%(after)s: correct the ledger by hand, then import again."
+                )
+                % {
+                    "before": f"{before[1]} {before[2]}",
+                    "after": f"{row.customer_ref} {row.amount}",
+                },
+            )
+
+    def describe(self, plan: FecPlan) -> Outcome:
+        new = Counter(r.kind for r in plan.new_rows)
+        return Outcome(
+            counts=[
+                (_("customers created"), len(plan.new_customers)),
+                (_("invoices created"), new["invoice"]),
+                (_("credit notes created"), new["credit_note"]),
+                (_("payments created"), new["payment"]),
+                (_("customer lines already imported"), len(plan.rows) - len(plan.new_rows)),
+                (_("lines of other accounts ignored"), plan.ignored),
+                (_("lettering groups"), plan.letter_groups),
+            ]
+        )
+
+    def apply(self, plan: FecPlan) -> Outcome:
+        with writing_line(None):
+            for ref, name in plan.new_customers.items():
+                Customer.objects.create(customer_ref=ref, name=name)
+        customers = {
+            c.customer_ref: c
+            for c in fetch_in(
+                Customer.objects.all(), "customer_ref", (r.customer_ref for r in plan.rows)
+            )
+        }
+        lines: dict[str, FecLine] = dict(plan.known)
+        for row in plan.new_rows:
+            customer = customers[row.customer_ref]
+            with writing_line(row.line):
+                lines[row.key] = self._create(row, customer)
+        plan.allocated = self._letter(plan, lines)
+        outcome = self.describe(plan)
+        outcome.counts.append((_("amount allocated by lettering"), plan.allocated))
+        return outcome
+
+    @staticmethod
+    def _create(row: FecRow, customer: Customer) -> FecLine:
+        if row.kind == "invoice":
+            invoice = services.invoice_create(
+                customer=customer,
+                number=row.number,
+                issue_date=row.date,
+                due_date=row.date + datetime.timedelta(days=customer.payment_terms_days),
+                amount=row.amount,
+                confirmed=True,
+            )
+            return FecLine.objects.create(key=row.key, invoice=invoice)
+        if row.kind == "credit_note":
+            note = services.credit_note_create(
+                customer=customer, number=row.number, issue_date=row.date, amount=row.amount
+            )
+            return FecLine.objects.create(key=row.key, invoice=note)
+        payment = services.payment_record(
+            customer=customer,
+            date=row.date,
+            amount=row.amount,
+            method=row.payment_method,
+            reference=row.number[: Payment._meta.get_field("reference").max_length],
+            installments=[],  # only the lettering allocates
+        )
+        return FecLine.objects.create(key=row.key, payment=payment)
+
+    @staticmethod
+    def _letter(plan: FecPlan, lines: dict[str, FecLine]) -> Decimal:
+        """Allocate, within each lettering group of an account, its credits (oldest first)
+        to its debits' open installments (oldest due first), dated DateLet (or the
+        credit's own date when later)."""
+        groups: defaultdict[tuple[str, str], list[FecRow]] = defaultdict(list)
+        for row in plan.rows:
+            if row.letter:
+                groups[(row.account, row.letter)].append(row)
+        allocated = ZERO
+        for rows in groups.values():
+            invoice_ids = [lines[r.key].invoice_id for r in rows if r.kind == "invoice"]
+            credits = sorted((r for r in rows if r.kind != "invoice"), key=lambda r: r.date)
+            if not invoice_ids or not credits:
+                continue
+            on = max((r.letter_date for r in rows if r.letter_date), default=None) or max(
+                r.date for r in rows
+            )
+            for credit in credits:
+                targets = list(
+                    Installment.objects.open()
+                    .filter(invoice_id__in=invoice_ids)
+                    .order_by("due_date", "invoice__issue_date", "invoice__number", "sequence")
+                )
+                if not targets:
+                    break
+                day = max(on, credit.date)  # never before the credit itself
+                with writing_line(credit.line):
+                    fec_line = lines[credit.key]
+                    if fec_line.payment is not None:
+                        allocated += services.payment_allocate(
+                            payment=fec_line.payment, installments=targets, on=day
+                        )
+                    else:
+                        assert isinstance(fec_line.invoice, Invoice)
+                        allocated += services.credit_note_allocate(
+                            note=fec_line.invoice, installments=targets, on=day
+                        )
+        return allocated
