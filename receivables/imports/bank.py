@@ -33,7 +33,7 @@ from receivables import bounds, services
 from receivables.imports.base import Outcome, RowReader, fetch_in, writing_line
 from receivables.imports.errors import ErrorList, ImportFileError
 from receivables.imports.parsing import fold, parse_amount, parse_currency, parse_date
-from receivables.imports.reader import MAX_FILE_BYTES, read_table
+from receivables.imports.reader import read_file_bytes, read_table
 from receivables.models import LEDGER_CURRENCY, BankTransaction, Invoice, Payment
 
 if TYPE_CHECKING:
@@ -335,17 +335,7 @@ def read_statement(path: str | Path, errors: ErrorList) -> list[BankLine]:
     """The statement's lines (camt.053 when the file is XML, CSV otherwise); problems of
     single lines go to ``errors``, a file that cannot be read raises ImportFileError."""
     path = Path(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ImportFileError(_("The file is larger than %(size)d MB; split it.")
-                                  % {"size": MAX_FILE_BYTES // (1024 * 1024)})  # fmt: skip
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ImportFileError(_("File not found: %(path)s") % {"path": path}) from exc
-    except OSError as exc:
-        raise ImportFileError(
-            _("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror or exc}
-        ) from exc
+    data = read_file_bytes(path)
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     lines = _camt_lines(data, errors) if head == b"<" else _csv_lines(path, errors)
     seen: Counter[tuple] = Counter()

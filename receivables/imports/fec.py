@@ -30,7 +30,7 @@ from receivables import bounds, services
 from receivables.imports.base import Importer, Outcome, fetch_in, writing_line
 from receivables.imports.errors import ErrorList, ImportFileError
 from receivables.imports.parsing import CellError, fold, parse_amount
-from receivables.imports.reader import MAX_FILE_BYTES, Row, Table
+from receivables.imports.reader import Row, Table, read_file_bytes
 from receivables.models import FecLine, Installment, Invoice, Payment
 
 # The columns the import reads (the standard's names, compared case-insensitively); the
@@ -67,21 +67,7 @@ def read_fec(path: str | Path) -> Table:
     pipe separated (chosen from the header), every cell stripped of its padding. Raises
     ImportFileError for a file that is not a FEC (missing columns are all named)."""
     path = Path(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ImportFileError(
-                _("The file is larger than %(size)d MB; split it.")
-                % {"size": MAX_FILE_BYTES // (1024 * 1024)}
-            )
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ImportFileError(_("File not found: %(path)s") % {"path": path}) from exc
-    except IsADirectoryError as exc:
-        raise ImportFileError(_("%(path)s is a directory, not a file.") % {"path": path}) from exc
-    except OSError as exc:
-        raise ImportFileError(
-            _("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror or exc}
-        ) from exc
+    data = read_file_bytes(path)
     if not data.strip():
         raise ImportFileError(_("The file is empty."))
     if b"\x00" in data:

@@ -45,11 +45,9 @@ def normalise_header(name: object) -> str:
     return cell_text(name).replace("\ufeff", "").strip().lower()
 
 
-def read_table(path: str | Path, *, required: Sequence[str], optional: Sequence[str] = ()) -> Table:
-    """Read ``path`` and check it has every ``required`` column.
-
-    Raises ImportFileError when the file is missing, empty, binary, not UTF-8, not
-    CSV/XLSX, has no data rows or lacks columns (all missing ones are named)."""
+def read_file_bytes(path: str | Path) -> bytes:
+    """The bytes of an import file, or ImportFileError (missing, a directory, unreadable,
+    larger than :data:`MAX_FILE_BYTES`): the first check of every importer."""
     path = Path(path)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
@@ -57,7 +55,7 @@ def read_table(path: str | Path, *, required: Sequence[str], optional: Sequence[
                 _("The file is larger than %(size)d MB; split it.")
                 % {"size": MAX_FILE_BYTES // (1024 * 1024)}
             )
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError as exc:
         raise ImportFileError(_("File not found: %(path)s") % {"path": path}) from exc
     except IsADirectoryError as exc:
@@ -66,6 +64,15 @@ def read_table(path: str | Path, *, required: Sequence[str], optional: Sequence[
         raise ImportFileError(
             _("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror or exc}
         ) from exc
+
+
+def read_table(path: str | Path, *, required: Sequence[str], optional: Sequence[str] = ()) -> Table:
+    """Read ``path`` and check it has every ``required`` column.
+
+    Raises ImportFileError when the file is missing, empty, binary, not UTF-8, not
+    CSV/XLSX, has no data rows or lacks columns (all missing ones are named)."""
+    path = Path(path)
+    data = read_file_bytes(path)
 
     if not data.strip():
         raise ImportFileError(_("The file is empty."))
