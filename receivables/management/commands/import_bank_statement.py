@@ -1,18 +1,20 @@
 """``manage.py import_bank_statement FILE [--dry-run]``: a camt.053 or CSV statement."""
 
-from typing import Any, NoReturn
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from receivables.imports.bank import BankImporter
-from receivables.imports.base import ImportAborted, Outcome
-from receivables.imports.command import import_failed
-from receivables.imports.errors import ImportFileError, RowError
+from receivables.imports.base import ImportAborted
+from receivables.imports.command import ImportCommand
+from receivables.imports.errors import ImportFileError
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
+    """Reports and refuses like the other imports (ImportCommand), reads its own file."""
+
     # A plain string: argparse formats it before any language is active.
     help = (
         "Import a bank statement (ISO 20022 camt.053, or CSV with columns date, amount; "
@@ -52,14 +54,3 @@ class Command(BaseCommand):
                 _("Imported %(path)s.") % {"path": path}, style_func=self.style.SUCCESS
             )
         self._report(outcome)
-
-    def _report(self, outcome: Outcome) -> None:
-        for note in outcome.notes:
-            self.stdout.write(_("Note: %(note)s") % {"note": note})
-        for label, value in outcome.counts:
-            self.stdout.write(f"{label}: {value}")
-
-    def _fail(self, errors: list[RowError]) -> NoReturn:
-        for error in errors:
-            self.stderr.write(str(error))
-        raise import_failed(errors)
