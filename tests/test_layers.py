@@ -83,3 +83,19 @@ def test_relations_only_point_down(app):
         and RANK[field.related_model._meta.app_label] > RANK[app]
     ]
     assert offenders == []
+
+
+# "A module past about 500 lines becomes a package" (README, Where things are): the margin
+# leaves room for a docstring, never for a second concern.
+MAX_MODULE_LINES = 520
+
+
+def test_no_module_is_past_about_500_lines():
+    long_modules = [
+        f"{path.relative_to(ROOT)}: {count} lines"
+        for app in [*LAYERS, "config"]
+        for path in sorted((ROOT / app).rglob("*.py"))
+        if "migrations" not in path.parts
+        and (count := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    ]
+    assert not long_modules, "split these into packages: " + "; ".join(long_modules)

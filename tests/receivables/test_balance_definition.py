@@ -30,7 +30,7 @@ from receivables.selectors import (
 )
 from tests.factories import CustomerFactory, make_user
 from workplaces.selectors import customers as pages
-from workplaces.selectors import dashboard
+from workplaces.selectors import sales
 
 D = Decimal
 DAY = datetime.timedelta(days=1)
@@ -210,8 +210,8 @@ class BalanceDefinition(HypothesisTestCase):
             assert totals.overdue == sum((b.overdue for b in expected.values()), D("0.00"))
 
         expected = ledger_balances(customer_ids=ids, as_of=today)
-        sales = dashboard.sales_customers(user=finance, today=today)
-        assert {c.pk: (to_cents(c.total), to_cents(c.overdue)) for c in sales} == {
+        rows = sales.sales_customers(user=finance, today=today)
+        assert {c.pk: (to_cents(c.total), to_cents(c.overdue)) for c in rows} == {
             pk: (b.total, b.overdue) for pk, b in expected.items()
         }
         # Over the limit: a limit a cent under the balance is breached, one equal is not.

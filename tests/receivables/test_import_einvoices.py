@@ -437,7 +437,7 @@ def test_hostile_or_wrong_files_are_refused_with_nothing_imported(tmp_path, data
 
 @pytest.mark.django_db
 def test_an_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(einvoices, "MAX_BYTES", 1000)
+    monkeypatch.setattr(einvoices.documents, "MAX_BYTES", 1000)
     _out, err = run_failing(write(tmp_path, "big.xml", cii() + b" " * 1000))
     assert "at most 1000 are accepted" in err
     assert snapshot() == ([], [], 0, [])
@@ -450,7 +450,7 @@ def test_an_oversized_xml_inside_a_small_pdf_is_refused(tmp_path, monkeypatch):
     )
     path = write(tmp_path, "f.pdf", facturx_pdf(padded))
     assert path.stat().st_size < 100_000
-    monkeypatch.setattr(einvoices, "MAX_BYTES", 100_000)
+    monkeypatch.setattr(einvoices.documents, "MAX_BYTES", 100_000)
     _out, err = run_failing(path)
     assert "invoice XML is larger than 100000 bytes" in err
     assert snapshot() == ([], [], 0, [])

@@ -16,7 +16,7 @@ from reminders.models import Reminder, ReminderItem, ScenarioStep
 from reminders.run import reminders_dry_run
 from reminders.run.claim import cancel_stale_pending
 from tests.factories import make_invoice, make_payment, make_reminder_customer
-from workplaces.selectors import dashboard
+from workplaces.selectors import sales
 
 pytestmark = pytest.mark.django_db
 
@@ -107,8 +107,8 @@ def test_the_planner_the_send_check_and_the_sales_view_agree(finance_user, compa
     assert planned == expected
 
     # The sales view: a next step only where the run may remind.
-    customers = list(dashboard.sales_customers(user=finance_user, today=DAY))
-    dashboard.next_steps(customers, DAY)
+    customers = list(sales.sales_customers(user=finance_user, today=DAY))
+    sales.next_steps(customers, DAY)
     with_next = {case_of[c.next_inst] for c in customers if c.next_step is not None}
     assert with_next == expected
 

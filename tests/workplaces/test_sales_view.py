@@ -18,7 +18,7 @@ from receivables.models import Dispute, PromiseToPay
 from reminders import services
 from reminders.models import Reminder, ScenarioStep
 from tests.factories import CustomerFactory, make_invoice, make_reminder_customer, make_user
-from workplaces.selectors import dashboard
+from workplaces.selectors import sales
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # data built from today
 HTMX = {"HX-Request": "true"}
@@ -140,8 +140,8 @@ def test_next_step_waits_for_a_pending_one(sales_user):
     letter.items.create(
         installment=invoice.installments.get(), step=letter.step, amount_left=1, days_late=50
     )
-    rows = list(dashboard.sales_customers(user=sales_user, today=today()))
-    dashboard.next_steps(rows, today())
+    rows = list(sales.sales_customers(user=sales_user, today=today()))
+    sales.next_steps(rows, today())
     step5 = ScenarioStep.objects.get(scenario__is_default=True, position=5)
     assert rows[0].next_step.name == step5.display_name and rows[0].next_step.pending
 

@@ -19,7 +19,7 @@ from core.htmx import render_page, wants_fragment
 from customers.models import Customer
 from workplaces.forms import CustomerFilterForm, SalesFilterForm
 from workplaces.selectors import customers as selectors
-from workplaces.selectors import dashboard
+from workplaces.selectors import sales
 
 PAGE_SIZE = 50
 SECTION_PAGE_SIZE = 25
@@ -44,9 +44,9 @@ def sales_view(request: HttpRequest) -> HttpResponse:
     """A sales rep's clients, riskiest first; finance and managers may pick a rep."""
     form = SalesFilterForm(request.GET, user=request.user)
     today = timezone.localdate()
-    customers = dashboard.sales_customers(user=request.user, today=today, rep_id=form.rep_id())
+    customers = sales.sales_customers(user=request.user, today=today, rep_id=form.rep_id())
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
-    dashboard.next_steps(page.object_list, today)
+    sales.next_steps(page.object_list, today)
     context = {
         "form": form,
         "page": page,

@@ -1,0 +1,243 @@
+"""The bank statement import: every booked line is recorded once as a :class:`BankTransaction`
+(whatever file it comes in). An incoming credit whose references name exactly one open
+invoice, in the ledger's currency and for no more than is open, becomes a payment
+allocated to that invoice; every other credit waits in the matching queue (status
+unmatched, with the reason). Returned direct debits reverse the payment they return.
+The company's own debits create nothing. All or nothing per file: every bad entry is
+reported.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
+
+from django.db.models import F, Sum
+from django.utils.translation import gettext as _
+
+from core.money import ZERO
+from receivables import bounds, services
+from receivables.imports.base import Outcome, fetch_in, writing_line
+from receivables.imports.errors import ErrorList, ImportFileError
+from receivables.models import LEDGER_CURRENCY, BankTransaction, Invoice, Payment
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+from receivables.imports.bank.matching import (
+    TOKEN,
+    invoice_numbers_named,
+    return_reason,
+    returned_payment,
+)
+from receivables.imports.bank.statements import BankLine, read_statement
+
+
+class OpenAmount(TypedDict):
+    open_amount: Decimal | None
+
+
+@dataclass
+class BankPlan:
+    lines: list[BankLine] = field(default_factory=list)
+    known: list[BankLine] = field(default_factory=list)
+    source: str = ""
+
+
+class BankImporter:
+    """``import_bank_statement``: see DESIGN.md, "Contracts other tools rely on"."""
+
+    def validate(self, path: str | Path) -> tuple[BankPlan, ErrorList]:
+        errors = ErrorList()
+        lines = read_statement(path, errors)
+        if not lines and not errors:
+            raise ImportFileError(_("The statement has no booked entry."))
+        plan = BankPlan(source=Path(path).name[:255])
+        ceiling = bounds.max_amount()
+        for line in lines:
+            if line.amount is not None:
+                for message in bounds.amount_refusals(line.amount, ceiling=ceiling):
+                    errors.add(line.line, f"amount: {message}")
+            if line.date is not None:
+                for message in bounds.not_future_refusals(
+                    line.date, what=_("A bank line cannot be dated in the future.")
+                ):
+                    errors.add(line.line, message)
+        if errors:
+            return plan, errors
+        known = set(
+            BankTransaction.objects.filter(import_key__in=[ln.key for ln in lines]).values_list(
+                "import_key", flat=True
+            )
+        )
+        candidates = {t.upper() for ln in lines for t in TOKEN.findall(ln.references())}
+        invoices: dict[str, WithAnnotations[Invoice, OpenAmount]] = {
+            i.number: i
+            for i in fetch_in(
+                Invoice.objects.active()
+                .invoices()
+                .select_related("customer")
+                .annotate(
+                    open_amount=Sum(F("installments__amount") - F("installments__paid_amount"))
+                ),
+                "number",
+                candidates | {c.lower() for c in candidates},
+            )
+        }
+        left = {n: i.open_amount or ZERO for n, i in invoices.items()}
+        open_numbers = {n for n, amount in left.items() if amount > 0}
+        claimed: set[int] = set()  # payments already returned by an earlier line
+        for line in lines:
+            if line.key in known:
+                plan.known.append(line)
+                continue
+            plan.lines.append(line)
+            self._decide(line, invoices, left, open_numbers, claimed)
+        return plan, errors
+
+    def _decide(
+        self,
+        line: BankLine,
+        invoices: dict,
+        left: dict,
+        open_numbers: set[str],
+        claimed: set[int],
+    ) -> None:
+        assert line.amount is not None
+        unmatched = BankTransaction.Status.UNMATCHED
+        if line.return_code or line.reversal:
+            self._decide_return(line, claimed)
+            return
+        if line.direction == BankTransaction.Direction.DEBIT:
+            line.status = BankTransaction.Status.IGNORED
+            line.status_reason = _("an outgoing debit of the company.")
+            return
+        line.status = unmatched
+        if line.currency != LEDGER_CURRENCY:
+            line.status_reason = _("in %(currency)s: the ledger is kept in %(ledger)s only.") % {
+                "currency": line.currency,
+                "ledger": LEDGER_CURRENCY,
+            }
+            return
+        named = invoice_numbers_named(line.references(), open_numbers)
+        if not named:
+            line.status_reason = _("no open invoice named.")
+        elif len(named) > 1:
+            line.status_reason = _("several open invoices named: %(numbers)s.") % {
+                "numbers": ", ".join(sorted(named))
+            }
+        elif line.amount > left[next(iter(named))]:
+            number = next(iter(named))
+            line.status_reason = _("%(amount)s is more than the %(open)s open on %(number)s.") % {
+                "amount": line.amount,
+                "open": left[number],
+                "number": number,
+            }
+        else:
+            number = next(iter(named))
+            left[number] -= line.amount
+            if left[number] <= 0:
+                open_numbers.discard(number)
+            line.invoice = invoices[number]
+            line.status = BankTransaction.Status.MATCHED
+            line.status_reason = ""
+
+    def _decide_return(self, line: BankLine, claimed: set[int]) -> None:
+        """A returned direct debit (or a reversed credit): find the payment it sends
+        back, to be reversed by ``services.payment_return``; else it waits for a person."""
+        assert line.amount is not None and line.date is not None
+        code = line.return_code or "RvslInd"
+        line.return_reason = return_reason(code)
+        line.status = BankTransaction.Status.UNMATCHED
+        if line.currency != LEDGER_CURRENCY:
+            line.status_reason = _("in %(currency)s: the ledger is kept in %(ledger)s only.") % {
+                "currency": line.currency,
+                "ledger": LEDGER_CURRENCY,
+            }
+            return
+        payment = returned_payment(line, exclude=claimed)
+        if payment is None:
+            line.status_reason = _(
+                "returned direct debit (%(reason)s): no single payment found to reverse."
+            ) % {"reason": line.return_reason}
+            return
+        claimed.add(payment.pk)
+        line.returned = payment
+        line.status = BankTransaction.Status.RETURNED
+        line.status_reason = _("returned direct debit (%(reason)s).") % {
+            "reason": line.return_reason
+        }
+
+    def describe(self, plan: BankPlan) -> Outcome:
+        counts = Counter(line.status for line in plan.lines)
+        matched = sum(
+            (ln.amount or ZERO for ln in plan.lines if ln.status == BankTransaction.Status.MATCHED),
+            ZERO,
+        )
+        return Outcome(
+            counts=[
+                (_("bank lines already imported"), len(plan.known)),
+                (_("credits matched and allocated"), counts[BankTransaction.Status.MATCHED]),
+                (_("amount allocated to invoices"), matched),
+                (
+                    _("lines waiting in the matching queue"),
+                    counts[BankTransaction.Status.UNMATCHED],
+                ),
+                (_("outgoing debits ignored"), counts[BankTransaction.Status.IGNORED]),
+                (_("returned payments reversed"), counts[BankTransaction.Status.RETURNED]),
+            ],
+            notes=[
+                _("line %(line)d: %(reason)s") % {"line": ln.line, "reason": ln.status_reason}
+                for ln in plan.lines
+                if ln.status == BankTransaction.Status.UNMATCHED
+            ],
+        )
+
+    def apply(self, plan: BankPlan) -> Outcome:
+        """Record every new line, and a payment for each matched credit; the caller
+        holds the transaction."""
+        for line in plan.lines:
+            assert line.date is not None and line.amount is not None
+            with writing_line(line.line):
+                payment = None
+                customer = None
+                if line.status == BankTransaction.Status.RETURNED:
+                    assert line.returned is not None
+                    payment = services.payment_return(
+                        payment=line.returned, on=line.date, reason=line.return_reason
+                    )
+                    customer = payment.customer
+                elif line.status == BankTransaction.Status.MATCHED:
+                    assert line.invoice is not None
+                    customer = line.invoice.customer
+                    payment = services.payment_record(
+                        customer=customer,
+                        invoice=line.invoice,
+                        date=line.date,
+                        amount=line.amount,
+                        method=Payment.Method.TRANSFER,
+                        reference=(line.bank_reference or line.end_to_end_id)[:100],
+                    )
+                BankTransaction.objects.create(
+                    import_key=line.key,
+                    date=line.date,
+                    amount=line.amount,
+                    currency=line.currency,
+                    direction=line.direction,
+                    bank_reference=line.bank_reference,
+                    end_to_end_id=line.end_to_end_id,
+                    creditor_reference=line.creditor_reference,
+                    remittance=line.remittance,
+                    counterparty_name=line.counterparty_name,
+                    counterparty_iban=line.counterparty_iban,
+                    return_code=line.return_code[:10],
+                    status=line.status,
+                    status_reason=line.status_reason[:255],
+                    payment=payment,
+                    customer=customer,
+                    source=plan.source,
+                )
+        return self.describe(plan)

@@ -1,0 +1,328 @@
+"""Writes to the ledger: invoices with their plans, payments, credit notes, allocations.
+
+Each service is atomic and keeps the denormalised sums (``Installment.paid_amount``,
+``Payment.allocated_amount``) equal to the allocations, which the database then checks
+(never beyond what is due, never beyond what was paid).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from core.confirm import raise_unless_confirmed
+from core.money import ZERO, format_money_active
+from customers.models import Activity, Customer
+from receivables import bounds
+from receivables.models import (
+    LEDGER_CURRENCY,
+    Allocation,
+    Installment,
+    Invoice,
+    Payment,
+)
+from receivables.plans import PlanKind, build_plan
+
+if TYPE_CHECKING:
+    pass
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    customer: Customer,
+    number: str,
+    issue_date: datetime.date,
+    due_date: datetime.date,
+    amount: Decimal,
+    currency: str = LEDGER_CURRENCY,
+    po_number: str = "",
+    plan: str = PlanKind.SINGLE,
+    parts: int | None = None,
+    custom: Sequence[tuple[datetime.date, Decimal]] | None = None,
+    confirmed: bool = False,
+) -> Invoice:
+    """Create an invoice and its installment plan (first part due on ``due_date``).
+    Another currency than the ledger's is refused (``Invoice.currency``'s validator), and
+    so is an amount or a date out of the ledger's bounds (receivables/bounds.py); an
+    issue date more than a year ago, or no PO number for a customer who requires one,
+    needs ``confirmed``."""
+    if due_date < issue_date:
+        raise ValidationError(_("The due date cannot be before the issue date."))
+    refusals, warnings = bounds.invoice_checks(
+        customer=customer,
+        issue_date=issue_date,
+        due_date=due_date,
+        amount=amount,
+        po_number=po_number,
+    )
+    bounds.refuse(refusals)
+    raise_unless_confirmed(warnings, confirmed=confirmed)
+    invoice = Invoice(
+        customer=customer,
+        number=number,
+        issue_date=issue_date,
+        due_date=due_date,
+        amount=amount,
+        currency=currency,
+        po_number=po_number,
+    )
+    invoice.full_clean(validate_unique=True, validate_constraints=False)
+    plan_parts = build_plan(total=amount, first_due=due_date, kind=plan, parts=parts, custom=custom)
+    if plan_parts[0].due_date < issue_date:
+        raise ValidationError(_("An installment cannot fall due before the issue date."))
+    invoice.save()
+    Installment.objects.bulk_create(
+        Installment(invoice=invoice, sequence=i, due_date=p.due_date, amount=p.amount)
+        for i, p in enumerate(plan_parts, start=1)
+    )
+    return invoice
+
+
+def _allocate(
+    *,
+    installments: Iterable[Installment],
+    available: Decimal,
+    date: datetime.date,
+    payment: Payment | None = None,
+    credit_note: Invoice | None = None,
+) -> Decimal:
+    """Allocate up to ``available`` to ``installments`` in the order given (they must be
+    locked by the caller). Returns what was allocated. Two queries whatever the count:
+    one insert of the allocations, one update of the installments."""
+    allocations: list[Allocation] = []
+    touched: list[Installment] = []
+    left = available
+    for inst in installments:
+        if left <= 0:
+            break
+        share = min(inst.amount - inst.paid_amount, left)
+        if share <= 0:
+            continue
+        allocations.append(
+            Allocation(
+                installment=inst, payment=payment, credit_note=credit_note, amount=share, date=date
+            )
+        )
+        inst.paid_amount += share
+        touched.append(inst)
+        left -= share
+    Allocation.objects.bulk_create(allocations)
+    Installment.objects.bulk_update(touched, ["paid_amount"])
+    return available - left
+
+
+def _open_installments_for_update(customer: Customer, invoice: Invoice | None = None):
+    """The open installments of a customer (or of one invoice), oldest due first,
+    locked for the rest of the transaction."""
+    qs = Installment.objects.open().filter(invoice__customer=customer)
+    if invoice is not None:
+        qs = qs.filter(invoice=invoice)
+    return qs.select_for_update(of=("self",)).order_by(
+        "due_date", "invoice__issue_date", "invoice__number", "sequence"
+    )
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    customer: Customer,
+    date: datetime.date,
+    amount: Decimal,
+    method: str = Payment.Method.TRANSFER,
+    reference: str = "",
+    invoice: Invoice | None = None,
+    installments: Sequence[Installment] | None = None,
+    import_key: str | None = None,
+) -> Payment:
+    """Record a payment and allocate it: to the chosen installments, else to the named
+    invoice's installments, else oldest first over all the customer's open installments.
+    Whatever is left (an overpayment) stays as unallocated credit."""
+    if amount <= 0:
+        raise ValidationError(_("A payment amount must be positive."))
+    bounds.refuse(bounds.amount_refusals(amount))
+    bounds.refuse(
+        bounds.not_future_refusals(date, what=_("A payment cannot be dated in the future."))
+    )
+    if invoice is not None and invoice.customer_id != customer.pk:
+        raise ValidationError(_("That invoice belongs to another customer."))
+    payment = Payment.objects.create(
+        customer=customer,
+        date=date,
+        amount=amount,
+        method=method,
+        reference=reference,
+        import_key=import_key,
+    )
+    payment_allocate(payment=payment, invoice=invoice, installments=installments)
+    return payment
+
+
+@transaction.atomic
+def payment_allocate(
+    *,
+    payment: Payment,
+    invoice: Invoice | None = None,
+    installments: Sequence[Installment] | None = None,
+    on: datetime.date | None = None,
+) -> Decimal:
+    """Allocate the unallocated part of ``payment``; returns the amount allocated. The
+    allocations carry the payment's date, or ``on`` (a re-allocation: dated the day it
+    is made, so the earlier days still read the allocation it replaced)."""
+    original = payment
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.returned_on is not None:
+        raise ValidationError(_("This payment was returned by the bank: it pays nothing."))
+    if installments is not None:
+        ids = [i.pk for i in installments]
+        locked = {
+            i.pk: i
+            for i in Installment.objects.open()
+            .filter(pk__in=ids, invoice__customer_id=payment.customer_id)
+            .select_for_update(of=("self",))
+        }
+        targets = [locked[i] for i in ids if i in locked]
+    else:
+        targets = list(_open_installments_for_update(payment.customer, invoice))
+    allocated = _allocate(
+        installments=targets,
+        available=payment.amount - payment.allocated_amount,
+        date=on or payment.date,
+        payment=payment,
+    )
+    if allocated:
+        Payment.objects.filter(pk=payment.pk).update(
+            allocated_amount=F("allocated_amount") + allocated
+        )
+        payment.allocated_amount += allocated
+    original.allocated_amount = payment.allocated_amount
+    return allocated
+
+
+@transaction.atomic
+def credit_note_create(
+    *,
+    customer: Customer,
+    number: str,
+    issue_date: datetime.date,
+    amount: Decimal,
+    credited_invoice: Invoice | None = None,
+    currency: str = LEDGER_CURRENCY,
+) -> Invoice:
+    """Issue a credit note ("avoir") and apply it to the credited invoice's open
+    installments (latest due first, as a credit note usually reduces the end of a plan);
+    without an invoice, or beyond it, it stays as unallocated credit."""
+    if amount <= 0:
+        raise ValidationError(_("A credit note amount must be positive."))
+    bounds.refuse(bounds.amount_refusals(amount))
+    bounds.refuse(
+        bounds.not_future_refusals(
+            issue_date, what=_("A credit note cannot be dated in the future.")
+        )
+    )
+    if credited_invoice is not None and credited_invoice.customer_id != customer.pk:
+        raise ValidationError(_("That invoice belongs to another customer."))
+    note = Invoice(
+        customer=customer,
+        number=number,
+        kind=Invoice.Kind.CREDIT_NOTE,
+        issue_date=issue_date,
+        due_date=issue_date,
+        amount=amount,
+        currency=currency,
+        credited_invoice=credited_invoice,
+    )
+    note.full_clean(validate_constraints=False)
+    note.save()
+    if credited_invoice is not None:
+        targets = list(
+            _open_installments_for_update(customer, credited_invoice).order_by(
+                "-due_date", "-sequence"
+            )
+        )
+        _allocate(installments=targets, available=amount, date=issue_date, credit_note=note)
+    return note
+
+
+def _release(allocations: QuerySet[Allocation], *, on: datetime.date) -> None:
+    """Release the live ``allocations``: add the reversal of each, dated ``on``, and give
+    their amounts back to installments and payments. Set-based: one read, one insert,
+    one update per touched row kind."""
+    live = list(
+        allocations.filter(reverses__isnull=True, reversal__isnull=True).select_for_update(
+            of=("self",)
+        )
+    )
+    if not live:
+        return
+    Allocation.objects.bulk_create(
+        Allocation(
+            installment_id=a.installment_id,
+            payment_id=a.payment_id,
+            credit_note_id=a.credit_note_id,
+            amount=-a.amount,
+            date=on,
+            reverses=a,
+        )
+        for a in live
+    )
+    pay_updates: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    inst_updates: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for a in live:
+        inst_updates[a.installment_id] += a.amount
+        if a.payment_id is not None:
+            pay_updates[a.payment_id] += a.amount
+    payments = list(Payment.objects.select_for_update().filter(pk__in=pay_updates))
+    for p in payments:
+        p.allocated_amount -= pay_updates[p.pk]
+    Payment.objects.bulk_update(payments, ["allocated_amount"])
+    insts = list(Installment.objects.select_for_update().filter(pk__in=inst_updates))
+    for i in insts:
+        i.paid_amount -= inst_updates[i.pk]
+    Installment.objects.bulk_update(insts, ["paid_amount"])
+
+
+# --- corrections by finance staff ------------------------------------------------------
+# Each records its reason on the customer's timeline (customers.services.correction_log).
+
+
+@transaction.atomic
+def payment_return(*, payment: Payment, on: datetime.date, reason: str) -> Payment:
+    """A payment the bank sent back (a returned SEPA direct debit): its allocations are
+    released (reversals dated ``on``, so the history keeps what it had paid), the
+    installments they paid are open again and, from ``on``, the payment counts for
+    nothing. The installments become remindable even for a customer paying by direct
+    debit (``InstallmentQuerySet.in_reminder_scope``). The reason goes on the customer's
+    timeline."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.returned_on is not None:
+        raise ValidationError(_("This payment was already returned by the bank."))
+    if on < payment.date:
+        raise ValidationError(_("A payment cannot be returned before it was received."))
+    _release(Allocation.objects.filter(payment=payment), on=on)
+    payment.refresh_from_db()
+    payment.returned_on = on
+    payment.save(update_fields=["returned_on"])
+    Activity.objects.create(
+        customer=payment.customer,
+        kind=Activity.Kind.PAYMENT,
+        summary=(
+            _("Payment of %(amount)s of %(date)s returned by the bank: %(reason)s")
+            % {
+                "amount": format_money_active(payment.amount),
+                "date": formats.date_format(payment.date, "SHORT_DATE_FORMAT"),
+                "reason": reason,
+            }
+        )[:255],
+        body=reason,
+    )
+    return payment
