@@ -18,6 +18,7 @@ urlpatterns = [
     path("reminders/", include("reminders.urls")),
     path("reports/", include("workplaces.report_urls")),
     path("letters/", include("reminders.letters.urls")),
+    path("imports/", include("workplaces.import_urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -64,6 +64,9 @@ class Action(StrEnum):
     """The manager's KPIs and the list of monthly snapshots."""
     TAKE_SNAPSHOTS = "take_snapshots"
     """Ask for an aged-balance snapshot of a past month end."""
+    IMPORT = "import"
+    """Import files into the ledger (invoices, payments, FEC, e-invoices, bank statements)
+    and work the bank matching queue."""
 
 
 # The only table of rights. A user holds the union of the rights of their roles.
