@@ -49,7 +49,7 @@ class CustomerAdmin(admin.ModelAdmin):
                     ("credit_limit", "insured_cover"),
                     "reminders_exempt",
                     "reminders_paused_until",
-                    "direct_debit",
+                    ("direct_debit", "sepa_mandate"),
                 )
             },
         ),

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from core import access
 from core.access import AnyUser
 from core.money import MoneyField
-from customers.validators import validate_siren, validate_vat_number
+from customers.validators import validate_sepa_mandate, validate_siren, validate_vat_number
 
 
 class Language(models.TextChoices):
@@ -71,6 +71,16 @@ class Customer(models.Model):
     reminders_exempt = models.BooleanField(_("exempt from reminders"), default=False)
     reminders_paused_until = models.DateField(_("reminders paused until"), null=True, blank=True)
     direct_debit = models.BooleanField(_("pays by direct debit"), default=False)
+    sepa_mandate = models.CharField(
+        _("SEPA mandate reference"),
+        max_length=35,
+        blank=True,
+        validators=[validate_sepa_mandate],
+        help_text=_(
+            "The unique mandate reference (RUM) of the customer's direct debits: a returned "
+            "debit naming it is recognised even without an invoice number."
+        ),
+    )
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -89,6 +99,12 @@ class Customer(models.Model):
             models.CheckConstraint(
                 condition=Q(insured_cover__isnull=True) | Q(insured_cover__gte=0),
                 name="customer_insured_cover_non_negative",
+            ),
+            models.UniqueConstraint(
+                fields=["sepa_mandate"],
+                condition=~Q(sepa_mandate=""),
+                name="customer_sepa_mandate_unique",
+                violation_error_message=_("Another customer has this SEPA mandate reference."),
             ),
         ]
         indexes = [models.Index(fields=["sales_rep", "name"])]

@@ -38,6 +38,7 @@ CUSTOMER_FIELDS: tuple[str, ...] = (
     "insured_cover",
     "reminders_exempt",
     "direct_debit",
+    "sepa_mandate",
     "notes",
 )
 CONTACT_FIELDS: tuple[str, ...] = (

@@ -2,6 +2,8 @@
 SIREN and VAT number, the creditor's (receivables.CompanyProfile) SIREN, VAT number and the
 bank details printed on every reminder and formal notice."""
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from stdnum import bic, iban
@@ -26,6 +28,21 @@ def validate_vat_number(value: str) -> None:
         raise ValidationError(
             _("%(value)s is not a valid EU VAT number."), params={"value": value}
         ) from exc
+
+
+# The characters a SEPA mandate reference (RUM) may hold, at most 35 (EPC rulebook).
+SEPA_MANDATE = re.compile(r"[A-Za-z0-9+?/\-:().,' ]{1,35}")
+
+
+def validate_sepa_mandate(value: str) -> None:
+    if not SEPA_MANDATE.fullmatch(value):
+        raise ValidationError(
+            _(
+                "%(value)s is not a SEPA mandate reference: at most 35 letters, digits, "
+                "spaces or + ? / - : ( ) . , '"
+            ),
+            params={"value": value},
+        )
 
 
 def validate_iban(value: str) -> None:

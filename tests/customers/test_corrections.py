@@ -33,12 +33,29 @@ def test_customer_create_compacts_and_validates_identifiers(finance_user):
     [
         ("siren", "123456789", "is not a valid SIREN number"),
         ("vat_number", "FR00123456789", "is not a valid EU VAT number"),
+        ("sepa_mandate", "RUM#1", "is not a SEPA mandate reference"),
+        ("sepa_mandate", "R" * 36, "is not a SEPA mandate reference"),
     ],
 )
 def test_invalid_identifiers_are_refused_and_nothing_written(finance_user, field, value, message):
     with pytest.raises(ValidationError, match=message):
         services.customer_create(user=finance_user, customer_ref="411X", name="X", **{field: value})
     assert not Customer.objects.exists() and not Activity.objects.exists()
+
+
+def test_a_sepa_mandate_belongs_to_one_customer(finance_user):
+    CustomerFactory(sepa_mandate="RUM-0001")
+    other = CustomerFactory()
+    with pytest.raises(ValidationError, match="Another customer has this SEPA mandate"):
+        services.customer_update(
+            customer=other, user=finance_user, reason="mandate", sepa_mandate="RUM-0001"
+        )
+    other.refresh_from_db()
+    assert other.sepa_mandate == "" and not Activity.objects.exists()
+    services.customer_update(
+        customer=other, user=finance_user, reason="mandate", sepa_mandate="RUM-0002 (2026)"
+    )
+    assert Customer.objects.get(pk=other.pk).sepa_mandate == "RUM-0002 (2026)"
 
 
 def test_customer_update_records_fields_and_reason(finance_user):

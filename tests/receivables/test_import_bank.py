@@ -27,7 +27,7 @@ NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.{version}"
 
 def entry(
     amount, *, ref, ccy="EUR", cd="CRDT", day="2026-11-16", ustrd="", e2e="", name="",
-    iban="", rtr="", rvsl=False, strd="",
+    iban="", rtr="", rvsl=False, strd="", mndt="",
 ):  # fmt: skip
     rmt = f"<Ustrd>{ustrd}</Ustrd>" if ustrd else ""
     if strd:
@@ -40,7 +40,8 @@ def entry(
       <Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>{day}</Dt></BookgDt>
       {f"<AcctSvcrRef>{ref}</AcctSvcrRef>" if ref else ""}
       <NtryDtls><TxDtls>
-        <Refs><EndToEndId>{e2e or "NOTPROVIDED"}</EndToEndId></Refs>
+        <Refs><EndToEndId>{e2e or "NOTPROVIDED"}</EndToEndId>
+          {f"<MndtId>{mndt}</MndtId>" if mndt else ""}</Refs>
         <RltdPties><{party}><Nm>{name}</Nm></{party}>
           <{party}Acct><Id><IBAN>{iban}</IBAN></Id></{party}Acct></RltdPties>
         {f"<RmtInf>{rmt}</RmtInf>" if rmt else ""}
@@ -340,6 +341,22 @@ def test_a_return_is_found_by_amount_and_customer(tmp_path, debited):
     # Another amount names no payment.
     run(camt(tmp_path, entry("12.00", ref="R3", cd="DBIT", rvsl=True, name=gamma.name), name="b"))
     assert BankTransaction.objects.get(bank_reference="R3").status == "unmatched"
+
+
+def test_a_return_is_found_by_the_customers_sepa_mandate(tmp_path, debited):
+    gamma, _invoice, payment = debited
+    gamma.sepa_mandate = "RUM-GAMMA-0001"
+    gamma.save()
+    # The bank names neither the end-to-end id nor the customer as Relance knows it: only
+    # the mandate (another mandate names nobody, and nothing moves).
+    run(camt(tmp_path, entry("900.00", ref="R4", cd="DBIT", rtr="AC06", mndt="RUM-OTHER")))
+    assert BankTransaction.objects.get(bank_reference="R4").status == "unmatched"
+    run(camt(tmp_path, entry("900.00", ref="R5", cd="DBIT", rtr="AC06", mndt="RUM-GAMMA-0001",
+                             name="GAMMA INDUSTRIE SAS"), name="b"))  # fmt: skip
+    line = BankTransaction.objects.get(bank_reference="R5")
+    assert line.status == BankTransaction.Status.RETURNED and line.payment == payment
+    payment.refresh_from_db()
+    assert payment.returned_on is not None
 
 
 def test_the_matching_queue_proposes_invoices_with_their_reason(

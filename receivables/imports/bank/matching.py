@@ -53,8 +53,9 @@ def return_reason(code: str) -> str:
 def returned_payment(line: BankLine, *, exclude: set[int]) -> Payment | None:
     """The payment a returned direct debit sends back: the one whose reference (or
     whose bank line's end-to-end id) is the return's end-to-end id; else the latest
-    payment of that amount, by direct debit, of the customer the return names (by an
-    invoice number, the counterparty's known IBAN or its exact name), dated on or before
+    payment of that amount, by direct debit, of the customer the return names (by its
+    SEPA mandate, an invoice number, the counterparty's known IBAN or its exact name),
+    dated on or before
     the return. None when there is none or no single one."""
     assert line.amount is not None and line.date is not None
     live = Payment.objects.filter(returned_on__isnull=True, date__lte=line.date).exclude(
@@ -82,9 +83,16 @@ def returned_payment(line: BankLine, *, exclude: set[int]) -> Payment | None:
 
 
 def customers_named(line: BankLine) -> set[int]:
-    """Ids of the customers a bank line points to: by an invoice number in its
-    references, else by a counterparty IBAN seen on an earlier line of a customer, else by
-    the counterparty's exact name (case apart)."""
+    """Ids of the customers a bank line points to: by the SEPA mandate a direct debit (or
+    its return) names, else by an invoice number in its references, else by a
+    counterparty IBAN seen on an earlier line of a customer, else by the counterparty's
+    exact name (case apart)."""
+    if line.mandate_id:
+        found = set(
+            Customer.objects.filter(sepa_mandate=line.mandate_id).values_list("pk", flat=True)
+        )
+        if found:
+            return found
     tokens = {t.upper() for t in TOKEN.findall(line.references())}
     if tokens:
         found = set(

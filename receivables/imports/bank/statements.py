@@ -52,6 +52,7 @@ class BankLine:
     direction: str = BankTransaction.Direction.CREDIT
     bank_reference: str = ""
     end_to_end_id: str = ""
+    mandate_id: str = ""
     creditor_reference: str = ""
     remittance: str = ""
     counterparty_name: str = ""
@@ -250,6 +251,7 @@ def _camt_line(entry: _Node, account: str, errors: ErrorList, txs: list[_Node]) 
     for tx in txs:
         reference = reference or tx.value("Refs", "AcctSvcrRef")
         line.end_to_end_id = line.end_to_end_id or _useful(tx.value("Refs", "EndToEndId"))
+        line.mandate_id = line.mandate_id or tx.value("Refs", "MndtId")[:35]
         info = tx.find("RmtInf")
         if info is not None:
             remittance += [_text_of(n) for n in info.findall("Ustrd")]
