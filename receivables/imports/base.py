@@ -15,6 +15,10 @@ from receivables.imports.errors import ErrorList, RowError
 from receivables.imports.parsing import CellError, cell_text
 from receivables.imports.reader import Row, Table
 
+# What a spreadsheet takes for the start of a formula in a text cell (OWASP's CSV
+# injection list, less the minus sign, which starts negative numbers and credit notes).
+FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+
 # Stay under SQLite's limit on query parameters whatever the file size.
 LOOKUP_CHUNK = 500
 
@@ -87,12 +91,28 @@ class RowReader:
         self.errors.add(self.line, message)
 
     def required(self, column: str) -> str:
-        value = text(self.row, column)
-        if not value:
+        value = self.optional(column)
+        if not value and text(self.row, column) == "":
             self.error(_("missing value in required column %(column)s.") % {"column": column})
         return value
 
     def optional(self, column: str) -> str:
+        value = text(self.row, column)
+        if value.startswith(FORMULA_STARTS):
+            # Stored, it would come back out in every export and spreadsheet a user opens.
+            self.error(
+                _(
+                    "%(column)s starts with %(sign)s: a spreadsheet would run it as a "
+                    "formula; remove the sign."
+                )
+                % {"column": column, "sign": value[0]}
+            )
+            return ""
+        return value
+
+    def free_text(self, column: str) -> str:
+        """A text written by someone outside the company (a payer's remittance), read as
+        it is: refusing it would let them block the import."""
         return text(self.row, column)
 
     def check_length(self, column: str, value: str, max_length: int | None) -> str:

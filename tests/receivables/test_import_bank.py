@@ -235,6 +235,19 @@ def test_a_csv_statement(tmp_path, ledger):
     assert snapshot() == before
 
 
+def test_a_payers_text_that_looks_like_a_formula_does_not_block_the_statement(tmp_path, ledger):
+    # A payer chooses their remittance text: refusing it would let them block the import.
+    path = write_csv(
+        tmp_path,
+        ['2026-11-16,500.00,EUR,"=HYPERLINK(""x"") F-100",@ACME,,REF9'],
+        header="date,amount,currency,reference,counterparty_name,counterparty_iban,bank_reference",
+        name="statement.csv",
+    )
+    out, err = run(path)
+    assert err == "" and "credits matched and allocated: 1" in out
+    assert BankTransaction.objects.get(bank_reference="REF9").counterparty_name == "@ACME"
+
+
 def test_every_bad_entry_is_reported_and_nothing_imported(tmp_path, ledger):
     path = camt(
         tmp_path,

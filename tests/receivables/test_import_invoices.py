@@ -271,6 +271,26 @@ VALID_ROW = "411OK,OK SA,F-OK,2026-01-01,2026-01-31,10.00,,,,"
             "411A,A SA,F1,2026-01-01,2026-01-31,10,,,,,extra",
             "line 3: the row has more values than the header has columns.",
         ),
+        (
+            '411A,"=HYPERLINK(""http://evil.example"",""Acme"")",F1,2026-01-01,2026-01-31,10,,,,',
+            "line 3: customer_name starts with =: a spreadsheet would run it as a formula",
+        ),
+        (
+            "411A,A SA,@SUM(1+1)*cmd,2026-01-01,2026-01-31,10,,,,",
+            "line 3: invoice_number starts with @: a spreadsheet would run it as a formula",
+        ),
+        (
+            "411A,A SA,F1,2026-01-01,2026-01-31,10,,+33 PO,,",
+            "line 3: po_number starts with +: a spreadsheet would run it as a formula",
+        ),
+        (
+            "411A,A SA,F1,2026-01-01,9999-12-31,10,,,,",
+            "line 3: issue_date: The due date 9999-12-31 is more than a year after the issue date.",
+        ),
+        (
+            "411A,A SA,F1,2026-01-01,2026-01-31,99999999999999999999,,,,",
+            "line 3: amount: 99999999999999999999 is too large",
+        ),
     ],
 )
 def test_bad_row_is_reported_with_its_line_and_nothing_is_imported(tmp_path, db, row, message):
@@ -280,6 +300,25 @@ def test_bad_row_is_reported_with_its_line_and_nothing_is_imported(tmp_path, db,
     assert any(message.startswith(str(e)) or str(e).startswith(message) for e in exc.errors)
     assert "1 error found: nothing was imported." in str(exc)
     assert snapshot() == before
+
+
+def test_a_date_in_year_1_is_refused_with_its_line(tmp_path, db):
+    _exc, err = run_failing(
+        csv_file(tmp_path, [VALID_ROW, "411A,A SA,F1,0001-01-01,2001-01-31,10,,,,"])
+    )
+    assert "line 3: 0001-01-01 is more than a year ago" in err
+    assert "Traceback" not in err
+    assert snapshot() == ([], [], [], 0)
+
+
+def test_a_file_over_50_mb_is_refused_before_it_is_read(tmp_path, db):
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as f:  # sparse: 50 MB and one byte without writing them
+        f.write((HEADER + "\n").encode())
+        f.truncate(50 * 1024 * 1024 + 1)
+    exc, err = run_failing(path)
+    assert "The file is larger than 50 MB; split it." in err
+    assert len(exc.errors) == 1 and snapshot() == ([], [], [], 0)
 
 
 @pytest.mark.parametrize(

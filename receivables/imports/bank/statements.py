@@ -305,9 +305,11 @@ def _csv_lines(path: Path, errors: ErrorList) -> list[BankLine]:
             if amount < 0:
                 line.direction = BankTransaction.Direction.DEBIT
         line.currency = cells.parse("currency", parse_currency, required=False) or LEDGER_CURRENCY
-        line.remittance = cells.optional("reference")
+        # What the payer typed travels as it is (a remittance starting with "=" must not
+        # block a whole statement); exports neutralise it like every other text.
+        line.remittance = cells.free_text("reference")
         line.counterparty_name = cells.check_length(
-            "counterparty_name", cells.optional("counterparty_name"), 140
+            "counterparty_name", cells.free_text("counterparty_name"), 140
         )
         line.counterparty_iban = cells.optional("counterparty_iban").replace(" ", "").upper()[:34]
         line.bank_reference = cells.check_length(
