@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -19,5 +17,5 @@ urlpatterns = [
     path("reports/", include("workplaces.report_urls")),
     path("letters/", include("reminders.letters.urls")),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Stored files (letters, invoice PDFs) are never served from MEDIA_ROOT by URL, not even
+# under DEBUG: each has a view that fetches its row through visible_to(request.user).
