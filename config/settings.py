@@ -12,6 +12,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from core.secret_key import DEV_KEY, GENERATE_HINT, secret_key_problem
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
 
@@ -20,11 +22,13 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    # mypy's django-stubs plugin imports these settings to read the models: no secret there.
-    if not (DEBUG or TESTING or "mypy" in sys.modules):
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-dev-only-key-" + "x" * 40
+# mypy's django-stubs plugin imports these settings to read the models: no secret there.
+if not (DEBUG or TESTING or "mypy" in sys.modules):
+    if not SECRET_KEY:
+        raise ImproperlyConfigured(f"SECRET_KEY must be set when DEBUG is off; {GENERATE_HINT}.")
+    if problem := secret_key_problem(SECRET_KEY):
+        raise ImproperlyConfigured(f"{problem}: refused when DEBUG is off; {GENERATE_HINT}.")
+SECRET_KEY = SECRET_KEY or DEV_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
