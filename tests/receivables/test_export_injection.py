@@ -41,8 +41,13 @@ def hostile(sales_user):
 
 EXPECTED_EN = (
     "customer_ref,customer_name,not_due,d1_30,d31_60,d61_90,d90_plus,total\n"
-    f"'{EVIL_REF},\"'{EVIL_NAME.replace('"', '""')}\",-29.99,0.00,0.00,0.00,0.00,-29.99\n"
-    "TOTAL,,-29.99,0.00,0.00,0.00,0.00,-29.99\n"
+    + "'"
+    + EVIL_REF
+    + ",\"'"
+    + EVIL_NAME.replace('"', '""')
+    + '"'
+    + ",-29.99,0.00,0.00,0.00,0.00,-29.99\n"
+    + "TOTAL,,-29.99,0.00,0.00,0.00,0.00,-29.99\n"
 )
 
 
