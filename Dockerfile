@@ -20,8 +20,10 @@ RUN pip install "uv==$(python -c 'import tomllib; print(tomllib.load(open("pypro
     && uv sync --locked --no-install-project --python /usr/local/bin/python
 COPY . .
 RUN uv sync --locked --python /usr/local/bin/python
-RUN SECRET_KEY=build-only DEBUG=false python manage.py collectstatic --noinput -v0 \
-    && SECRET_KEY=build-only python manage.py compilemessages --ignore=.venv -v0 \
+# A throwaway key: these two commands need settings, not a secret.
+RUN export SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    && DEBUG=false python manage.py collectstatic --noinput -v0 \
+    && python manage.py compilemessages --ignore=.venv -v0 \
     && useradd --create-home relance && mkdir -p /app/var/media && chown -R relance /app/var
 USER relance
 EXPOSE 8000

@@ -5,12 +5,15 @@ EMAIL_URL; see the README's "Configuration" section.
 """
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+
+from core.secret_key import DEV_KEY, GENERATE_HINT, secret_key_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
@@ -20,11 +23,13 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    # mypy's django-stubs plugin imports these settings to read the models: no secret there.
-    if not (DEBUG or TESTING or "mypy" in sys.modules):
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-dev-only-key-" + "x" * 40
+# mypy's django-stubs plugin imports these settings to read the models: no secret there.
+if not (DEBUG or TESTING or "mypy" in sys.modules):
+    if not SECRET_KEY:
+        raise ImproperlyConfigured(f"SECRET_KEY must be set when DEBUG is off; {GENERATE_HINT}.")
+    if problem := secret_key_problem(SECRET_KEY):
+        raise ImproperlyConfigured(f"{problem}: refused when DEBUG is off; {GENERATE_HINT}.")
+SECRET_KEY = SECRET_KEY or DEV_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -39,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_q",
+    "axes",
     "core",
     "customers",
     "receivables",
@@ -60,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -111,6 +118,22 @@ if TESTING:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (django-axes, see core/auth.py): after LOGIN_FAILURE_LIMIT failures a
+# username is locked out from that client address for LOGIN_COOLOFF_MINUTES, refused
+# before any password hash. Behind reverse proxies, TRUSTED_PROXY_COUNT says how many
+# (X-Forwarded-For is ignored while it is 0).
+AUTHENTICATION_BACKENDS = [
+    "core.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.auth.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.auth.lockout_response"
 
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="fr")
 LANGUAGES = [("fr", "Français"), ("en", "English")]
@@ -223,5 +246,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -7,6 +7,7 @@ app_name = "receivables"
 urlpatterns = [
     path("invoices/", views.invoice_list, name="invoice_list"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
+    path("invoices/<int:pk>/invoice.pdf", views.invoice_pdf, name="invoice_pdf"),
     path("invoices/<int:pk>/edit/", views.invoice_edit, name="invoice_edit"),
     path(
         "customers/<int:customer_pk>/invoices/new/",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, cast
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -122,6 +122,27 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = get_object_or_404(invoices, pk=pk)
     data = selectors.invoice_page(invoice=invoice, as_of=today)
     return render(request, "receivables/invoice_detail.html", {"data": data, "invoice": invoice})
+
+
+@require_GET
+def invoice_pdf(request: HttpRequest, pk: int) -> FileResponse:
+    """The invoice's stored PDF (an imported Factur-X, for instance), for whoever may see
+    the invoice: stored files are never served from ``MEDIA_ROOT`` by URL."""
+    invoice = get_object_or_404(Invoice.objects.visible_to(request.user), pk=pk)
+    if not invoice.pdf:
+        raise Http404
+    try:
+        handle = invoice.pdf.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"invoice-{invoice.number}.pdf",
+        content_type="application/pdf",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _ledger_customer(request: HttpRequest, customer_pk: int) -> Customer:

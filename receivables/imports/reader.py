@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,17 @@ _DELIMITERS = (";", ",", "\t")
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, .doc
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# Bounds that keep a hostile workbook (a "zip bomb", a sheet declared up to XFD1048576, a
+# gigabyte shared string) from exhausting memory or time: checked on the zip's members,
+# declared and real, before openpyxl reads anything, then while the sheet is read.
+MAX_ROWS = 100_000  # rows of the sheet or lines of the CSV, header and blank ones included
+MAX_COLUMNS = 100
+MAX_CELL_CHARS = 10_000
+MAX_XLSX_UNCOMPRESSED = 100 * 1024 * 1024
+MAX_XLSX_MEMBERS = 1_000
+MAX_COMPRESSION_RATIO = 200  # XML sheets compress 5-50 times; bombs a thousand times
+_RATIO_FROM_BYTES = 1024 * 1024  # small members may compress more: they cannot hurt
+_CHUNK = 1024 * 1024
 
 
 @dataclass
@@ -143,7 +156,78 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[object]]]:
         ) from exc
 
 
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f}"
+
+
+def check_xlsx_archive(data: bytes) -> None:
+    """Refuse a workbook whose zip would unpack to more than :data:`MAX_XLSX_UNCOMPRESSED`
+    bytes, whose members compress suspiciously well, or that holds too many members:
+    from the declared sizes first, then by unpacking each member in chunks and counting
+    (a declared size can lie), so no more than one chunk is ever held in memory."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+        if len(members) > MAX_XLSX_MEMBERS:
+            raise ImportFileError(
+                _("The workbook holds more than %(limit)d parts: it is not a spreadsheet.")
+                % {"limit": MAX_XLSX_MEMBERS}
+            )
+        declared = sum(m.file_size for m in members)
+        if declared > MAX_XLSX_UNCOMPRESSED:
+            raise ImportFileError(
+                _(
+                    "The workbook unpacks to %(size)s MB, more than the limit of %(limit)s MB: "
+                    "save only the sheet to import, or use CSV."
+                )
+                % {"size": _mb(declared), "limit": _mb(MAX_XLSX_UNCOMPRESSED)}
+            )
+        budget = MAX_XLSX_UNCOMPRESSED
+        for member in members:
+            real = 0
+            with archive.open(member) as stream:
+                while chunk := stream.read(_CHUNK):
+                    real += len(chunk)
+                    budget -= len(chunk)
+                    if budget < 0:
+                        raise ImportFileError(
+                            _("The workbook unpacks to more than the limit of %(limit)s MB.")
+                            % {"limit": _mb(MAX_XLSX_UNCOMPRESSED)}
+                        )
+            size = max(real, member.file_size)
+            if size > _RATIO_FROM_BYTES and size > MAX_COMPRESSION_RATIO * max(
+                member.compress_size, 1
+            ):
+                raise ImportFileError(
+                    _(
+                        "The workbook is compressed more than %(limit)d times (%(name)s): "
+                        "it is refused as a possible zip bomb."
+                    )
+                    % {"limit": MAX_COMPRESSION_RATIO, "name": member.filename[:80]}
+                )
+    except ImportFileError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise ImportFileError(
+            _("The file is not a readable XLSX workbook (%(reason)s).") % {"reason": exc}
+        ) from exc
+
+
+def _too_many_rows() -> ImportFileError:
+    return ImportFileError(
+        _("The file has more than %(limit)d rows: split it.") % {"limit": MAX_ROWS}
+    )
+
+
+def _too_many_columns() -> ImportFileError:
+    return ImportFileError(
+        _("The file has more than %(limit)d columns: delete the ones not imported.")
+        % {"limit": MAX_COLUMNS}
+    )
+
+
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[object]]]:
+    check_xlsx_archive(data)
     # Imported late: openpyxl is only needed for workbooks.
     import openpyxl
 
@@ -157,9 +241,30 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[object]]]:
         if not workbook.worksheets:
             raise ImportFileError(_("The workbook has no sheet."))
         sheet = workbook.worksheets[0]
+        # The sheet's declared size is only a claim (A1:XFD1048576 in a 1.5 KB file): a
+        # claim beyond the limits is refused, then the real cells are read within them
+        # (a stray cell beyond the last column read is ignored, as no column is there).
+        if (sheet.max_row or 0) > MAX_ROWS:
+            raise _too_many_rows()
+        if (sheet.max_column or 0) > MAX_COLUMNS:
+            raise _too_many_columns()
+        sheet.reset_dimensions()
         # Row numbers are the sheet's own: read-only sheets yield empty rows for gaps.
+        rows: list[list[object]] = []
         try:
-            rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+            for row in sheet.iter_rows(
+                max_row=MAX_ROWS + 1, max_col=MAX_COLUMNS + 1, values_only=True
+            ):
+                if len(rows) >= MAX_ROWS:
+                    raise _too_many_rows()
+                if len(row) > MAX_COLUMNS and row[MAX_COLUMNS] is not None:
+                    raise _too_many_columns()
+                values: list[object] = list(row[:MAX_COLUMNS])
+                while values and values[-1] is None:  # a gap row costs nothing
+                    values.pop()
+                rows.append(values)
+        except ImportFileError:
+            raise
         except Exception as exc:  # a damaged sheet only shows while reading it
             raise ImportFileError(
                 _("The first sheet of the workbook cannot be read (%(reason)s).") % {"reason": exc}
@@ -185,7 +290,18 @@ def _build_table(
     rows: list[tuple[int, Row]] = []
     errors: list[RowError] = []
     width = 0
-    for line, values in raw_rows:
+    for count, (line, values) in enumerate(raw_rows, start=1):
+        if count > MAX_ROWS:
+            raise _too_many_rows()
+        if len(values) > MAX_COLUMNS and not _is_blank(values[MAX_COLUMNS:]):
+            raise _too_many_columns()
+        for value in values:
+            if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+                raise ImportFileError(
+                    _("a cell holds %(size)d characters, more than the limit of %(limit)d.")
+                    % {"size": len(value), "limit": MAX_CELL_CHARS},
+                    line=line,
+                )
         if _is_blank(values):
             continue
         if header is None:

@@ -8,7 +8,8 @@ Contents (file names are in French, as the file goes to French agencies and cour
   the invoices, the full reminder log, and the formal notices sent with their
   registered-post numbers and the SHA-256 of each stored letter;
 - ``01-factures.csv``, ``02-releve-de-compte.csv``, ``03-relances.csv``: the same data
-  for machines (comma separated, ISO dates, amounts with a dot);
+  for machines (comma separated, ISO dates, amounts with a dot), written by
+  :mod:`core.exports` (no text cell can carry a spreadsheet formula);
 - ``mises-en-demeure/``: the stored PDF of every formal notice, byte for byte;
 - ``factures/``: the invoices' own PDFs when the ledger holds them.
 
@@ -19,7 +20,6 @@ the file carries the whole ledger history of the customer.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import hashlib
 import io
@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 
 from core import access
 from core.access import AnyUser
+from core.exports import csv_bytes
 from core.money import ZERO, format_money
 from core.pdf import asset_url, render_pdf
 from customers.models import Customer
@@ -125,11 +126,6 @@ class LogRow:
 
 def _money(value: Decimal) -> str:
     return format_money(value, LANGUAGE)
-
-
-def _csv_text(value: str) -> str:
-    """Neutralise spreadsheet formulas in text cells (a customer named "=HYPERLINK(…)")."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def customer_for_recovery(*, user: AnyUser, customer_id: int) -> Customer:
@@ -251,28 +247,6 @@ def _log(customer: Customer, stored: dict[int, tuple[str, str]]) -> list[LogRow]
     return rows
 
 
-def _csv(header: list[str], rows: list[list]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(
-            [
-                _csv_text(v)
-                if isinstance(v, str)
-                else f"{v:.2f}"
-                if isinstance(v, Decimal)
-                else v.isoformat()
-                if isinstance(v, datetime.date | datetime.datetime)
-                else ""
-                if v is None
-                else v
-                for v in row
-            ]
-        )
-    return out.getvalue().encode("utf-8")
-
-
 def _local(value: datetime.datetime | None) -> str:
     return timezone.localtime(value).strftime("%d/%m/%Y %H:%M") if value else ""
 
@@ -378,7 +352,7 @@ def build_recovery_file(*, customer: Customer, as_of: datetime.date | None = Non
         },
     )
     files["00-recapitulatif.pdf"] = render_pdf(summary_html)
-    files["01-factures.csv"] = _csv(
+    files["01-factures.csv"] = csv_bytes(
         [
             "invoice_number", "po_number", "issue_date", "due_date", "amount", "paid", "left",
             "overdue_left", "days_late", "status", "late_interest", "recovery_indemnity",
@@ -391,11 +365,11 @@ def build_recovery_file(*, customer: Customer, as_of: datetime.date | None = Non
             for i in invoices
         ],
     )  # fmt: skip
-    files["02-releve-de-compte.csv"] = _csv(
+    files["02-releve-de-compte.csv"] = csv_bytes(
         ["date", "label", "debit", "credit", "balance"],
         [[s.date, s.label, s.debit, s.credit, s.balance] for s in statement],
     )
-    files["03-relances.csv"] = _csv(
+    files["03-relances.csv"] = csv_bytes(
         [
             "date", "channel", "step", "status", "amount", "invoices", "sent_at",
             "approved_by", "approved_at", "tracking_number", "subject", "pdf", "pdf_sha256",
