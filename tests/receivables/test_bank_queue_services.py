@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.utils import translation
 
 from customers.models import Activity
 from receivables import services
@@ -293,7 +294,10 @@ def test_two_people_confirming_one_line_at_once_make_one_payment():
 
     def second():
         try:
-            services.bank_transaction_confirm(transaction=line, invoice=invoice, user=second_user)
+            with translation.override("en"):  # each thread has its own language
+                services.bank_transaction_confirm(
+                    transaction=line, invoice=invoice, user=second_user
+                )
             outcomes["second"] = "ok"
         except Exception as exc:  # reported by the test
             outcomes["second"] = exc
