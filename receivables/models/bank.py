@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -18,6 +19,16 @@ class BankTransactionQuerySet(models.QuerySet["BankTransaction"]):
         return self.filter(
             status=BankTransaction.Status.UNMATCHED, direction=BankTransaction.Direction.CREDIT
         )
+
+    def set_aside(self) -> BankTransactionQuerySet:
+        """Credits a person set aside from the queue (not a customer payment...)."""
+        return self.filter(
+            status=BankTransaction.Status.IGNORED, direction=BankTransaction.Direction.CREDIT
+        )
+
+    def returns(self) -> BankTransactionQuerySet:
+        """Returned direct debits and reversals, whether their payment was found or not."""
+        return self.filter(Q(status=BankTransaction.Status.RETURNED) | ~Q(return_code=""))
 
 
 class BankTransaction(models.Model):
@@ -67,6 +78,18 @@ class BankTransaction(models.Model):
         related_name="bank_transactions",
     )
     source = models.CharField(_("file"), max_length=255, blank=True)
+    # Who handled a line from the matching queue (confirmed, split, assigned or set it
+    # aside), and when; empty for what the import decided alone.
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handled by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    set_aside_reason = models.CharField(_("set aside because"), max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = BankTransactionQuerySet.as_manager()

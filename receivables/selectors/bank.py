@@ -3,7 +3,9 @@ invoices it may pay and why (what the queue page will show, for a person to conf
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -12,10 +14,10 @@ from django.db.models import F, Sum
 from django.db.models.functions import Lower, Trim
 from django.utils.translation import gettext as _
 
-from core.access import AnyUser
+from core.access import Action, AnyUser, may
 from customers.models import Customer
 from receivables.imports.bank import TOKEN, invoice_numbers_named
-from receivables.models import LEDGER_CURRENCY, BankTransaction, Invoice
+from receivables.models import LEDGER_CURRENCY, Allocation, BankTransaction, Invoice
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ def _open_invoices():
     )
 
 
-def match_queue(*, user: AnyUser) -> list[QueueLine]:
+def match_queue(*, user: AnyUser, only: Iterable[int] | None = None) -> list[QueueLine]:
     """The credits waiting for a match, oldest first, with their proposals:
 
     - each open invoice the references name (when they name several, or more than it owes);
@@ -49,9 +51,13 @@ def match_queue(*, user: AnyUser) -> list[QueueLine]:
       recognised by its exact name (case apart) or by an IBAN it paid from before.
 
     Credits in another currency than the ledger's get no proposal: they never move a
-    balance. Customers outside the user's scope are never proposed. A fixed number of
-    queries whatever the queue's length."""
-    lines = [QueueLine(t) for t in BankTransaction.objects.awaiting_match().order_by("date", "pk")]
+    balance. Customers outside the user's scope are never proposed. ``only``: these
+    lines (ids) alone, e.g. the one row a page re-renders. A fixed number of queries
+    whatever the queue's length."""
+    waiting = BankTransaction.objects.awaiting_match()
+    if only is not None:
+        waiting = waiting.filter(pk__in=list(only))
+    lines = [QueueLine(t) for t in waiting.order_by("date", "pk")]
     usable = [q for q in lines if q.transaction.currency == LEDGER_CURRENCY]
     if not usable:
         return lines
@@ -120,3 +126,57 @@ def match_queue(*, user: AnyUser) -> list[QueueLine]:
 
 def _references(t: BankTransaction) -> str:
     return " ".join((t.remittance, t.end_to_end_id, t.creditor_reference))
+
+
+def set_aside_lines(*, user: AnyUser) -> list[BankTransaction]:
+    """The credits finance staff set aside, latest first, with who did it (one query)."""
+    if not may(user, Action.IMPORT):
+        return []
+    return list(
+        BankTransaction.objects.set_aside()
+        .select_related("handled_by")
+        .order_by("-handled_at", "-date", "-pk")
+    )
+
+
+@dataclass
+class ReturnLine:
+    transaction: BankTransaction
+    reopened: list[Invoice] = field(default_factory=list)
+
+
+def recent_returns(*, user: AnyUser, since: datetime.date) -> list[ReturnLine]:
+    """The returned direct debits (and reversals) booked since ``since``, latest first,
+    with the customer and the invoices each reopened (those its payment had paid): the
+    reversed payment's released allocations. Two queries whatever their number. A
+    return whose payment was not found shows with its reason and no invoice."""
+    if not may(user, Action.IMPORT):
+        return []
+    lines = [
+        ReturnLine(t)
+        for t in BankTransaction.objects.returns()
+        .filter(date__gte=since)
+        .select_related("customer", "payment")
+        .order_by("-date", "-pk")
+    ]
+    by_payment = {
+        line.transaction.payment_id: line for line in lines if line.transaction.payment_id
+    }
+    if by_payment:
+        seen: set[tuple[int, int]] = set()
+        for allocation in (
+            Allocation.objects.filter(payment_id__in=by_payment, reverses__isnull=True)
+            .select_related("installment__invoice")
+            .order_by("installment__invoice__due_date", "installment__invoice__number")
+        ):
+            invoice, payment_id = allocation.installment.invoice, allocation.payment_id
+            assert payment_id is not None  # filtered on it
+            if (payment_id, invoice.pk) not in seen:
+                seen.add((payment_id, invoice.pk))
+                by_payment[payment_id].reopened.append(invoice)
+    return lines
+
+
+def queue_size() -> int:
+    """How many credits wait in the matching queue (one count)."""
+    return BankTransaction.objects.awaiting_match().count()

@@ -1,5 +1,13 @@
-"""Writes to the ledger (``ledger``) and its audited corrections (``corrections``)."""
+"""Writes to the ledger (``ledger``), its audited corrections (``corrections``) and the
+bank matching queue (``bank``)."""
 
+from receivables.services.bank import (
+    bank_transaction_assign,
+    bank_transaction_confirm,
+    bank_transaction_set_aside,
+    bank_transaction_set_aside_undo,
+    bank_transaction_split,
+)
 from receivables.services.corrections import (
     balance_write_off,
     credit_apply,
@@ -19,6 +27,11 @@ from receivables.services.ledger import (
 
 __all__ = [
     "balance_write_off",
+    "bank_transaction_assign",
+    "bank_transaction_confirm",
+    "bank_transaction_set_aside",
+    "bank_transaction_set_aside_undo",
+    "bank_transaction_split",
     "credit_apply",
     "credit_note_allocate",
     "credit_note_create",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, QuerySet
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from core.confirm import raise_unless_confirmed
@@ -312,9 +312,12 @@ def payment_return(*, payment: Payment, on: datetime.date, reason: str) -> Payme
     payment.refresh_from_db()
     payment.returned_on = on
     payment.save(update_fields=["returned_on"])
+    # Due today as a next action, so it is on the finance worklist ("Next actions due")
+    # until someone calls the customer or notes what was agreed.
     Activity.objects.create(
         customer=payment.customer,
         kind=Activity.Kind.PAYMENT,
+        next_action_date=timezone.localdate(),
         summary=(
             _("Payment of %(amount)s of %(date)s returned by the bank: %(reason)s")
             % {

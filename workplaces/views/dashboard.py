@@ -26,6 +26,7 @@ from core.access import AnyUser, AuthenticatedHttpRequest
 from core.htmx import render_page, wants_fragment
 from customers.models import Activity, Customer
 from receivables.models import Dispute
+from receivables.selectors import bank as bank_selectors
 from reminders import forms, services
 from reminders.letters import workflow as letters
 from reminders.models import Reminder
@@ -78,6 +79,10 @@ def finance_dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "data": dashboard.finance_dashboard(user=request.user, today=today),
         "totals": totals,
+        # The bank credits waiting for a person (one count), for those who work them.
+        "bank_queue": (
+            bank_selectors.queue_size() if access.may(request.user, access.Action.IMPORT) else None
+        ),
     }
     return render_page(request, "workplaces/dashboard.html", context, fragment="totals")
 
