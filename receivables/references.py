@@ -7,7 +7,37 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from stdnum import iso11649
+
 PAYMENT_REFERENCE_MAX = 140  # what a SEPA transfer's unstructured remittance field holds
+
+
+def compact_reference(value: str) -> str:
+    """A reference as it is stored and compared: without spaces, in capitals (banks and
+    payers write "RF18 5390 0754 7034" or "rf18539007547034")."""
+    return re.sub(r"\s+", "", value).upper()
+
+
+def creditor_references_in(text: str) -> set[str]:
+    """The ISO 11649 creditor references ("RF" and two check digits, up to 21 letters or
+    digits) that ``text`` quotes, even split by spaces, compacted; only those whose check
+    digits are right, so "RF12 invoice" quotes nothing."""
+    found = set()
+    for match in _RF_START.finditer(text):
+        tail = re.sub(r"\s+", "", text[match.end() : match.end() + 42])
+        run = re.match(r"[0-9A-Za-z]{1,21}", tail)
+        if not run:
+            continue
+        # The longest valid reference wins: words may follow it without a separator.
+        for end in range(len(run.group()), 0, -1):
+            candidate = (match.group() + run.group()[:end]).upper()
+            if iso11649.is_valid(candidate):
+                found.add(candidate)
+                break
+    return found
+
+
+_RF_START = re.compile(r"\bRF\d{2}", re.IGNORECASE)
 
 
 def _natural(number: str) -> tuple:

@@ -72,6 +72,15 @@ class Invoice(models.Model):
         validators=[validate_ledger_currency],
     )
     po_number = models.CharField(_("PO number"), max_length=60, blank=True)
+    payment_reference = models.CharField(
+        _("payment reference"),
+        max_length=140,
+        blank=True,
+        help_text=_(
+            "The reference the invoice asks the customer to quote on the transfer (e.g. an "
+            "RF creditor reference), without spaces: a bank credit quoting it is matched."
+        ),
+    )
     pdf = models.FileField(_("PDF"), upload_to="invoices/%Y/", blank=True)
     credited_invoice = models.ForeignKey(
         "self",
@@ -109,6 +118,11 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["customer", "issue_date"]),
             models.Index(fields=["due_date"]),
+            models.Index(
+                fields=["payment_reference"],
+                condition=~Q(payment_reference=""),
+                name="invoice_payment_reference",
+            ),
         ]
 
     def __str__(self) -> str:

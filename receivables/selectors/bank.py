@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Lower, Trim
 from django.utils.translation import gettext as _
 
 from core.access import Action, AnyUser, may
 from customers.models import Customer
-from receivables.imports.bank import TOKEN, invoice_numbers_named
+from receivables.imports.bank.matching import invoice_numbers_named, reference_tokens
 from receivables.models import LEDGER_CURRENCY, Allocation, BankTransaction, Invoice
 
 
@@ -62,13 +62,15 @@ def match_queue(*, user: AnyUser, only: Iterable[int] | None = None) -> list[Que
     if not usable:
         return lines
     visible = Customer.objects.visible_to(user)
-    tokens = {t.upper() for q in usable for t in TOKEN.findall(_references(q.transaction))}
+    tokens = set().union(*(reference_tokens(_references(q.transaction)) for q in usable))
     named = {
         i.number: i
         for i in _open_invoices().filter(
-            customer__in=visible, number__in=tokens | {t.lower() for t in tokens}
+            Q(number__in=tokens | {t.lower() for t in tokens}) | Q(payment_reference__in=tokens),
+            customer__in=visible,
         )
     }
+    aliases = {i.payment_reference: n for n, i in named.items() if i.payment_reference}
     names = {q.transaction.counterparty_name.strip().lower() for q in usable} - {""}
     by_name: dict[str, set[int]] = defaultdict(set)
     for pk, name in (
@@ -92,7 +94,7 @@ def match_queue(*, user: AnyUser, only: Iterable[int] | None = None) -> list[Que
 
     for q in usable:
         t = q.transaction
-        for number in sorted(invoice_numbers_named(_references(t), set(named))):
+        for number in sorted(invoice_numbers_named(_references(t), set(named), aliases)):
             invoice = named[number]
             q.proposals.append(
                 Proposal(invoice, invoice.open_amount, _("named in the payment's references"))

@@ -31,6 +31,7 @@ from receivables.models import (
     Payment,
 )
 from receivables.plans import PlanKind, build_plan
+from receivables.references import compact_reference
 
 if TYPE_CHECKING:
     pass
@@ -46,6 +47,7 @@ def invoice_create(
     amount: Decimal,
     currency: str = LEDGER_CURRENCY,
     po_number: str = "",
+    payment_reference: str = "",
     plan: str = PlanKind.SINGLE,
     parts: int | None = None,
     custom: Sequence[tuple[datetime.date, Decimal]] | None = None,
@@ -75,6 +77,7 @@ def invoice_create(
         amount=amount,
         currency=currency,
         po_number=po_number,
+        payment_reference=compact_reference(payment_reference),
     )
     invoice.full_clean(validate_unique=True, validate_constraints=False)
     plan_parts = build_plan(total=amount, first_due=due_date, kind=plan, parts=parts, custom=custom)

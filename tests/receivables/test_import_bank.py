@@ -235,6 +235,25 @@ def test_a_csv_statement(tmp_path, ledger):
     assert snapshot() == before
 
 
+def test_a_credit_quoting_an_invoices_creditor_reference_is_matched(tmp_path, ledger):
+    acme, _other, invoices = ledger
+    invoice = invoices["F-101"]
+    invoice.payment_reference = "RF18539007547034"
+    invoice.save()
+    statement = camt(
+        tmp_path,
+        # Spaced and in lower case as a payer types it, without the invoice number.
+        entry("80.00", ref="P1", ustrd="virement rf18 5390 0754 7034 merci", name="X"),
+        # A structured creditor reference with wrong check digits names nothing.
+        entry("80.00", ref="P2", strd="RF19539007547034", name="Y"),
+    )
+    out, err = run(statement)
+    assert err == "" and "credits matched and allocated: 1" in out
+    assert by_ref("P1").payment.customer == acme
+    assert invoice.installments.get().paid_amount == Decimal("80.00")
+    assert by_ref("P2").status == "unmatched"
+
+
 def test_a_payers_text_that_looks_like_a_formula_does_not_block_the_statement(tmp_path, ledger):
     # A payer chooses their remittance text: refusing it would let them block the import.
     path = write_csv(
@@ -407,6 +426,19 @@ def test_the_matching_queue_proposes_invoices_with_their_reason(
         )
     ]
     assert proposed("K4") == [] and proposed("K5") == []
+
+
+def test_the_queue_proposes_the_invoice_whose_creditor_reference_is_quoted(
+    tmp_path, ledger, finance_user
+):
+    _acme, _other, invoices = ledger
+    invoices["F-100"].payment_reference = "RF18539007547034"
+    invoices["F-100"].save()
+    # More than is open on it: it waits, with that invoice proposed.
+    run(camt(tmp_path, entry("900.00", ref="Q1", ustrd="RF18 5390 0754 7034")))
+    [line] = match_queue(user=finance_user)
+    assert [p.invoice.number for p in line.proposals] == ["F-100"]
+    assert "named" in line.proposals[0].reason
 
 
 def test_a_returned_payment_counted_until_its_return_day(tmp_path, debited, clock):

@@ -232,6 +232,7 @@ def test_factur_x_pdf_with_prepayment_opens_the_amount_due_and_keeps_the_pdf(tmp
     assert invoice.amount == Decimal("1200.00")
     assert str(invoice.due_date) == "2026-12-02"
     assert invoice.po_number == "PO-9"
+    assert invoice.payment_reference == "F2026-100"  # BT-83, for the bank matching
     assert open_amount(invoice) == Decimal("1000.00")
     assert invoice.pdf.name.endswith(".pdf")
     assert invoice.pdf.read().startswith(b"%PDF")

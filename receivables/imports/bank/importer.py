@@ -20,20 +20,19 @@ from django.utils.translation import gettext as _
 
 from core.money import ZERO
 from receivables import bounds, services
+from receivables.imports.bank.matching import (
+    invoice_numbers_named,
+    reference_tokens,
+    return_reason,
+    returned_payment,
+)
+from receivables.imports.bank.statements import BankLine, read_statement
 from receivables.imports.base import Outcome, fetch_in, writing_line
 from receivables.imports.errors import ErrorList, ImportFileError
 from receivables.models import LEDGER_CURRENCY, BankTransaction, Invoice, Payment
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
-
-from receivables.imports.bank.matching import (
-    TOKEN,
-    invoice_numbers_named,
-    return_reason,
-    returned_payment,
-)
-from receivables.imports.bank.statements import BankLine, read_statement
 
 
 class OpenAmount(TypedDict):
@@ -49,6 +48,8 @@ class BankPlan:
 
 class BankImporter:
     """``import_bank_statement``: see DESIGN.md, "Contracts other tools rely on"."""
+
+    aliases: dict[str, str]  # an invoice's payment reference -> its number
 
     def validate(self, path: str | Path) -> tuple[BankPlan, ErrorList]:
         errors = ErrorList()
@@ -73,20 +74,20 @@ class BankImporter:
                 "import_key", flat=True
             )
         )
-        candidates = {t.upper() for ln in lines for t in TOKEN.findall(ln.references())}
+        candidates = set().union(*(reference_tokens(ln.references()) for ln in lines))
+        payable = (
+            Invoice.objects.active()
+            .invoices()
+            .select_related("customer")
+            .annotate(open_amount=Sum(F("installments__amount") - F("installments__paid_amount")))
+        )
         invoices: dict[str, WithAnnotations[Invoice, OpenAmount]] = {
             i.number: i
-            for i in fetch_in(
-                Invoice.objects.active()
-                .invoices()
-                .select_related("customer")
-                .annotate(
-                    open_amount=Sum(F("installments__amount") - F("installments__paid_amount"))
-                ),
-                "number",
-                candidates | {c.lower() for c in candidates},
-            )
+            for i in fetch_in(payable, "number", candidates | {c.lower() for c in candidates})
         }
+        by_reference = list(fetch_in(payable, "payment_reference", candidates))
+        invoices.update((i.number, i) for i in by_reference)
+        self.aliases = {i.payment_reference: i.number for i in by_reference}
         left = {n: i.open_amount or ZERO for n, i in invoices.items()}
         open_numbers = {n for n, amount in left.items() if amount > 0}
         claimed: set[int] = set()  # payments already returned by an earlier line
@@ -122,7 +123,7 @@ class BankImporter:
                 "ledger": LEDGER_CURRENCY,
             }
             return
-        named = invoice_numbers_named(line.references(), open_numbers)
+        named = invoice_numbers_named(line.references(), open_numbers, self.aliases)
         if not named:
             line.status_reason = _("no open invoice named.")
         elif len(named) > 1:

@@ -5,29 +5,40 @@ by name or IBAN, the payment a returned direct debit reverses.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _lazy
 
 from customers.models import Customer
+from receivables.imports.bank.statements import BankLine
 from receivables.imports.parsing import fold
 from receivables.models import BankTransaction, Invoice, Payment
-
-if TYPE_CHECKING:
-    pass
-
-from receivables.imports.bank.statements import BankLine
+from receivables.references import creditor_references_in
 
 # A token that may be an invoice number: letters, digits and the usual separators.
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 
 
-def invoice_numbers_named(text: str, numbers: set[str]) -> set[str]:
+def reference_tokens(text: str) -> set[str]:
+    """What in ``text`` may name an invoice, in capitals: its words (invoice numbers,
+    compact payment references) and the creditor references it quotes, even spaced."""
+    return {t.upper() for t in TOKEN.findall(text)} | creditor_references_in(text)
+
+
+def invoice_numbers_named(
+    text: str, numbers: set[str], aliases: Mapping[str, str] | None = None
+) -> set[str]:
     """The invoice numbers among ``numbers`` that ``text`` names as whole words (case
-    apart): "F-12" is not named by "F-123"."""
+    apart): "F-12" is not named by "F-123". ``aliases`` maps an invoice's payment
+    reference (compact, as stored) to its number: quoting it names the invoice."""
     upper = {n.upper(): n for n in numbers}
-    return {upper[t.upper()] for t in TOKEN.findall(text) if t.upper() in upper}
+    named = set()
+    for token in reference_tokens(text):
+        number = token if token in upper else (aliases or {}).get(token, "").upper()
+        if number in upper:
+            named.add(upper[number])
+    return named
 
 
 # The SEPA return reasons finance staff meet most; any other code is shown as it is.
@@ -84,7 +95,8 @@ def returned_payment(line: BankLine, *, exclude: set[int]) -> Payment | None:
 
 def customers_named(line: BankLine) -> set[int]:
     """Ids of the customers a bank line points to: by the SEPA mandate a direct debit (or
-    its return) names, else by an invoice number in its references, else by a
+    its return) names, else by an invoice number or payment reference in its references,
+    else by a
     counterparty IBAN seen on an earlier line of a customer, else by the counterparty's
     exact name (case apart)."""
     if line.mandate_id:
@@ -93,12 +105,12 @@ def customers_named(line: BankLine) -> set[int]:
         )
         if found:
             return found
-    tokens = {t.upper() for t in TOKEN.findall(line.references())}
+    tokens = reference_tokens(line.references())
     if tokens:
         found = set(
-            Invoice.objects.filter(number__in=tokens | {t.lower() for t in tokens}).values_list(
-                "customer_id", flat=True
-            )
+            Invoice.objects.filter(
+                Q(number__in=tokens | {t.lower() for t in tokens}) | Q(payment_reference__in=tokens)
+            ).values_list("customer_id", flat=True)
         )
         if found:
             return found

@@ -15,7 +15,6 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING
 from xml.parsers import expat
 
 from django.utils.translation import gettext as _
@@ -26,10 +25,6 @@ from receivables.imports.errors import ErrorList, ImportFileError
 from receivables.imports.parsing import parse_amount, parse_currency, parse_date
 from receivables.imports.reader import read_file_bytes, read_table
 from receivables.models import LEDGER_CURRENCY, BankTransaction, Invoice, Payment
-
-if TYPE_CHECKING:
-    pass
-
 
 CAMT053 = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.(\d{2})")
 

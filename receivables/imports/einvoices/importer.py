@@ -234,6 +234,7 @@ def apply(plan: EInvoicePlan) -> Outcome:
                 amount=doc.total,
                 currency=doc.currency,
                 po_number=doc.po_number[:60],
+                payment_reference=doc.payment_reference[:140],
                 confirmed=plan.confirmed,
             )
             if doc.due < doc.total:
