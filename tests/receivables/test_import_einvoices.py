@@ -362,6 +362,19 @@ def test_a_document_of_another_seller_is_refused_when_the_company_siren_is_set(t
 
 
 @pytest.mark.django_db
+def test_a_document_asking_for_another_iban_than_the_companys_is_flagged(tmp_path):
+    # The document's IBAN (FR76 3000 6000 0112 3456 7890 189) is not the company's.
+    CompanyProfile.objects.create(name="Relance Vendeur SA", iban="FR1420041010050500013M02606")
+    out, _err = run(write(tmp_path, "f.xml", cii()))
+    assert "F2026-100 asks to be paid to IBAN FR7630006000011234567890189" in out
+    assert "FR1420041010050500013M02606" in out and "tampered" in out
+    # The same bank details say nothing.
+    CompanyProfile.objects.update(iban="FR76 3000 6000 0112 3456 7890 189")
+    out, _err = run(write(tmp_path, "g.xml", cii(number="F2026-101")))
+    assert "asks to be paid" not in out
+
+
+@pytest.mark.django_db
 def test_another_currency_is_refused_by_the_ledger_rule(tmp_path):
     _out, err = run_failing(write(tmp_path, "usd.xml", cii(currency="USD")))
     assert "USD is not accepted" in err

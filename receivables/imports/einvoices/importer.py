@@ -20,6 +20,7 @@ from receivables import bounds, services
 from receivables.imports.base import Outcome, writing_line
 from receivables.imports.einvoices.documents import EDocument, EInvoiceError, Party
 from receivables.models import CompanyProfile, Invoice, validate_ledger_currency
+from receivables.references import compact_reference
 
 TERMS_DAYS = re.compile(r"(\d{1,3})\s*(?:jours?|days?|j\b|tage?)", re.IGNORECASE)
 
@@ -48,7 +49,8 @@ def plan_document(
         validate_ledger_currency(document.currency)
     except ValidationError as exc:
         problems.extend(exc.messages)
-    company_siren = CompanyProfile.get().siren
+    company = CompanyProfile.get()
+    company_siren = company.siren
     if company_siren and document.seller.siren != company_siren:
         problems.append(
             _(
@@ -112,6 +114,16 @@ def plan_document(
         )
     else:
         _check_bounds(plan)
+    iban = compact_reference(document.iban)
+    if iban and company.iban and iban != compact_reference(company.iban):
+        # Invoice fraud changes the bank details of a genuine-looking invoice.
+        plan.notes.append(
+            _(
+                "%(number)s asks to be paid to IBAN %(iban)s, not to your company's "
+                "%(ours)s: check the document was not tampered with."
+            )
+            % {"number": document.number, "iban": iban, "ours": compact_reference(company.iban)}
+        )
     return plan
 
 
