@@ -149,10 +149,15 @@ def letter_post(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def recovery_file(request: HttpRequest, customer_pk: int) -> HttpResponse:
-    """The customer's recovery file as a ZIP (finance staff and managers)."""
+    """The customer's recovery file as a ZIP (finance staff and managers). When it cannot
+    be built (an ECB rate missing), back to the customer's page with the reason."""
     customer = recovery.customer_for_recovery(user=request.user, customer_id=customer_pk)
     as_of = timezone.localdate()
-    data = recovery.build_recovery_file(customer=customer, as_of=as_of)
+    try:
+        data = recovery.build_recovery_file(customer=customer, as_of=as_of)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(customer.get_absolute_url())
     response = HttpResponse(data, content_type="application/zip")
     name = recovery.recovery_file_name(customer, as_of)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
