@@ -127,6 +127,7 @@ def letter_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def letter_post(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    letters.letter_to_handle(user=request.user, reminder_id=pk)  # 403 / 404 before the form
     form = PostingForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
