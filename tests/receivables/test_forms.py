@@ -178,13 +178,15 @@ def test_a_plan_past_the_year_9999_is_refused_by_the_plan_itself():
 def test_invoices_and_payments_entered_on_the_web_record_their_author(
     finance_client, customer, finance_user
 ):
-    finance_client.post(invoice_url(customer), invoice_data(number="F-AUTHOR"))
+    response = finance_client.post(invoice_url(customer), invoice_data(number="F-AUTHOR"))
     assert Invoice.objects.get(number="F-AUTHOR").created_by == finance_user
+    page = finance_client.get(response["Location"]).content.decode()
+    assert f"by {finance_user.get_full_name() or finance_user.username} on" in page
     finance_client.post(payment_url(customer), payment_data(reference="VIR AUTHOR"))
     assert Payment.objects.get(reference="VIR AUTHOR").created_by == finance_user
 
 
-def test_the_command_line_records_no_author(tmp_path, customer):
+def test_the_command_line_records_no_author(tmp_path, customer, finance_client):
     """An import (the command line) has nobody to name: the author stays empty."""
     from django.core.management import call_command
 
@@ -196,6 +198,8 @@ def test_the_command_line_records_no_author(tmp_path, customer):
     call_command("import_invoices", str(path), stdout=None)
     invoice = Invoice.objects.get(number="F-CLI-1")
     assert invoice.created_by is None
+    page = finance_client.get(invoice.get_absolute_url()).content.decode()
+    assert "by an import or the command line on" in page
     path = tmp_path / "payments.csv"
     path.write_text(f"invoice_number,payment_date,amount\nF-CLI-1,{days(-1)},20.00\n")
     call_command("import_payments", str(path), stdout=None)
