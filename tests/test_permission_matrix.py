@@ -4,7 +4,8 @@ The test walks the URL configuration (``get_resolver()``, through every ``includ
 requests each route as six people: anonymous, a user with no role, finance staff, a
 manager, the sales rep who owns the customer, another sales rep. Each route's path
 parameters are filled with the ids of rows made for the owner's customer (``world``).
-What each of them gets is compared with :data:`MATRIX`, the decision written down:
+What each of them gets is compared with :data:`MATRIX_TABLE`, the decision written
+down:
 
 - every route needs at least one row, and a row for each method it accepts: GET, and
   POST for an action or a form (a method that answers 405 to every logged-in user is
@@ -16,9 +17,10 @@ Only the Django admin (its own permissions), ``i18n/`` (Django's language switch
 static or media files are left out, by :data:`EXCLUDED_PREFIXES` and
 :data:`EXCLUDED_VIEWS`.
 
-To add a route: one line in :data:`MATRIX` (method, route name, parameters, six
-statuses); if its parameters name a kind of row ``world`` does not make yet, add it to
-:func:`world`. A POST is sent with no data (forms answer with their errors): what is
+To add a route: one line in :data:`MATRIX_TABLE` per method (method, route name,
+parameters, six statuses); if its parameters name a kind of row ``world`` does not make
+yet, add it to :func:`world` (a parameter that is no row, such as a token, is given
+literally). A POST is sent with no data (forms answer with their errors): what is
 checked is who gets through, not what the action does.
 """
 
