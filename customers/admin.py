@@ -63,5 +63,17 @@ class ActivityAdmin(admin.ModelAdmin):
     list_filter = ("kind", "occurred_at", "next_action_date")
     search_fields = ("summary", "body", "customer__name", "customer__customer_ref")
     list_select_related = ("customer", "author")
-    autocomplete_fields = ("customer", "author")
     date_hierarchy = "occurred_at"
+
+    # The timeline is the customer's history (who called, what was promised, each
+    # correction's reason): written by the services, read here, never edited or deleted.
+    # Without delete permission here, the admin also refuses to delete a customer that
+    # has a timeline (its entries would go with it).
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

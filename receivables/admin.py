@@ -75,6 +75,7 @@ class InvoiceAdmin(LedgerAdmin):
         "credited_invoice",
         "cancelled_at",
         "created_at",
+        "created_by",
     )
     date_hierarchy = "issue_date"
     inlines = [InstallmentInline]
@@ -100,7 +101,15 @@ class PaymentAdmin(LedgerAdmin):
     search_fields = ("reference", "customer__name", "customer__customer_ref")
     list_select_related = ("customer",)
     autocomplete_fields = ("customer",)
-    readonly_fields = ("customer", "date", "amount", "allocated_amount", "import_key", "created_at")
+    readonly_fields = (
+        "customer",
+        "date",
+        "amount",
+        "allocated_amount",
+        "import_key",
+        "created_at",
+        "created_by",
+    )
     date_hierarchy = "date"
     inlines = [AllocationInline]
 

@@ -113,7 +113,8 @@ def issue_date_refusals(
 
 
 def due_date_refusals(issue_date: datetime.date, due_date: datetime.date | None) -> list[str]:
-    if due_date is not None and due_date > issue_date + AT_MOST_AHEAD:
+    # (A difference, not issue_date + AT_MOST_AHEAD: that overflows in December 9999.)
+    if due_date is not None and due_date - issue_date > AT_MOST_AHEAD:
         return [
             _("The due date %(due)s is more than a year after the issue date.")
             % {"due": _day(due_date)}

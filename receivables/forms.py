@@ -31,7 +31,7 @@ from receivables.models import (
     Payment,
     validate_ledger_currency,
 )
-from receivables.plans import PlanKind
+from receivables.plans import PlanKind, monthly_dates
 
 MONEY_WIDGET = forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"})
 MAX_MONTHLY_PARTS = 120
@@ -133,6 +133,11 @@ class InvoiceForm(LedgerForm):
         if data.get("plan") == PlanKind.MONTHLY:
             if not data.get("parts") and "parts" not in self.errors:
                 self.add_error("parts", _("Give the number of monthly parts."))
+            elif data.get("parts") and data.get("due_date"):
+                try:  # the parts' dates exist (the service builds the plan again)
+                    monthly_dates(data["due_date"], data["parts"])
+                except ValidationError as error:
+                    self.add_error("parts", error)
         else:
             data["parts"] = None
         # The ledger's bounds, beside their fields (the service checks them again).
@@ -148,11 +153,12 @@ class InvoiceForm(LedgerForm):
                 self.add_error("due_date", message)
         return data
 
-    def save(self) -> Invoice | None:
+    def save(self, *, user) -> Invoice | None:
         data = self.cleaned_data
         try:
             return self.run(
                 services.invoice_create,
+                created_by=user,
                 customer=self.customer,
                 number=data["number"],
                 issue_date=data["issue_date"],
@@ -215,10 +221,11 @@ class PaymentForm(LedgerForm):
             raise forms.ValidationError(refusals)
         return amount
 
-    def save(self) -> Payment | None:
+    def save(self, *, user) -> Payment | None:
         data = self.cleaned_data
         return self.run(
             services.payment_record,
+            created_by=user,
             customer=self.customer,
             date=data["date"],
             amount=data["amount"],

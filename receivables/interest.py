@@ -54,8 +54,11 @@ class MissingReferenceRateError(LookupError):
     def __init__(self, half_year_start: datetime.date) -> None:
         self.half_year_start = half_year_start
         super().__init__(
-            f"No ECB reference rate in force on {half_year_start.isoformat()}: "
-            "add it in the admin (ECB reference rates)."
+            _(
+                "No ECB reference rate in force on %(date)s: add it in the admin (ECB "
+                "reference rates)."
+            )
+            % {"date": half_year_start.isoformat()}
         )
 
 

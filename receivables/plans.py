@@ -56,8 +56,20 @@ def split_by_weights(total: Decimal, weights: Sequence[int | Decimal]) -> list[D
 
 
 def monthly_dates(first_due: datetime.date, count: int) -> list[datetime.date]:
-    """``count`` dates a month apart from ``first_due`` (31 Jan, 28 Feb, 31 Mar…)."""
-    return [first_due + relativedelta(months=i) for i in range(count)]
+    """``count`` dates a month apart from ``first_due`` (31 Jan, 28 Feb, 31 Mar…).
+    Refused with a message when the last one would fall after the year 9999 (no date
+    can hold it)."""
+    try:
+        return [first_due + relativedelta(months=i) for i in range(count)]
+    except (ValueError, OverflowError) as exc:
+        raise ValidationError(
+            _(
+                "With %(count)s monthly parts from %(first)s, the last part would fall after "
+                "the year 9999: choose an earlier due date or fewer parts."
+            )
+            % {"count": count, "first": first_due.isoformat()},
+            code="plan_too_late",
+        ) from exc
 
 
 def build_plan(

@@ -157,7 +157,7 @@ def _ledger_customer(request: HttpRequest, customer_pk: int) -> Customer:
 def invoice_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
     customer = _ledger_customer(request, customer_pk)
     form = InvoiceForm(request.POST or None, customer=customer)
-    if form.is_bound and form.is_valid() and (invoice := form.save()):
+    if form.is_bound and form.is_valid() and (invoice := form.save(user=request.user)):
         messages.success(request, _("Invoice %(number)s created.") % {"number": invoice.number})
         return redirect(invoice)
     return render(request, "receivables/invoice_form.html", {"form": form, "c": customer})
@@ -167,7 +167,7 @@ def invoice_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
 def payment_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
     customer = _ledger_customer(request, customer_pk)
     form = PaymentForm(request.POST or None, customer=customer)
-    if form.is_bound and form.is_valid() and (payment := form.save()):
+    if form.is_bound and form.is_valid() and (payment := form.save(user=request.user)):
         messages.success(
             request,
             _("Payment of %(amount)s recorded: %(allocated)s allocated, %(credit)s left as credit.")

@@ -391,17 +391,26 @@ def reminder_mark_sent(*, reminder: Reminder, user: User) -> Reminder:
 @transaction.atomic
 def reminder_cancel(*, reminder: Reminder, user: User, reason: str = "") -> Reminder:
     """Cancel an email that did not leave (planned, failed, or unknown and checked as
-    never sent): its installments may take that step again later. The row stays."""
+    never sent): its installments may take that step again later. The row stays, with
+    who cancelled it as its actor, and the timeline says so."""
     access.require(user, access.Action.EDIT_LEDGER)
     updated = Reminder.objects.filter(
         pk=reminder.pk,
         channel=Channel.EMAIL,
         status__in=[Status.PLANNED, Status.FAILED, Status.UNKNOWN],
-    ).update(status=Status.CANCELLED, note=reason, next_attempt_at=None)
+    ).update(status=Status.CANCELLED, note=reason, next_attempt_at=None, actor=user)
     if not updated:
         raise ValidationError(_("This reminder cannot be cancelled."))
     ReminderItem.objects.filter(reminder=reminder).update(active=False)
     reminder.refresh_from_db()
+    Activity.objects.create(
+        customer_id=reminder.customer_id,
+        kind=Activity.Kind.EMAIL,
+        author=user,
+        summary=(_("%(step)s cancelled") % {"step": reminder.step.display_name})[:255],
+        body=reason,
+        outcome="cancelled",
+    )
     return reminder
 
 

@@ -38,3 +38,34 @@ def test_delete_pages_answer_forbidden(client):
     response = client.get(f"/admin/receivables/invoice/{invoice.pk}/delete/")
     assert response.status_code == 403
     assert Invoice.objects.filter(pk=invoice.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_timeline_is_read_only_in_the_admin(client):
+    """The timeline (customers.Activity) can be read in the admin, not added, edited or
+    deleted, not even by deleting its customer."""
+    from customers.models import Activity
+    from tests.factories import CustomerFactory
+
+    customer = CustomerFactory()
+    entry = Activity.objects.create(customer=customer, kind="note", summary="Called, promised")
+    request = RequestFactory().get("/admin/")
+    request.user = User.objects.create_superuser("root_t", "root@example.com", "pw-test-1234")
+    model_admin = admin.site._registry[Activity]
+    assert model_admin.has_view_permission(request, entry)
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request, entry)
+    assert not model_admin.has_delete_permission(request, entry)
+    assert "delete_selected" not in model_admin.get_actions(request)
+    client.login(username="root_t", password="pw-test-1234")
+    base = f"/admin/customers/activity/{entry.pk}"
+    page = client.get(f"{base}/change/")
+    assert page.status_code == 200 and 'name="summary"' not in page.content.decode()
+    client.post(f"{base}/change/", {"customer": customer.pk, "kind": "note", "summary": "Edited"})
+    assert client.get(f"{base}/delete/").status_code == 403
+    assert client.post(f"{base}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get("/admin/customers/activity/add/").status_code == 403
+    # Deleting the customer would delete its timeline: refused too.
+    client.post(f"/admin/customers/customer/{customer.pk}/delete/", {"post": "yes"})
+    entry.refresh_from_db()
+    assert entry.summary == "Called, promised"

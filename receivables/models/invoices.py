@@ -7,6 +7,7 @@ import datetime
 from decimal import Decimal
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
@@ -95,6 +96,16 @@ class Invoice(models.Model):
     # so the history keeps what was owed and how it was settled.
     is_write_off = models.BooleanField(_("write-off"), default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty: an import or the command line."),
+    )
 
     objects = InvoiceQuerySet.as_manager()
 

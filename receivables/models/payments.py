@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -54,6 +55,16 @@ class Payment(models.Model):
     # payment counts for nothing and its allocations are released (services.payment_return).
     returned_on = models.DateField(_("returned on"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty: an import or the command line."),
+    )
 
     objects = PaymentQuerySet.as_manager()
 

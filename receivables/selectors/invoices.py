@@ -120,7 +120,10 @@ def invoice_for_page(invoices: QuerySet[Invoice], *, as_of: datetime.date) -> In
     """``invoices`` (already ``visible_to`` the user) ready for an invoice page's
     ``get_object_or_404``: customer joined, ``left`` and ``status`` annotated."""
     return with_invoice_status(
-        invoices.select_related("customer", "customer__sales_rep", "credited_invoice"), as_of
+        invoices.select_related(
+            "customer", "customer__sales_rep", "credited_invoice", "created_by"
+        ),
+        as_of,
     )
 
 

@@ -102,9 +102,12 @@ def _open_amount(installments: list[Installment]) -> Decimal:
     return sum((i.amount - i.paid_amount for i in installments), ZERO)
 
 
-def _payment(line: BankTransaction, customer: Customer, invoice: Invoice | None) -> Payment:
+def _payment(
+    line: BankTransaction, customer: Customer, invoice: Invoice | None, *, user: User
+) -> Payment:
     """The bank transfer a credit becomes: the line's day, amount and reference; allocated
-    to ``invoice`` (never beyond what is open), else left unallocated for now."""
+    to ``invoice`` (never beyond what is open), else left unallocated for now; entered by
+    ``user``, who worked the queue."""
     return payment_record(
         customer=customer,
         invoice=invoice,
@@ -113,6 +116,7 @@ def _payment(line: BankTransaction, customer: Customer, invoice: Invoice | None)
         amount=line.amount,
         method=Payment.Method.TRANSFER,
         reference=(line.bank_reference or line.end_to_end_id)[:100],
+        created_by=user,
     )
 
 
@@ -176,7 +180,7 @@ def bank_transaction_confirm(
     line = _payable_for_update(transaction)
     invoice, installments = _invoices_for_update([invoice])[invoice.pk]
     open_amount = _open_amount(installments)
-    payment = _payment(line, invoice.customer, invoice)
+    payment = _payment(line, invoice.customer, invoice, user=user)
     _handled(
         line,
         user=user,
@@ -239,7 +243,7 @@ def bank_transaction_split(
                 }
             )
     customer = next(iter(locked.values()))[0].customer
-    payment = _payment(line, customer, None)
+    payment = _payment(line, customer, None, user=user)
     allocated = ZERO
     for invoice, amount in allocations.items():
         allocated += _allocate(
@@ -270,7 +274,7 @@ def bank_transaction_assign(
     the customer, so its IBAN is recognised from now on."""
     access.require(user, access.Action.IMPORT)
     line = _payable_for_update(transaction)
-    payment = _payment(line, customer, None)
+    payment = _payment(line, customer, None, user=user)
     _handled(
         line, user=user, status=BankTransaction.Status.MATCHED, payment=payment, customer=customer
     )

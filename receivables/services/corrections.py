@@ -227,6 +227,7 @@ def credit_note_issue(
         issue_date=issue_date or timezone.localdate(),
         amount=amount,
         credited_invoice=credited_invoice,
+        created_by=user,
     )
     summary = (
         _("Credit note %(number)s of %(amount)s on %(invoice)s")
@@ -367,6 +368,7 @@ def balance_write_off(*, customer: Customer, user: User, reason: str) -> Invoice
         due_date=today,
         amount=left,
         is_write_off=True,
+        created_by=user,
     )
     note.save()
     _allocate(installments=installments, available=left, date=today, credit_note=note)

@@ -34,7 +34,7 @@ from receivables.plans import PlanKind, build_plan
 from receivables.references import compact_reference
 
 if TYPE_CHECKING:
-    pass
+    from django.contrib.auth.models import User
 
 
 @transaction.atomic
@@ -52,12 +52,14 @@ def invoice_create(
     parts: int | None = None,
     custom: Sequence[tuple[datetime.date, Decimal]] | None = None,
     confirmed: bool = False,
+    created_by: User | None = None,
 ) -> Invoice:
     """Create an invoice and its installment plan (first part due on ``due_date``).
     Another currency than the ledger's is refused (``Invoice.currency``'s validator), and
     so is an amount or a date out of the ledger's bounds (receivables/bounds.py); an
     issue date more than a year ago, or no PO number for a customer who requires one,
-    needs ``confirmed``."""
+    needs ``confirmed``. ``created_by``: the person who entered it (None for an import or
+    the command line)."""
     if due_date < issue_date:
         raise ValidationError(_("The due date cannot be before the issue date."))
     refusals, warnings = bounds.invoice_checks(
@@ -78,6 +80,7 @@ def invoice_create(
         currency=currency,
         po_number=po_number,
         payment_reference=compact_reference(payment_reference),
+        created_by=created_by,
     )
     invoice.full_clean(validate_unique=True, validate_constraints=False)
     plan_parts = build_plan(total=amount, first_due=due_date, kind=plan, parts=parts, custom=custom)
@@ -146,10 +149,12 @@ def payment_record(
     invoice: Invoice | None = None,
     installments: Sequence[Installment] | None = None,
     import_key: str | None = None,
+    created_by: User | None = None,
 ) -> Payment:
     """Record a payment and allocate it: to the chosen installments, else to the named
     invoice's installments, else oldest first over all the customer's open installments.
-    Whatever is left (an overpayment) stays as unallocated credit."""
+    Whatever is left (an overpayment) stays as unallocated credit. ``created_by``: the
+    person who entered it (None for an import or the command line)."""
     if amount <= 0:
         raise ValidationError(_("A payment amount must be positive."))
     bounds.refuse(bounds.amount_refusals(amount))
@@ -165,6 +170,7 @@ def payment_record(
         method=method,
         reference=reference,
         import_key=import_key,
+        created_by=created_by,
     )
     payment_allocate(payment=payment, invoice=invoice, installments=installments)
     return payment
@@ -220,6 +226,7 @@ def credit_note_create(
     amount: Decimal,
     credited_invoice: Invoice | None = None,
     currency: str = LEDGER_CURRENCY,
+    created_by: User | None = None,
 ) -> Invoice:
     """Issue a credit note ("avoir") and apply it to the credited invoice's open
     installments (latest due first, as a credit note usually reduces the end of a plan);
@@ -243,6 +250,7 @@ def credit_note_create(
         amount=amount,
         currency=currency,
         credited_invoice=credited_invoice,
+        created_by=created_by,
     )
     note.full_clean(validate_constraints=False)
     note.save()

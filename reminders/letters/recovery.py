@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch
 from django.http import Http404
 from django.template.loader import render_to_string
@@ -41,7 +42,7 @@ from core.exports import csv_bytes
 from core.money import ZERO, format_money
 from core.pdf import asset_url, render_pdf
 from customers.models import Customer
-from receivables.interest import customer_late_claims
+from receivables.interest import MissingReferenceRateError, customer_late_claims
 from receivables.models import (
     Allocation,
     CompanyProfile,
@@ -252,12 +253,17 @@ def _local(value: datetime.datetime | None) -> str:
 
 
 def build_recovery_file(*, customer: Customer, as_of: datetime.date | None = None) -> bytes:
-    """The ZIP's bytes for ``customer`` as of ``as_of`` (default today)."""
+    """The ZIP's bytes for ``customer`` as of ``as_of`` (default today). Raises
+    :class:`ValidationError` with the letter pages' message when an invoice is older than
+    the first ECB reference rate recorded (its interest cannot be computed)."""
     as_of = as_of or timezone.localdate()
     company = CompanyProfile.get()
-    claim = customer_late_claims(
-        customer=customer, as_of=as_of, contract_rate=company.late_interest_rate
-    )
+    try:
+        claim = customer_late_claims(
+            customer=customer, as_of=as_of, contract_rate=company.late_interest_rate
+        )
+    except MissingReferenceRateError as exc:
+        raise ValidationError(str(exc)) from exc
     claims = {c.invoice.pk: c for c in claim.invoices}
     invoices = _invoice_rows(customer, as_of, claims)
     statement = _statement(customer, as_of)

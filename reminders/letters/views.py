@@ -127,6 +127,7 @@ def letter_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def letter_post(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    letters.letter_to_handle(user=request.user, reminder_id=pk)  # 403 / 404 before the form
     form = PostingForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -149,10 +150,15 @@ def letter_post(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def recovery_file(request: HttpRequest, customer_pk: int) -> HttpResponse:
-    """The customer's recovery file as a ZIP (finance staff and managers)."""
+    """The customer's recovery file as a ZIP (finance staff and managers). When it cannot
+    be built (an ECB rate missing), back to the customer's page with the reason."""
     customer = recovery.customer_for_recovery(user=request.user, customer_id=customer_pk)
     as_of = timezone.localdate()
-    data = recovery.build_recovery_file(customer=customer, as_of=as_of)
+    try:
+        data = recovery.build_recovery_file(customer=customer, as_of=as_of)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(customer.get_absolute_url())
     response = HttpResponse(data, content_type="application/zip")
     name = recovery.recovery_file_name(customer, as_of)
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -97,6 +97,14 @@ def letter_for_user(*, user: AnyUser, reminder_id: int) -> Reminder:
     return reminder
 
 
+def letter_to_handle(*, user: AnyUser, reminder_id: int) -> Reminder:
+    """A letter the user may act on: as :func:`letter_for_user`, and finance staff only
+    (403), checked before a form is read so that nobody else learns anything from it."""
+    reminder = letter_for_user(user=user, reminder_id=reminder_id)
+    _require_finance(user)
+    return reminder
+
+
 def letter_preview_pdf(*, reminder: Reminder) -> bytes:
     """The stored PDF once there is one; until then the letter rendered for its date."""
     if reminder.pdf:

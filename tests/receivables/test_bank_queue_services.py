@@ -90,6 +90,7 @@ def test_confirm_pays_the_invoice_and_updates_the_balances_at_once(ledger, finan
     payment = line.payment
     assert (payment.customer, payment.date, payment.amount) == (acme, DAY, Decimal("500.00"))
     assert payment.method == Payment.Method.TRANSFER and payment.reference == "B1"
+    assert payment.created_by == finance_user
     assert payment.allocated_amount == Decimal("500.00")
     assert paid(invoices["F-100"]) == Decimal("500.00") and paid(invoices["F-101"]) == 0
     assert ledger_balances(customer_ids=[acme.pk], as_of=DAY)[acme.pk].total == Decimal("80.00")

@@ -59,6 +59,7 @@ def test_credit_note_against_an_invoice(invoice, finance_user):
     assert aged_total(customer, today() - DAY) == D("500.00")  # before the note
     (entry,) = corrections(customer)
     assert note.number in entry.summary and entry.body == "Damaged goods"
+    assert note.created_by == finance_user
 
 
 def test_credit_note_on_the_account_is_unallocated_credit(invoice, finance_user):
@@ -133,6 +134,7 @@ def test_write_off_below_the_threshold_only(invoice, finance_user, company_profi
     make_payment(customer, date=today() - DAY, amount="496.50")
     note = services.balance_write_off(customer=customer, user=finance_user, reason="Bank fees")
     assert note.is_write_off and note.amount == D("3.50")
+    assert note.created_by == finance_user
     assert total(customer, today()) == D("0.00")
     assert total(customer, today() - DAY) == D("3.50")  # the history keeps what was owed
     assert "Bank fees" in [a.body for a in corrections(customer)]

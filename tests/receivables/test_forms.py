@@ -129,6 +129,83 @@ def test_a_monthly_plan_needs_its_number_of_parts(finance_client, customer):
     assert ledger_counts() == before
 
 
+@pytest.mark.parametrize(
+    ("issue", "due", "parts"),
+    [
+        ("9999-06-01", "9999-12-01", "12"),  # the due date's bound overflowed in December 9999
+        ("2026-11-01", "9999-12-01", "12"),  # the parts' dates after the year 9999
+        ("", "9999-12-01", "120"),  # an issue date missing: the parts alone
+        ("9999-12-31", "9999-12-31", "2"),
+    ],
+)
+def test_a_plan_past_the_year_9999_is_a_form_error_not_a_500(
+    finance_client, customer, issue, due, parts
+):
+    before = ledger_counts()
+    response = finance_client.post(
+        invoice_url(customer),
+        invoice_data(issue_date=issue, due_date=due, plan="monthly", parts=parts),
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert errors and ledger_counts() == before
+    if not issue:
+        assert errors["parts"] == [
+            f"With {parts} monthly parts from 9999-12-01, the last part would fall after the "
+            "year 9999: choose an earlier due date or fewer parts."
+        ]
+
+
+def test_a_plan_past_the_year_9999_is_refused_by_the_plan_itself():
+    from django.core.exceptions import ValidationError
+
+    from receivables.plans import PlanKind, build_plan
+
+    with pytest.raises(ValidationError) as refused:
+        build_plan(
+            total=D("100.00"),
+            first_due=datetime.date(9999, 11, 30),
+            kind=PlanKind.MONTHLY,
+            parts=3,
+        )
+    assert "after the year 9999" in refused.value.messages[0]
+    last = build_plan(
+        total=D("100.00"), first_due=datetime.date(9999, 11, 30), kind=PlanKind.MONTHLY, parts=2
+    )[-1]
+    assert last.due_date == datetime.date(9999, 12, 30)
+
+
+def test_invoices_and_payments_entered_on_the_web_record_their_author(
+    finance_client, customer, finance_user
+):
+    response = finance_client.post(invoice_url(customer), invoice_data(number="F-AUTHOR"))
+    assert Invoice.objects.get(number="F-AUTHOR").created_by == finance_user
+    page = finance_client.get(response["Location"]).content.decode()
+    assert f"by {finance_user.get_full_name() or finance_user.username} on" in page
+    finance_client.post(payment_url(customer), payment_data(reference="VIR AUTHOR"))
+    assert Payment.objects.get(reference="VIR AUTHOR").created_by == finance_user
+
+
+def test_the_command_line_records_no_author(tmp_path, customer, finance_client):
+    """An import (the command line) has nobody to name: the author stays empty."""
+    from django.core.management import call_command
+
+    path = tmp_path / "invoices.csv"
+    path.write_text(
+        "customer_ref,customer_name,invoice_number,issue_date,due_date,amount\n"
+        f"{customer.customer_ref},{customer.name},F-CLI-1,{days(-5)},{days(25)},120.00\n"
+    )
+    call_command("import_invoices", str(path), stdout=None)
+    invoice = Invoice.objects.get(number="F-CLI-1")
+    assert invoice.created_by is None
+    page = finance_client.get(invoice.get_absolute_url()).content.decode()
+    assert "by an import or the command line on" in page
+    path = tmp_path / "payments.csv"
+    path.write_text(f"invoice_number,payment_date,amount\nF-CLI-1,{days(-1)},20.00\n")
+    call_command("import_payments", str(path), stdout=None)
+    assert Payment.objects.get(amount=D("20.00")).created_by is None
+
+
 def test_a_duplicate_number_is_refused(finance_client, customer):
     make_invoice(customer, number="F-2026-001")
     before = ledger_counts()

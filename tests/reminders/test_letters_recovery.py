@@ -166,3 +166,30 @@ def test_recovery_file_permissions(client, request, customer, monkeypatch, who, 
 def test_recovery_file_of_an_unknown_customer_is_404(client, finance_user):
     client.force_login(finance_user)
     assert client.get(reverse("letters:recovery_file", args=[999999])).status_code == 404
+
+
+def test_an_invoice_older_than_the_first_ecb_rate_is_explained_not_a_500(
+    client, customer, finance_user
+):
+    """The first ECB rate recorded is for 2022: the interest on an invoice due in 2021
+    cannot be computed. The recovery file says so as the letter page does, on the
+    customer's page, instead of answering 500."""
+    make_invoice(
+        customer, number="F-OLD", issue_date=D(2021, 3, 1), due_date=D(2021, 4, 1), amount="80.00"
+    )
+    reminder = letter_awaiting_approval(customer)
+    client.force_login(finance_user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    letter_page = client.get(reverse("letters:detail", args=[reminder.pk]))
+    explained = "No ECB reference rate in force on 2021-01-01"
+    assert explained in letter_page.content.decode()
+    response = client.get(reverse("letters:recovery_file", args=[customer.pk]), follow=True)
+    assert response.redirect_chain == [(customer.get_absolute_url(), 302)]
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(m.startswith(explained) for m in shown), shown
+    # The same message in French for a French user.
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    response = client.get(reverse("letters:recovery_file", args=[customer.pk]), follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("2021-01-01" in m and "BCE" in m for m in shown), shown

@@ -344,3 +344,30 @@ class _Buffer:
 
     def getvalue(self):
         return "".join(self.parts)
+
+
+@pytest.mark.django_db
+@pytest.mark.clock("2026-04-01T09:00")
+def test_a_future_date_is_refused_unless_dry_run_or_forced(company_profile):
+    """``--date`` after today would send a step early to every customer: refused with a
+    clear message, nothing written or sent; --dry-run previews it, --force sends."""
+    from django.core.management.base import CommandError
+
+    customer = make_reminder_customer("FUTURE")
+    _invoice(customer, "FU1", D(2026, 4, 1), "50.00")  # step 1 due tomorrow
+    mail.outbox.clear()
+    with pytest.raises(CommandError) as refused:
+        call_command("run_reminders", "--date", "2026-04-02", stdout=_Null())
+    assert str(refused.value) == (
+        "--date 2026-04-02 is after today (2026-04-01): a run sends for real. Add --dry-run "
+        "to preview that day, or --force to send now as of that day."
+    )
+    assert mail.outbox == [] and not Reminder.objects.exists()
+    out = _Buffer()
+    call_command("run_reminders", "--date", "2026-04-02", "--dry-run", stdout=out)
+    assert "FU1#1" in out.getvalue() and mail.outbox == [] and not Reminder.objects.exists()
+    call_command("run_reminders", "--date", "2026-04-01", stdout=_Null())  # today: as ever
+    assert mail.outbox == []
+    call_command("run_reminders", "--date", "2026-04-02", "--force", stdout=_Null())
+    assert len(mail.outbox) == 1
+    assert Reminder.objects.get().run_date == D(2026, 4, 2)

@@ -427,6 +427,60 @@ def test_unknown_send_marked_sent_or_not_sent(finance_client, world, finance_use
     assert failed.status == S.FAILED
 
 
+# (action, section, the key of a row of another kind): each posts a real row's id
+# through a route that is not its own.
+WRONG_KIND = [
+    ("cancel", "sends", "letters"),  # a letter awaiting approval as a "send"
+    ("retry", "sends", "letters"),
+    ("mark_sent", "sends", "tasks"),
+    ("cancel", "letters", "sends_failed"),  # an email as a letter
+    ("approve", "letters", "sends_unknown"),
+    ("call", "tasks", "collection"),  # a collection hand-off closed as a call
+    ("call", "tasks", "letters"),
+    ("postpone", "tasks", "collection"),
+    ("handed_over", "collection", "tasks"),  # a call closed as a hand-off
+    ("call", "followups", "followups_done"),  # a timeline entry with no next action
+    ("call", "promises", "promise_pending"),  # a promise not broken
+]
+
+
+@pytest.mark.parametrize(("name", "section", "key"), WRONG_KIND)
+def test_worklist_actions_refuse_a_row_of_another_kind(
+    finance_client, world, finance_user, name, section, key
+):
+    items = world["items"]
+    items["followups_done"] = Activity.objects.create(
+        customer=world["owned"], kind=Activity.Kind.NOTE, author=finance_user, summary="FYI"
+    )
+    items["promise_pending"] = PromiseToPay.objects.create(
+        customer=world["owned"],
+        promised_date=days(5),
+        amount=Decimal("100.00"),
+        recorded_by=finance_user,
+    )
+    obj = items[key]
+    model = type(obj)
+    before = list(model.objects.order_by("pk").values())
+    activities = Activity.objects.count()
+    data = {"outcome": "x", "until": days(3).isoformat(), "reason": "wrong route"}
+    for htmx in (True, False):
+        response = post(finance_client, name, section, obj, data, htmx=htmx)
+        assert response.status_code == 404, (name, section, key)
+    assert list(model.objects.order_by("pk").values()) == before
+    assert Activity.objects.count() == activities
+
+
+def test_cancelling_a_send_records_who_cancelled_it(finance_client, world, finance_user):
+    failed = world["items"]["sends_failed"]
+    response = post(finance_client, "cancel", "sends", failed, {"reason": "Wrong address"})
+    assert "Cancelled." in response.content.decode()
+    failed.refresh_from_db()
+    assert failed.status == S.CANCELLED and failed.actor == finance_user
+    entry = Activity.objects.get(customer=failed.customer, outcome="cancelled")
+    assert entry.author == finance_user and entry.kind == Activity.Kind.EMAIL
+    assert entry.body == "Wrong address" and "cancelled" in entry.summary
+
+
 def test_collection_handed_over(finance_client, world, finance_user):
     task = world["items"]["collection"]
     response = post(finance_client, "handed_over", "collection", task)

@@ -173,6 +173,22 @@ SECTION_MODELS: dict[str, type[WorklistRow]] = {
     "disputes": Dispute,
     "credit": Customer,
 }
+# The kind of row each section's actions act upon. An action fetches its row through
+# :func:`section_objects`, so that the id of a row of another kind (a letter posted to
+# the sends' "cancel", a collection task to the calls' "call") is a 404, not an action
+# taken through the wrong route. The row's state is left to the service, which refuses
+# with a message (a letter approved twice says so).
+SECTION_KINDS: dict[str, Q] = {
+    "tasks": Q(channel=Reminder.Channel.PHONE),
+    "letters": Q(channel=Reminder.Channel.LETTER),
+    "sends": Q(channel=Reminder.Channel.EMAIL),
+    "collection": Q(channel=Reminder.Channel.COLLECTION),
+    "sent": Q(status=Reminder.Status.SENT),
+    "followups": Q(next_action_date__isnull=False),
+    "promises": Q(status=PromiseToPay.Status.BROKEN),
+    "disputes": Q(),
+    "credit": Q(),
+}
 SECTION_TITLES = {
     "tasks": gettext_lazy("Calls to make"),
     "followups": gettext_lazy("Next actions due"),
@@ -210,6 +226,13 @@ def section_rows(
         case "sent":
             return reminder_selectors.sent_since(user=user, since=week_start(today))
     raise KeyError(section)
+
+
+def section_objects(section: str, *, user: AnyUser) -> QuerySet[Any]:
+    """The rows an in-place action of ``section`` may act upon: of the section's kind
+    (:data:`SECTION_KINDS`) and within ``user``'s scope."""
+    model = SECTION_MODELS[section]
+    return model.objects.visible_to(user).filter(SECTION_KINDS[section])
 
 
 def decorate(section: str, rows: Iterable[Any], today: datetime.date) -> list[Any]:

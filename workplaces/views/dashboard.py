@@ -122,12 +122,12 @@ def _row_customer(obj: dashboard.WorklistRow) -> Customer:
 
 
 def _worklist_object(request: HttpRequest, section: str, pk: int, allowed: tuple[str, ...]):
-    """The row's object: 404 for an unknown section or outside the user's scope, 403 for
-    anyone but finance staff (the worklist is theirs)."""
+    """The row's object: 404 for an unknown section, outside the user's scope or for a
+    row of another kind than the section's (the id of a letter posted as a "send"), 403
+    for anyone but finance staff (the worklist is theirs)."""
     if section not in allowed:
         raise Http404
-    model = dashboard.SECTION_MODELS[section]
-    obj = get_object_or_404(model.objects.visible_to(request.user), pk=pk)
+    obj = get_object_or_404(dashboard.section_objects(section, user=request.user), pk=pk)
     access.require(request.user, access.Action.EDIT_LEDGER)
     return obj
 

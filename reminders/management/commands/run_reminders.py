@@ -1,10 +1,13 @@
-"""``run_reminders [--date DATE] [--dry-run]``: the daily escalation, the same service the
-django-q2 schedule runs every morning."""
+"""``run_reminders [--date DATE] [--dry-run] [--force]``: the daily escalation, the same
+service the django-q2 schedule runs every morning. A date after today is refused unless
+it is a dry run (a preview) or ``--force`` says the early sends are meant: a typed year
+would otherwise send a future step to every customer at once."""
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.dates import parse_day_option
 from core.money import ZERO, format_money
@@ -17,9 +20,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--date", help="YYYY-MM-DD or DD/MM/YYYY (default: today)")
         parser.add_argument("--dry-run", action="store_true", help="print, send and write nothing")
+        parser.add_argument(
+            "--force", action="store_true", help="send for real for a date after today"
+        )
 
-    def handle(self, *args, date=None, dry_run=False, **options):
-        day = parse_day_option(date, "--date") if date else timezone.localdate()
+    def handle(self, *args, date=None, dry_run=False, force=False, **options):
+        today = timezone.localdate()
+        day = parse_day_option(date, "--date") if date else today
+        if day > today and not (dry_run or force):
+            raise CommandError(
+                _(
+                    "--date %(day)s is after today (%(today)s): a run sends for real. Add "
+                    "--dry-run to preview that day, or --force to send now as of that day."
+                )
+                % {"day": day.isoformat(), "today": today.isoformat()}
+            )
         if dry_run:
             result = services.reminders_dry_run(run_date=day)
             self._print_plans(result)
