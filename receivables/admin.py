@@ -1,11 +1,14 @@
 """Admin of the ledger, for administrators.
 
-Invoices and payments are created by the services in receivables/services.py (which build
+Invoices and payments are created by the services in receivables/services/ (which build
 the installment plan and allocate payments), never here: the admin can correct what does
-not touch the amounts (PO number, PDF, bank reference, method) and shows the rest
-read-only, so the plan always sums to the invoice and the allocations to the payment."""
+not touch the amounts (PO number, bank reference, method) and shows the rest read-only,
+so the plan always sums to the invoice and the allocations to the payment."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from receivables.models import (
     AgedBalanceSnapshot,
@@ -76,9 +79,20 @@ class InvoiceAdmin(LedgerAdmin):
         "cancelled_at",
         "created_at",
         "created_by",
+        "pdf_link",
     )
+    # Stored files are served only through views that check who may see them.
+    exclude = ("pdf",)
     date_hierarchy = "issue_date"
     inlines = [InstallmentInline]
+
+    @admin.display(description=_("PDF"))
+    def pdf_link(self, obj: Invoice) -> str:
+        if not obj.pdf:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("receivables:invoice_pdf", args=[obj.pk]), obj.pdf.name
+        )
 
     def has_add_permission(self, request) -> bool:
         return False  # through import_invoices or services.invoice_create

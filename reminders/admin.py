@@ -2,6 +2,9 @@
 is shown read-only and can never be deleted (it is the proof file)."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from customers.admin import CustomerAdmin
 from customers.models import Customer
@@ -96,6 +99,16 @@ class ReminderAdmin(ReadOnlyAdmin):
     search_fields = ("customer__name", "customer__customer_ref", "message_id")
     list_select_related = ("customer", "step")
     inlines = [ReminderItemInline]
+    # Stored letters are served only through the letters' view, which checks the right.
+    exclude = ("pdf",)
+    readonly_fields = ("pdf_link",)
+
+    @admin.display(description=_("PDF"))
+    def pdf_link(self, obj: Reminder) -> str:
+        if not obj.pdf:
+            return "—"
+        url = reverse("letters:pdf", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.pdf.name)
 
 
 @admin.register(ReminderRun)

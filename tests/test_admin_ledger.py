@@ -69,3 +69,35 @@ def test_the_timeline_is_read_only_in_the_admin(client):
     client.post(f"/admin/customers/customer/{customer.pk}/delete/", {"post": "yes"})
     entry.refresh_from_db()
     assert entry.summary == "Called, promised"
+
+
+@pytest.mark.django_db
+def test_stored_files_are_linked_through_the_views_that_check_rights(client, settings, tmp_path):
+    """The admin never links to /media/ (which nothing serves): an invoice's PDF and a
+    formal notice's PDF are reached through the views that check who may see them."""
+    from django.core.files.base import ContentFile
+    from django.urls import reverse
+
+    from tests.factories import make_invoice
+
+    settings.MEDIA_ROOT = tmp_path
+    invoice = make_invoice()
+    invoice.pdf.save("f.pdf", ContentFile(b"%PDF-1.7"))
+    from reminders.models import ScenarioStep
+
+    letter = Reminder.objects.create(
+        customer=invoice.customer,
+        step=ScenarioStep.objects.order_by("-position").first(),
+        channel=Reminder.Channel.LETTER,
+        status=Reminder.Status.SENT,
+        run_date=invoice.due_date,
+    )
+    letter.pdf.save("l.pdf", ContentFile(b"%PDF-1.7"))
+    User.objects.create_superuser("root_t", "root@example.com", "pw-test-1234")
+    client.login(username="root_t", password="pw-test-1234")
+    page = client.get(f"/admin/receivables/invoice/{invoice.pk}/change/").content.decode()
+    assert reverse("receivables:invoice_pdf", args=[invoice.pk]) in page
+    assert settings.MEDIA_URL not in page
+    page = client.get(f"/admin/reminders/reminder/{letter.pk}/change/").content.decode()
+    assert reverse("letters:pdf", args=[letter.pk]) in page
+    assert settings.MEDIA_URL not in page
