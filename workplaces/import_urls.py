@@ -1,8 +1,17 @@
 """The import pages (finance staff only): uploading files into the ledger, the bank
 matching queue."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from workplaces.views import imports as views
 
 app_name = "imports"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("", views.imports_home, name="home"),
+    path("upload/", views.imports_upload, name="upload"),
+    path("runs/<int:pk>/", views.run_detail, name="run"),
+    path("runs/<int:pk>/mapping/", views.run_map, name="run_map"),
+    path("runs/<int:pk>/commit/", views.run_commit, name="run_commit"),
+    path("runs/<int:pk>/file/", views.run_download, name="run_download"),
+]
