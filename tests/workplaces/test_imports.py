@@ -31,7 +31,7 @@ def csv_file(name: str, *rows: str, header: str = HEADER) -> SimpleUploadedFile:
 
 
 def upload(client, *files):
-    return client.post(reverse("imports:upload"), {"files": list(files)})
+    return client.post(reverse("imports:upload"), {"import_files": list(files)})
 
 
 @pytest.mark.django_db
@@ -60,6 +60,7 @@ def test_upload_preview_and_commit(finance_client):
     assert Invoice.objects.get().number == "F-1"
     listing = finance_client.get(reverse("imports:home")).text
     assert "f.csv" in listing and "Imported" in listing
+    assert 'type="file" name="import_files" multiple' in listing
 
 
 @pytest.mark.django_db

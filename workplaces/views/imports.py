@@ -49,7 +49,7 @@ class MultipleFileField(forms.FileField):
 
 
 class UploadForm(forms.Form):
-    files = MultipleFileField(
+    import_files = MultipleFileField(
         label=gettext_lazy("Files"),
         help_text=gettext_lazy(
             "Invoices or payments (CSV or XLSX), a FEC, e-invoices (Factur-X PDF, UBL or "
@@ -113,7 +113,7 @@ def imports_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
         response = render_page(request, "workplaces/imports/list.html", context, fragment="runs")
         response.status_code = 400
         return response
-    created = runs.import_run_create(user=request.user, files=form.cleaned_data["files"])
+    created = runs.import_run_create(user=request.user, files=form.cleaned_data["import_files"])
     if len(created) == 1:
         return redirect("imports:run", pk=created[0].pk)
     messages.success(
