@@ -21,6 +21,13 @@ def private(tmp_path, settings):
 
 
 @pytest.fixture
+def client(client):
+    """Pages in English, the source language the assertions are written in."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
 def finance_client(client, finance_user):
     client.force_login(finance_user)
     return client
