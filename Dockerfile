@@ -22,7 +22,7 @@ COPY . .
 RUN uv sync --locked --python /usr/local/bin/python
 RUN SECRET_KEY=build-only DEBUG=false python manage.py collectstatic --noinput -v0 \
     && SECRET_KEY=build-only python manage.py compilemessages --ignore=.venv -v0 \
-    && useradd --create-home relance && mkdir -p /app/var/media && chown -R relance /app/var
+    && useradd --create-home relance && mkdir -p /app/var/media /app/var/private && chown -R relance /app/var
 USER relance
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
