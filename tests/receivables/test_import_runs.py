@@ -98,6 +98,14 @@ def fec() -> str:
     return "\n".join([FEC_HEADER, *lines]) + "\n"
 
 
+BOMB = (
+    '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+    '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+    "<{root}>&c;&c;&c;</x>"
+)
+CII = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+
+
 # --- detection ---------------------------------------------------------------------------
 
 
@@ -166,6 +174,8 @@ def test_an_xlsx_with_real_dates_is_read(finance_user):
         ("bad.csv", b"customer_ref,amount\n\x81\x8d,1\n", "neither UTF-8 nor Windows-1252"),
         ("cut.xml", cii()[:400], "not well-formed"),
         ("cut.pdf", facturx_pdf(cii())[:3000], "PDF"),
+        ("bomb.xml", BOMB.format(root=f'rsm:CrossIndustryInvoice xmlns:rsm="{CII}"'), "DTD"),
+        ("bomb-camt.xml", BOMB.format(root=f'Document xmlns="{NS.format(version="08")}"'), "DTD"),
     ],
 )
 def test_hostile_or_unknown_files_are_refused_with_a_message(finance_user, name, data, message):

@@ -87,12 +87,18 @@ def _table_plan(run: ImportRun, data: bytes, importer: Importer) -> Planned:
 
 def _bank_plan(run: ImportRun, data: bytes) -> Planned:
     importer = BankImporter()
+    shape_errors: list[RowError] = []
     if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        data = table_csv(mapped_table(read_spreadsheet(data, run.file_name), run.mapping))
+        table = mapped_table(read_spreadsheet(data, run.file_name), run.mapping)
+        # Rewritten with the expected headers; row-shape errors do not survive it.
+        shape_errors = table.errors
+        data = table_csv(table)
         name = "statement.csv"
     else:
         name = "statement.xml"
     plan, errors = _with_file(data, name, importer.validate)
+    for error in shape_errors:
+        errors.add(error.line, error.message)
     plan.source = run.file_name[:255]
     sample = _sample(
         {
