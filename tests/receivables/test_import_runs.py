@@ -326,13 +326,16 @@ def test_fec_bank_and_einvoice_runs_go_through_their_importers(finance_user):
 # --- large files -------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_large_file_is_previewed_and_committed_by_the_task(finance_user, monkeypatch):
+@pytest.mark.django_db
+def test_a_large_file_is_previewed_and_committed_by_the_task(
+    finance_user, monkeypatch, django_capture_on_commit_callbacks
+):
     monkeypatch.setattr(run_services, "LARGE_ROWS", 3)
     calls: list[tuple] = []
     monkeypatch.setattr(run_services, "_queue", lambda *args: calls.append(args))
     rows = [f"C{i},Client {i},F-{i},2026-11-01,2026-12-01,10.00" for i in range(5)]
-    run = create(finance_user, "big.csv", invoices_csv(*rows))
+    with django_capture_on_commit_callbacks(execute=True):
+        run = create(finance_user, "big.csv", invoices_csv(*rows))
     assert (run.status, run.stage, run.progress_total, run.percent) == (
         Status.UPLOADED, "previewing", 5, 0)  # fmt: skip
     assert calls == [(run.pk, "preview")]
@@ -342,7 +345,8 @@ def test_a_large_file_is_previewed_and_committed_by_the_task(finance_user, monke
     assert (run.stage, run.percent) == ("", 100)
     assert Invoice.objects.count() == 0
 
-    run = runs.import_run_request_commit(run=run)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = runs.import_run_request_commit(run=run)
     assert (run.status, run.stage, run.percent) == (Status.RUNNING, "committing", 0)
     assert calls[-1] == (run.pk, "commit")
     assert Invoice.objects.count() == 0
@@ -350,3 +354,21 @@ def test_a_large_file_is_previewed_and_committed_by_the_task(finance_user, monke
     run.refresh_from_db()
     assert (run.status, run.percent) == (Status.IMPORTED, 100)
     assert Invoice.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_the_queued_task_runs_through_django_q(
+    finance_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Not mocked: django-q2 runs the task in sync mode under pytest (Q_CLUSTER)."""
+    monkeypatch.setattr(run_services, "LARGE_ROWS", 1)
+    rows = [f"C{i},Client {i},F-{i},2026-11-01,2026-12-01,10.00" for i in range(2)]
+    with django_capture_on_commit_callbacks(execute=True):
+        run = create(finance_user, "big.csv", invoices_csv(*rows))
+    run.refresh_from_db()
+    assert (run.status, run.stage) == (Status.PREVIEWED, "")
+    with django_capture_on_commit_callbacks(execute=True):
+        runs.import_run_request_commit(run=run)
+    run.refresh_from_db()
+    assert (run.status, run.stage) == (Status.IMPORTED, "")
+    assert Invoice.objects.count() == 2
