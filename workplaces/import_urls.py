@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern] = [
     path("upload/", views.imports_upload, name="upload"),
     path("runs/<int:pk>/", views.run_detail, name="run"),
     path("runs/<int:pk>/mapping/", views.run_map, name="run_map"),
+    path("runs/<int:pk>/confirm/", views.run_confirm, name="run_confirm"),
     path("runs/<int:pk>/commit/", views.run_commit, name="run_commit"),
     path("runs/<int:pk>/file/", views.run_download, name="run_download"),
 ]

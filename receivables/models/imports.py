@@ -118,6 +118,10 @@ class ImportRun(models.Model):
     notes = models.JSONField(_("notes"), default=list, blank=True)
     sample = models.JSONField(_("sample"), default=list, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # An e-invoice refused only for warnings (dated over a year ago, no PO number its
+    # customer requires) may be confirmed by the user, then previewed again.
+    needs_confirmation = models.BooleanField(_("needs confirmation"), default=False)
+    confirmed = models.BooleanField(_("warnings confirmed"), default=False)
     duplicate_of = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,

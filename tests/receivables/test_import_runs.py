@@ -372,3 +372,25 @@ def test_the_queued_task_runs_through_django_q(
     run.refresh_from_db()
     assert (run.status, run.stage) == (Status.IMPORTED, "")
     assert Invoice.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_an_old_einvoice_is_imported_once_its_warnings_are_confirmed(finance_user):
+    run = create(finance_user, "old.xml", cii(issue="20240102", due="20240201"))
+    assert (run.status, run.needs_confirmation) == (Status.REFUSED, True)
+    assert "--confirmed" not in run.refused_rows[0]["reason"]
+    assert "year" in run.refused_rows[0]["reason"]
+    run = runs.import_run_confirm(run=run)
+    assert (run.status, run.confirmed) == (Status.PREVIEWED, True), run.refused_rows
+    assert runs.import_run_request_commit(run=run).status == Status.IMPORTED
+    assert Invoice.objects.filter(number="F2026-100").exists()
+
+
+@pytest.mark.django_db
+def test_a_hard_einvoice_refusal_cannot_be_confirmed(finance_user):
+    from django.core.exceptions import ValidationError
+
+    run = create(finance_user, "usd.xml", cii(currency="USD"))
+    assert (run.status, run.needs_confirmation) == (Status.REFUSED, False)
+    with pytest.raises(ValidationError):
+        runs.import_run_confirm(run=run)

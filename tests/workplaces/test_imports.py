@@ -205,6 +205,7 @@ def test_sales_reps_and_managers_get_403_everywhere(client, finance_user, role):
         ("imports:upload", [], "post"),
         ("imports:run", [run.pk], "get"),
         ("imports:run_map", [run.pk], "post"),
+        ("imports:run_confirm", [run.pk], "post"),
         ("imports:run_commit", [run.pk], "post"),
         ("imports:run_download", [run.pk], "get"),
     ]:
@@ -240,3 +241,20 @@ def test_the_list_page_query_count_does_not_grow_with_runs(
         response = finance_client.get(reverse("imports:home"))
     assert response.status_code == 200
     assert "f29.csv" in response.text
+
+
+@pytest.mark.django_db
+def test_confirming_the_warnings_of_an_old_einvoice(finance_client):
+    from tests.receivables.test_import_einvoices import cii
+
+    upload(finance_client, SimpleUploadedFile("old.xml", cii(issue="20240102", due="20240201")))
+    run = ImportRun.objects.get()
+    page = finance_client.get(reverse("imports:run", args=[run.pk])).text
+    assert "Confirm and check again" in page
+    response = finance_client.post(reverse("imports:run_confirm", args=[run.pk]))
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == Status.PREVIEWED
+    # Nothing left to confirm: a message, nothing changes.
+    response = finance_client.post(reverse("imports:run_confirm", args=[run.pk]), follow=True)
+    assert "This import has nothing to confirm." in response.text

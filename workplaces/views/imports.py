@@ -175,6 +175,17 @@ def run_map(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    access.require(request.user, access.Action.IMPORT)
+    run = _run(pk)
+    try:
+        runs.import_run_confirm(run=run)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("imports:run", pk=run.pk)
+
+
+@require_POST
 def run_commit(request: HttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, access.Action.IMPORT)
     run = _run(pk)

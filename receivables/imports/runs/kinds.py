@@ -37,6 +37,15 @@ FEC_KINDS = {
 }
 
 
+class NeedsConfirmation(einvoices.EInvoiceError):
+    """An e-invoice refused only for warnings, which the user may confirm on the page.
+    The importer's advice to the command line (``--confirmed``) is left out."""
+
+    def __init__(self, message: str) -> None:
+        hint = _("%(warnings)s Add --confirmed to import it anyway.") % {"warnings": ""}
+        super().__init__(message.replace(hint.strip(), "").strip())
+
+
 @dataclass
 class Planned:
     """A validated file: the importer's plan, every refusal with its line, a few rows
@@ -152,7 +161,16 @@ def _fec_plan(run: ImportRun, data: bytes) -> Planned:
 
 def _einvoice_plan(run: ImportRun, data: bytes) -> Planned:
     document, pdf = einvoices.read_bytes(data)
-    plan = einvoices.plan_document(document, pdf)
+    try:
+        plan = einvoices.plan_document(document, pdf, confirmed=run.confirmed)
+    except einvoices.EInvoiceError as exc:
+        if run.confirmed:
+            raise
+        try:
+            einvoices.plan_document(document, pdf, confirmed=True)
+        except einvoices.EInvoiceError:
+            raise exc from None
+        raise NeedsConfirmation(exc.error.message) from exc
     sample = _sample(
         {
             "number": _("Number"),

@@ -32,7 +32,7 @@ from receivables.imports.runs.files import (
     fingerprint,
     mapping_problems,
 )
-from receivables.imports.runs.kinds import plan_run
+from receivables.imports.runs.kinds import NeedsConfirmation, plan_run
 from receivables.models import ColumnMapping, ImportRun
 
 if TYPE_CHECKING:
@@ -167,6 +167,22 @@ def import_run_map(*, run: ImportRun, mapping: dict[str, str]) -> ImportRun:
     return run
 
 
+def import_run_confirm(*, run: ImportRun) -> ImportRun:
+    """The user confirms the warnings of an e-invoice refused only for them: preview it
+    again, accepting them (the commit accepts them too)."""
+    if not run.needs_confirmation or run.status != Status.REFUSED:
+        raise ValidationError(_("This import has nothing to confirm."))
+    with transaction.atomic():
+        run.confirmed = True
+        run.needs_confirmation = False
+        run.status = Status.UPLOADED
+        run.refused_rows = []
+        run.save()
+        _start_preview(run)
+    run.refresh_from_db()
+    return run
+
+
 # --- preview -----------------------------------------------------------------------------
 
 
@@ -207,6 +223,7 @@ def import_run_preview(*, run_id: int) -> ImportRun:
     if run.status != Status.UPLOADED:
         return run
     run.counts, run.notes, run.sample = [], [], {}
+    run.needs_confirmation = False
     with translation.override(run.language or None):
         try:
             with transaction.atomic():
@@ -215,6 +232,7 @@ def import_run_preview(*, run_id: int) -> ImportRun:
                 transaction.set_rollback(True)
         except ImportFileError as exc:
             errors = [exc.error]
+            run.needs_confirmation = isinstance(exc, NeedsConfirmation)
         except Exception as exc:
             logger.exception("Preview of import run %s failed", run.pk)
             return _fail(run, exc)
