@@ -394,3 +394,22 @@ def test_a_hard_einvoice_refusal_cannot_be_confirmed(finance_user):
     assert (run.status, run.needs_confirmation) == (Status.REFUSED, False)
     with pytest.raises(ValidationError):
         runs.import_run_confirm(run=run)
+
+
+@pytest.mark.django_db
+def test_a_french_bank_csv_is_recognised_and_its_lines_keep_their_numbers(finance_user):
+    make_invoice(CustomerFactory(), number="F-100", amount="500.00")
+    data = "Date;Montant;Libellé\n2026-11-16;500,00;VIR F-100\n\n2026-11-16;abc;X\n"
+    run = create(finance_user, "releve.csv", data)
+    assert run.kind == Kind.BANK
+    assert run.mapping == {"date": "date", "montant": "amount", "libellé": "reference"}
+    assert run.status == Status.REFUSED
+    assert [r["line"] for r in run.refused_rows] == [4]
+
+    fixed = create(finance_user, "releve.csv", data.replace("abc", "-12,00"))
+    assert fixed.status == Status.PREVIEWED, fixed.refused_rows
+    runs.import_run_request_commit(run=fixed)
+    assert sorted(BankTransaction.objects.values_list("source", "status")) == [
+        ("releve.csv", BankTransaction.Status.IGNORED),
+        ("releve.csv", BankTransaction.Status.MATCHED),
+    ]
