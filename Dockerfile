@@ -24,7 +24,7 @@ RUN uv sync --locked --python /usr/local/bin/python
 RUN export SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     && DEBUG=false python manage.py collectstatic --noinput -v0 \
     && python manage.py compilemessages --ignore=.venv -v0 \
-    && useradd --create-home relance && mkdir -p /app/var/media && chown -R relance /app/var
+    && useradd --create-home relance && mkdir -p /app/var/media /app/var/private && chown -R relance /app/var
 USER relance
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -37,3 +37,17 @@ def _summary(snapshot) -> dict:
         "customers": snapshot.customer_count,
         "total": str(snapshot.total),
     }
+
+
+def import_run_work(run_id: int, step: str) -> dict:
+    """A large file from the import page: its preview (``step`` "preview") or its
+    commit ("commit"), queued once the run was saved."""
+    from receivables.imports import runs
+
+    if step == "preview":
+        run = runs.import_run_preview(run_id=run_id)
+    elif step == "commit":
+        run = runs.import_run_commit(run_id=run_id)
+    else:
+        raise ValueError(f"unknown import step {step!r}")
+    return {"run": run.pk, "status": run.status}

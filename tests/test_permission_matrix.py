@@ -42,7 +42,7 @@ from django.utils import timezone
 from django.views import static
 
 from customers.models import Activity, Contact
-from receivables.models import BankTransaction, Dispute, PromiseToPay
+from receivables.models import BankTransaction, Dispute, ImportRun, PromiseToPay
 from receivables.snapshots import snapshot_take_month_end
 from reminders.models import Reminder, ReminderItem, ScenarioStep
 from tests.factories import make_invoice, make_payment, make_reminder_customer, make_user
@@ -146,6 +146,14 @@ POST letters:cancel                  pk=letter                      login 403 30
 POST letters:post                    pk=letter                      login 403 302 403 403 403
 GET  letters:recovery_file           customer_pk=customer           login 403 200 200 403 403
 GET  receivables:invoice_pdf         pk=pdf_invoice                 login 404 200 200 200 404
+GET  imports:home                    -                              login 403 200 403 403 403
+GET  imports:upload                  -                              login 405 405 405 405 405
+POST imports:upload                  -                              login 403 400 403 403 403
+GET  imports:run                     pk=importrun                   login 403 200 403 403 403
+POST imports:run_map                 pk=importrun                   login 403 400 403 403 403
+POST imports:run_confirm             pk=importrun                   login 403 302 403 403 403
+POST imports:run_commit              pk=importrun                   login 403 302 403 403 403
+GET  imports:run_download            pk=importrun                   login 403 200 403 403 403
 GET  imports:bank_queue              -                              login 403 200 403 403 403
 POST imports:bank_confirm            pk=bankline                    login 403 302 403 403 403
 POST imports:bank_split              pk=bankline                    login 403 302 403 403 403
@@ -298,6 +306,16 @@ def world(
         customer, number="M-3", issue_date=today - 20 * day, due_date=today + 10 * day
     )
     pdf_invoice.pdf.save("m-3.pdf", ContentFile(b"%PDF-1.7 invoice"))
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
+    import_run = ImportRun.objects.create(
+        created_by=finance_user,
+        file_name="f.csv",
+        sha256="0" * 64,
+        size=1,
+        kind=ImportRun.Kind.INVOICES,
+        columns=["a", "b"],
+    )
+    import_run.file.save("f.csv", ContentFile(b"a,b\n1,2\n"))
     return {
         "users": {
             "norole": make_user(None, "norole_t"),
@@ -311,6 +329,7 @@ def world(
         "invoice": invoice,
         "payment": make_payment(customer, date=today - 5 * day, amount="10.00"),
         "pdf_invoice": pdf_invoice,
+        "importrun": import_run,
         "bankline": BankTransaction.objects.create(
             import_key="matrix-1",
             date=today - day,

@@ -85,8 +85,16 @@ def read_table(path: str | Path, *, required: Sequence[str], optional: Sequence[
     Raises ImportFileError when the file is missing, empty, binary, not UTF-8, not
     CSV/XLSX, has no data rows or lacks columns (all missing ones are named)."""
     path = Path(path)
-    data = read_file_bytes(path)
+    return read_table_data(
+        read_file_bytes(path), suffix=path.suffix, required=required, optional=optional
+    )
 
+
+def read_table_data(
+    data: bytes, *, suffix: str = "", required: Sequence[str], optional: Sequence[str] = ()
+) -> Table:
+    """:func:`read_table` for bytes already read (an uploaded file); ``suffix`` is the
+    file name's extension, only used to explain a misnamed workbook."""
     if not data.strip():
         raise ImportFileError(_("The file is empty."))
     if data.startswith(_ZIP_MAGIC):
@@ -98,7 +106,7 @@ def read_table(path: str | Path, *, required: Sequence[str], optional: Sequence[
         raise ImportFileError(
             _("This is an old Excel (.xls) or other Office file; save it as .xlsx or CSV UTF-8.")
         )
-    elif path.suffix.lower() in (".xlsx", ".xlsm"):
+    elif suffix.lower() in (".xlsx", ".xlsm"):
         raise ImportFileError(_("The file is named .xlsx but is not an Excel workbook."))
     else:
         raw_rows = _csv_rows(data)

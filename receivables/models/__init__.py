@@ -4,7 +4,7 @@ invoices.py, payments.py, snapshots.py); callers import from here."""
 from receivables.models.bank import BankTransaction
 from receivables.models.company import CompanyProfile, ReferenceRate
 from receivables.models.disputes import Dispute, PromiseToPay, reminder_free_on
-from receivables.models.imports import FecLine
+from receivables.models.imports import ColumnMapping, FecLine, ImportRun
 from receivables.models.invoices import (
     LEDGER_CURRENCY,
     Installment,
@@ -20,9 +20,11 @@ __all__ = [
     "AgedBalanceSnapshotRow",
     "Allocation",
     "BankTransaction",
+    "ColumnMapping",
     "CompanyProfile",
     "Dispute",
     "FecLine",
+    "ImportRun",
     "Installment",
     "Invoice",
     "Payment",
