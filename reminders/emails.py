@@ -252,7 +252,7 @@ def send_batch(
                 except Exception as exc:
                     settle(out.reminder_id, Outcome(Delivery.RETRY, _describe(exc)))
                     continue
-                smtp = connection.connection
+                smtp = getattr(connection, "connection", None)
             if isinstance(smtp, smtplib.SMTP):
                 handed.watch(smtp)
             else:  # a backend with no SMTP dialogue (locmem, console): handed at once

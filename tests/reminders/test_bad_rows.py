@@ -23,11 +23,12 @@ from workplaces.selectors.dashboard import follow_ups
 
 D = datetime.date
 DAY = D(2026, 4, 2)  # Thursday: step 1 of invoices due 1 April
+DUE = D(2026, 4, 1)
 
 pytestmark = pytest.mark.django_db
 
 
-def _owing(ref, due=D(2026, 4, 1)):
+def _owing(ref, due=DUE):
     customer = make_reminder_customer(ref)
     invoice = make_invoice(customer, issue_date=due - datetime.timedelta(days=30), due_date=due)
     return customer, invoice
@@ -84,7 +85,7 @@ def test_one_customer_whose_plan_breaks_never_stops_the_others(book, monkeypatch
             raise OverflowError("date value out of range")
         return real(customer, *args, **kwargs)
 
-    other, _ = _owing("OTHER")
+    _owing("OTHER")
     monkeypatch.setattr(planner, "plan_customer", broken)
     mail.outbox = []
     result = services.reminders_run(run_date=DAY)
@@ -104,7 +105,7 @@ def test_an_email_that_cannot_be_written_skips_its_customer_only(book, monkeypat
             raise ValueError("bad template data")
         return real(plan=plan, **kwargs)
 
-    other, _ = _owing("OTHER")
+    _owing("OTHER")
     monkeypatch.setattr(emails, "render_email", broken)
     mail.outbox = []
     result = services.reminders_run(run_date=DAY)
