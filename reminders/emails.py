@@ -194,6 +194,8 @@ class Delivery(StrEnum):
 class Outcome:
     delivery: Delivery
     error: str = ""
+    # Whether the message was handed over (``handover`` was called) before this outcome.
+    handed: bool = False
 
 
 _NOT_SMTP = object()
@@ -267,13 +269,14 @@ def send_batch(
             finally:
                 handed.unwatch()
             if sent:
-                settle(out.reminder_id, Outcome(Delivery.SENT))
+                settle(out.reminder_id, Outcome(Delivery.SENT, handed=handed.done))
             else:
                 settle(
                     out.reminder_id,
                     Outcome(
                         Delivery.UNKNOWN if handed.done else Delivery.RETRY,
                         "The mail backend did not send it.",
+                        handed=handed.done,
                     ),
                 )
     finally:
@@ -323,16 +326,16 @@ def _classify(exc: Exception, *, handed: bool) -> Outcome:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in exc.recipients.values()]
         permanent = bool(codes) and all(code >= 500 for code in codes)
-        return Outcome(Delivery.REFUSED if permanent else Delivery.RETRY, error)
+        return Outcome(Delivery.REFUSED if permanent else Delivery.RETRY, error, handed)
     if isinstance(exc, smtplib.SMTPResponseException):
         if exc.smtp_code >= 500:
-            return Outcome(Delivery.REFUSED, error)
+            return Outcome(Delivery.REFUSED, error, handed)
         if exc.smtp_code >= 400:
-            return Outcome(Delivery.RETRY, error)
+            return Outcome(Delivery.RETRY, error, handed)
     if isinstance(exc, smtplib.SMTPException | OSError):
-        return Outcome(Delivery.UNKNOWN if handed else Delivery.RETRY, error)
+        return Outcome(Delivery.UNKNOWN if handed else Delivery.RETRY, error, handed)
     # The message could not even be built (an address the backend rejects): final.
-    return Outcome(Delivery.UNKNOWN if handed else Delivery.REFUSED, error)
+    return Outcome(Delivery.UNKNOWN if handed else Delivery.REFUSED, error, handed)
 
 
 def _reopen(connection) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -421,8 +421,9 @@ def claim_batch(
     *, run_date: datetime.date, now: datetime.datetime, ids: list[int] | None, token: int
 ) -> list[Reminder]:
     """Claim a batch of emails to send: lock them (skipping rows another worker holds),
-    mark them "sending" with the sender's ``token`` and count the attempt, and commit
-    before anything leaves."""
+    mark them "sending" with the sender's ``token``, and commit before anything leaves.
+    An attempt is counted when the mail server is reached (run/record.py), not here: a
+    sender killed over and over before reaching it wears out no attempt."""
     with transaction.atomic():
         qs = Reminder.objects.emails().filter(
             Q(status=Status.PLANNED, run_date__lte=run_date)
@@ -454,6 +455,5 @@ def claim_batch(
                 claim_token=token,
                 handed_at=None,
                 attempted_on=run_date,
-                attempts=F("attempts") + 1,
             )
     return batch

@@ -13,6 +13,7 @@ import datetime
 import logging
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,23 +38,26 @@ def backoff(attempts: int) -> datetime.timedelta:
 
 def record_handover(reminder_id: int, *, token: int) -> None:
     """The message is about to be handed to the mail server (before the SMTP DATA
-    command): from now on, a crash leaves its fate unknown. One update, committed."""
+    command): from now on, a crash leaves its fate unknown. The attempt counts. One
+    update, committed."""
     Reminder.objects.filter(pk=reminder_id, status=Status.SENDING, claim_token=token).update(
-        handed_at=timezone.now()
+        handed_at=timezone.now(), attempts=F("attempts") + 1
     )
 
 
 def record_outcome(reminder: Reminder, outcome: Outcome, *, token: int, step_name: str) -> Delivery:
     """Record what the server said about one message (``reminder.attempts`` is the count
-    before its claim). Returns how it ended."""
+    before this attempt, which counts: at its hand-over, else here). Returns how it
+    ended."""
     now = timezone.now()
     mine = Reminder.objects.filter(pk=reminder.pk, claim_token=token)
     attempts = reminder.attempts + 1
+    counted = {} if outcome.handed else {"attempts": attempts}
     if outcome.delivery == Delivery.SENT:
         with transaction.atomic():
             # Also over "unknown": a watchdog that judged its sender gone was wrong.
             if mine.filter(status__in=[Status.SENDING, Status.UNKNOWN]).update(
-                status=Status.SENT, sent_at=now, last_error="", next_attempt_at=None
+                status=Status.SENT, sent_at=now, last_error="", next_attempt_at=None, **counted
             ):
                 _sent_activity(reminder, step_name, now).save()
         return Delivery.SENT
@@ -63,7 +67,7 @@ def record_outcome(reminder: Reminder, outcome: Outcome, *, token: int, step_nam
             "check with the Message-ID whether it left. (%(answer)s)"
         ) % {"answer": outcome.error}
         mine.filter(status=Status.SENDING).update(
-            status=Status.UNKNOWN, last_error=error, next_attempt_at=None
+            status=Status.UNKNOWN, last_error=error, next_attempt_at=None, **counted
         )
         logger.warning("reminders: reminder %s unknown: %s", reminder.pk, outcome.error)
         return Delivery.UNKNOWN
@@ -74,7 +78,7 @@ def record_outcome(reminder: Reminder, outcome: Outcome, *, token: int, step_nam
         error = outcome.error
         next_attempt = now + backoff(attempts) if attempts < MAX_ATTEMPTS else None
     mine.filter(status=Status.SENDING).update(
-        status=Status.FAILED, last_error=error, next_attempt_at=next_attempt
+        status=Status.FAILED, last_error=error, next_attempt_at=next_attempt, **counted
     )
     logger.warning("reminders: reminder %s failed: %s", reminder.pk, outcome.error)
     return outcome.delivery
