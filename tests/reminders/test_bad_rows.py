@@ -164,3 +164,14 @@ def test_the_window_of_plausible_due_dates(day, plausible):
 def test_an_invoice_before_1999_is_refused_at_entry(company_profile):
     refusals = bounds.issue_date_refusals(D(1900, 1, 1), D(1900, 2, 1))
     assert refusals and "before 1999-01-01" in refusals[0]
+
+
+def test_the_command_names_the_customers_it_could_not_plan(book):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out, err = StringIO(), StringIO()
+    call_command("run_reminders", "--date", DAY.isoformat(), stdout=out, stderr=err)
+    assert "1 email(s) sent" in out.getvalue()
+    assert "Not planned: OLD SARL" in err.getvalue() and "1900-01-01" in err.getvalue()
