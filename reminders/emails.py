@@ -348,11 +348,17 @@ def _reopen(connection) -> None:
 
 
 def _describe(exc: Exception) -> str:
+    """The server's answer first (what the worklist shows), else the error."""
     if isinstance(exc, smtplib.SMTPResponseException):
-        answer = exc.smtp_error
-        text = answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
-        return f"{type(exc).__name__}: {exc.smtp_code} {text}"[:2000]
+        return _answer(exc.smtp_code, exc.smtp_error)[:2000]
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        answers = [f"{_answer(*reply)} <{rcpt}>" for rcpt, reply in exc.recipients.items()]
+        return "; ".join(answers)[:2000]
     return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _answer(code: int, text: bytes | str) -> str:
+    return f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
 
 
 # --- recipients -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ stored, so a test can check that every reminder was received exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 
@@ -15,6 +16,9 @@ PERMANENT = "550"  # 550 at RCPT TO: never retried
 PERMANENT_DATA = "554"  # 554 after the message: never retried
 DROP_BEFORE_DATA = "drop-before-data"  # the connection closes at RCPT TO: nothing stored
 DROP_AFTER_DATA = "drop-after-data"  # stored, then closed before the 250: fate unknown
+HANG_BEFORE_DATA = "hang-before-data"  # no answer to RCPT TO: the client times out
+HANG_AFTER_DATA = "hang-after-data"  # stored, no answer: the client times out
+HANG_SECONDS = 3
 
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>]+>)", re.IGNORECASE | re.MULTILINE)
 
@@ -52,6 +56,9 @@ class Sink:
         if mode == DROP_BEFORE_DATA:
             server.transport.close()
             return "421 closing"
+        if mode == HANG_BEFORE_DATA:
+            await asyncio.sleep(HANG_SECONDS)
+            return "451 too late"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -64,6 +71,8 @@ class Sink:
         self.messages.append(envelope.original_content or envelope.content)
         if mode == DROP_AFTER_DATA:
             server.transport.close()
+        if mode == HANG_AFTER_DATA:
+            await asyncio.sleep(HANG_SECONDS)
         return "250 2.0.0 Message accepted"
 
 
@@ -79,10 +88,10 @@ def start(settings_or_none=None, *, port: int | None = None) -> tuple[Sink, Cont
     return sink, controller
 
 
-def mailer_settings(port: int) -> dict:
+def mailer_settings(port: int, timeout: float = 5) -> dict:
     return {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": timeout},
         }
     }

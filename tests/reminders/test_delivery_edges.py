@@ -10,6 +10,7 @@ import datetime
 import psycopg
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from customers.models import Activity
 from reminders import selectors, services
@@ -49,7 +50,7 @@ def _email(customer) -> Reminder:
     return Reminder.objects.get(channel="email", customer=customer)
 
 
-def test_each_answer_of_the_server_ends_as_it_should(sink, company_profile, finance_user):
+def test_each_answer_of_the_server_ends_as_it_should(sink, company_profile, finance_user, client):
     modes = {
         "OK": smtp_sink.ACCEPT,
         "T4": smtp_sink.TEMPORARY,
@@ -96,6 +97,31 @@ def test_each_answer_of_the_server_ends_as_it_should(sink, company_profile, fina
         email["PD"],
         email["DA"],
     }
+    # The worklist shows the server's answer.
+    client.force_login(finance_user)
+    html = client.get(reverse("workplaces:dashboard"), {"section": "sends"}).content.decode()
+    assert "550 5.1.1 Mailbox unavailable &lt;p5@client.example&gt;" in html
+    assert "554 5.7.1 Message refused by policy" in html
+
+
+def test_a_hanging_server_times_out_before_or_after_data(sink, settings, company_profile):
+    """No answer before DATA: retried (and received once the next day); no answer after
+    the message: unknown, never re-sent."""
+    port = settings.MAILERS["default"]["OPTIONS"]["port"]
+    settings.MAILERS = smtp_sink.mailer_settings(port, timeout=1)
+    customers = _customers(["HB", "HA", "OK"])
+    sink.modes = {
+        _address("HB"): smtp_sink.HANG_BEFORE_DATA,
+        _address("HA"): smtp_sink.HANG_AFTER_DATA,
+    }
+    result = services.reminders_run(run_date=DAY)
+    assert (result.sent, result.failed, result.unknown) == (1, 1, 1)
+    email = {ref: _email(c) for ref, c in customers.items()}
+    assert email["HB"].status == "failed" and email["HB"].next_attempt_at is not None
+    assert email["HA"].status == "unknown"
+    sink.modes = {}
+    services.reminders_run(run_date=NEXT_DAY)
+    assert sorted(sink.message_ids) == sorted(e.message_id for e in email.values())
 
 
 class Killed(BaseException):
