@@ -31,7 +31,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from reminders.models import ReminderRun
+from reminders.models import Reminder, ReminderRun
 from reminders.run import plan as planner
 from reminders.run.claim import (
     cancel_stale_pending,
@@ -107,15 +107,30 @@ def reminders_run(*, run_date: datetime.date, now: datetime.datetime | None = No
     return result
 
 
+# Emails planned this long ago and still not claimed were left by a run that died
+# between planning and sending: the watchdog sends them.
+PLANNED_GRACE = datetime.timedelta(minutes=10)
+
+
 def reminders_watchdog(*, now: datetime.datetime | None = None) -> RunResult:
     """Every few minutes (a django-q2 schedule): settle a batch stranded by a crashed
-    sender, and on a business day send again at once what certainly did not leave
-    (after the same check as any retry). Nothing is planned here."""
+    sender, and on a business day send at once what certainly did not leave, and the
+    emails a run planned and died before sending (after the same check as any retry).
+    Nothing is planned here; a sender still alive is left alone, and one working at the
+    same time claims other rows (``SKIP LOCKED``)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     result = RunResult(run_date=today, business_day=planner.is_business_day(today))
     result.recovered, result.unknown = recover_stranded(now=now)
-    if result.recovered and result.business_day:
+    if not result.business_day:
+        return result
+    left_planned = (
+        Reminder.objects.emails()
+        .filter(status=Reminder.Status.PLANNED, run_date__lte=today)
+        .filter(created_at__lt=now - PLANNED_GRACE)
+        .exists()
+    )
+    if result.recovered or left_planned:
         result.cancelled = cancel_stale_pending(run_date=today, now=now)
         delivered = deliver(run_date=today, now=now, ids=None)
         result.sent, result.failed = delivered.sent, delivered.failed

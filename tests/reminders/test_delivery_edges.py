@@ -205,6 +205,30 @@ def test_the_watchdog_sends_what_never_left_within_minutes(sink, company_profile
     assert len(sink.message_ids) == len(set(sink.message_ids)) == 3
 
 
+def test_the_watchdog_sends_what_a_run_planned_before_it_died(sink, company_profile, monkeypatch):
+    import reminders.run as run
+
+    customers = _customers(["P0", "P1"])
+
+    def killed(**kwargs):
+        raise Killed
+
+    monkeypatch.setattr(run, "deliver", killed)
+    with pytest.raises(Killed):
+        services.reminders_run(run_date=DAY)
+    monkeypatch.undo()
+    assert {_email(c).status for c in customers.values()} == {"planned"}
+    created = Reminder.objects.filter(channel="email").latest("created_at").created_at
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda value=None: DAY)
+    # Within its grace a run may still be about to send them: left alone.
+    soon = services.reminders_watchdog(now=created + datetime.timedelta(minutes=2))
+    assert soon.sent == 0 and sink.messages == []
+    later = services.reminders_watchdog(now=created + run.PLANNED_GRACE * 2)
+    assert later.sent == 2
+    assert {_email(c).status for c in customers.values()} == {"sent"}
+    assert len(sink.message_ids) == len(set(sink.message_ids)) == 2
+
+
 def test_a_live_sender_is_left_alone(sink, company_profile, monkeypatch):
     """Rows claimed by a sender that still holds its lock are not touched, however long
     it takes; once its session ends they are recovered."""
