@@ -1,11 +1,13 @@
 """Fault injection (marker ``faults``, run by .ci/run after the main suite): the real
 ``run_reminders`` command, in subprocesses on PostgreSQL, is killed with SIGKILL N times
-(``--faults=N``) at random points against a real SMTP server on loopback, most of them
-right after the server accepted a message (the window between the 250 and the record);
-then one normal run. After it, every due reminder was received exactly once, or - for at
-most one message per kill, caught between its hand-over and the server's answer - is
-"unknown" on the worklist and was received at most once; none is recorded as sent that
-the server did not receive; a further run sends nothing."""
+(``--faults=N``) at random points against a real SMTP server on loopback that also
+answers 451 or 550 or drops the connection before or after DATA for some recipients;
+most kills land right after the server accepted a message (the window between the 250
+and the record). Then one normal run, a further one (which sends nothing) and the next
+business day's. After them every due reminder was received exactly once, or is failed
+for good (550, never received), or "unknown" on the worklist and received at most once
+(dropped after DATA, or - at most one per kill - caught between its hand-over and the
+server's answer); none is recorded as sent that the server did not receive."""
 
 from __future__ import annotations
 
@@ -52,6 +54,13 @@ def _last_business_day() -> datetime.date:
     day = timezone.localdate()
     while not planner.is_business_day(day):
         day -= datetime.timedelta(days=1)
+    return day
+
+
+def _next_business_day(day: datetime.date) -> datetime.date:
+    day += datetime.timedelta(days=1)
+    while not planner.is_business_day(day):
+        day += datetime.timedelta(days=1)
     return day
 
 
@@ -105,10 +114,27 @@ def test_kill_9_at_random_points_then_every_reminder_once(request, company_profi
     rng = random.Random(request.config.getoption("--faults-seed"))
     day = _last_business_day()
     due = day - datetime.timedelta(days=1)  # step 1 falls due on ``day``
+    sink = SlowSink()
+    refused: set[int] = set()
+    dropped_after_data: set[int] = set()
+    # The server also answers 451 or drops the connection before DATA (retried the next
+    # day), answers 550 (never retried), or drops it after DATA (unknown, never re-sent).
+    faults = [smtp_sink.ACCEPT] * 16 + [
+        smtp_sink.TEMPORARY,
+        smtp_sink.DROP_BEFORE_DATA,
+        smtp_sink.PERMANENT,
+        smtp_sink.DROP_AFTER_DATA,
+    ]
     for i in range(CUSTOMERS):
         customer = make_reminder_customer(f"F{i:03d}")
         make_invoice(customer, issue_date=due - datetime.timedelta(days=30), due_date=due)
-    sink = SlowSink()
+        fault = rng.choice(faults)
+        if fault != smtp_sink.ACCEPT:
+            sink.modes[f"f{i:03d}@client.example"] = fault
+        if fault == smtp_sink.PERMANENT:
+            refused.add(customer.pk)
+        if fault == smtp_sink.DROP_AFTER_DATA:
+            dropped_after_data.add(customer.pk)
     port = smtp_sink.free_port()
     controller = smtp_sink.Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
@@ -124,25 +150,45 @@ def test_kill_9_at_random_points_then_every_reminder_once(request, company_profi
         again = _run(day, port)
         assert again.communicate(timeout=300)[0] is not None and again.returncode == 0
         assert len(sink.messages) == before, "a further run sent nothing"
+        # The next business day the temporary refusals are over: they are retried.
+        for address, mode in list(sink.modes.items()):
+            if mode in (smtp_sink.TEMPORARY, smtp_sink.DROP_BEFORE_DATA):
+                del sink.modes[address]
+        next_day = _run(_next_business_day(day), port)
+        output = next_day.communicate(timeout=300)[0].decode()
+        assert next_day.returncode == 0, output
     finally:
         controller.stop()
     emails = list(Reminder.objects.filter(channel="email"))
     received = Counter(sink.message_ids)
     statuses = Counter(e.status for e in emails)
     # Every due customer has one email, and nothing was received twice.
-    assert len({e.customer_id for e in emails}) == CUSTOMERS
+    assert len({e.customer_id for e in emails}) == CUSTOMERS == len(emails)
     assert max(received.values()) == 1, "a message received twice"
     assert set(received) <= {e.message_id for e in emails}
     # None recorded as sent that the server did not receive.
     assert all(received[e.message_id] == 1 for e in emails if e.status == "sent")
-    # Each email is sent, or unknown (at most one per kill: the one in flight).
-    assert set(statuses) <= {"sent", "unknown"}
-    assert statuses["unknown"] <= kills
+    # A permanent refusal is failed, not retried, never received.
+    for e in emails:
+        if e.customer_id in refused:
+            assert e.status == "failed" and e.next_attempt_at is None and "550" in e.last_error
+            assert received[e.message_id] == 0
+    # Lost after DATA: unknown, never re-sent.
+    for e in emails:
+        if e.customer_id in dropped_after_data:
+            assert e.status == "unknown" and received[e.message_id] <= 1
+    # Every other email is sent, or unknown (at most one per kill: the one in flight).
+    others = Counter(e.status for e in emails if e.customer_id not in refused | dropped_after_data)
+    assert set(others) <= {"sent", "unknown"}
+    assert others["unknown"] <= kills
     unknown_received = sum(received[e.message_id] for e in emails if e.status == "unknown")
     with capsys.disabled():
         print(
-            f"\nfaults: {kills} SIGKILL ({dict(where)}), {CUSTOMERS} due emails: "
-            f"{statuses['sent']} sent, {statuses['unknown']} unknown on the worklist "
+            f"\nfaults: {kills} SIGKILL ({dict(where)}), {CUSTOMERS} due emails "
+            f"({len(refused)} refused with 550, {len(dropped_after_data)} dropped after "
+            f"DATA, the others accepted at last): "
+            f"{statuses['sent']} sent, {statuses['failed']} failed, "
+            f"{statuses['unknown']} unknown on the worklist "
             f"({unknown_received} of them had reached the server), "
             f"{sum(received.values())} received, 0 twice, "
             f"{time.monotonic() - started:.0f} s"
