@@ -262,6 +262,10 @@ def send_batch(
             try:
                 sent = connection.send_messages([build_message(out)])
             except Exception as exc:
+                if handed.error is not None:
+                    # The hand-over could not be recorded (the database is gone): stop
+                    # before DATA; the row, still "sending", is recovered as not sent.
+                    raise
                 settle(out.reminder_id, _classify(exc, handed=handed.done))
                 if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
                     _reopen(connection)
@@ -294,11 +298,16 @@ class _HandOver:
         self.reminder_id = reminder_id
         self.handover = handover
         self.done = False
+        self.error: Exception | None = None
         self.smtp: smtplib.SMTP | None = None
 
     def __call__(self) -> None:
         if not self.done:
-            self.handover(self.reminder_id)
+            try:
+                self.handover(self.reminder_id)
+            except Exception as exc:
+                self.error = exc
+                raise
             self.done = True
 
     def watch(self, smtp: smtplib.SMTP) -> None:

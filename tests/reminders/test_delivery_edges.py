@@ -229,6 +229,28 @@ def test_the_watchdog_sends_what_a_run_planned_before_it_died(sink, company_prof
     assert len(sink.message_ids) == len(set(sink.message_ids)) == 2
 
 
+def test_a_hand_over_that_cannot_be_recorded_stops_before_data(sink, company_profile, monkeypatch):
+    """The database fails when the hand-over is recorded: nothing is sent (DATA never
+    starts), and the row is recovered as not sent."""
+    from django.db import OperationalError
+
+    from reminders.run import send
+
+    customers = _customers(["H0"])
+
+    def lost(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(send, "record_handover", lost)
+    with pytest.raises(OperationalError):
+        services.reminders_run(run_date=DAY)
+    monkeypatch.undo()
+    assert sink.messages == [] and _email(customers["H0"]).status == "sending"
+    result = services.reminders_run(run_date=DAY, now=_later())
+    assert (result.recovered, result.sent) == (1, 1)
+    assert len(sink.message_ids) == 1
+
+
 def test_a_live_sender_is_left_alone(sink, company_profile, monkeypatch):
     """Rows claimed by a sender that still holds its lock are not touched, however long
     it takes; once its session ends they are recovered."""
