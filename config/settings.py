@@ -237,8 +237,16 @@ Q_CLUSTER = {
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": env.int("Q_TIMEOUT", default=1800),
     "retry": env.int("Q_RETRY", default=2100),
+    # A task killed mid-run is handed out again after ``retry`` seconds, which must
+    # exceed ``timeout`` (with a margin) or a slow run would be started twice; a run is
+    # safe to repeat, but never more than ``max_attempts`` times.
     "max_attempts": 3,
+    # No burst replay after an outage: a missed daily run is not run once per missed
+    # day; the next run (dated the day it runs) sends what fell due meanwhile.
     "catch_up": False,
+    # Workers are recycled after this many tasks, or when they grow past max_rss (KiB).
+    "recycle": env.int("Q_RECYCLE", default=100),
+    "max_rss": env.int("Q_MAX_RSS", default=512_000),
     "save_limit": 500,
     "label": "Tâches",
     "sync": TESTING,

@@ -9,7 +9,18 @@ person may confirm: see core/confirm.py). One window of plausible dates around t
   invoice entered late is possible, a typed 2001 for 2025 is likelier);
 - nothing is dated more than :data:`AT_MOST_AHEAD` ahead (an issue date, a promised date,
   a pause, a next action);
-- a due date is at most :data:`AT_MOST_AHEAD` after its issue date.
+- a due date is at most :data:`AT_MOST_AHEAD` after its issue date;
+- nothing is dated before :data:`EARLIEST_DAY` (1 January 1999: the euro, and the first
+  ECB rate the interest is computed from).
+
+A promise to pay is held to tighter limits, because it stops a customer's reminders: its
+date is at most :func:`promise_max_days` ahead (setting ``RELANCE_PROMISE_MAX_DAYS``,
+90 days by default), and it covers at least :func:`promise_min_share` of what falls due
+by its date on the invoices it holds (setting ``RELANCE_PROMISE_MIN_SHARE``, one fifth
+by default): a customer who promises less names the invoices the promise is for. The
+ledger's rule (``PromiseToPay.objects.holding_on``) also stops a promise from holding
+longer than that maximum after it was recorded, whatever its date, so a row entered
+before these bounds cannot silence a customer for ever either.
 
 Amounts are strictly positive and at most the company's ``max_amount``
 (:class:`~receivables.models.CompanyProfile`), which administrators may raise.
@@ -21,6 +32,7 @@ import datetime
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.utils import timezone
@@ -29,9 +41,15 @@ from django.utils.translation import gettext as _
 from core.money import ZERO, format_money_active
 from customers.models import Contact, Customer
 from receivables.models import CompanyProfile, Installment, Invoice
+from receivables.models.disputes import promise_max_days
 
 CONFIRM_BEFORE = datetime.timedelta(days=365)
 AT_MOST_AHEAD = datetime.timedelta(days=365)
+EARLIEST_DAY = datetime.date(1999, 1, 1)
+# The furthest a due date of the ledger may plausibly lie ahead of today: the far end of
+# the issue dates plus the longest payment term.
+DUE_AHEAD = AT_MOST_AHEAD * 2
+PROMISE_MIN_SHARE = Decimal("0.2")
 
 
 def _day(day: datetime.date) -> str:
@@ -76,6 +94,22 @@ def latest_day(today: datetime.date | None = None) -> datetime.date:
     return (today or timezone.localdate()) + AT_MOST_AHEAD
 
 
+def too_early_refusals(day: datetime.date) -> list[str]:
+    if day < EARLIEST_DAY:
+        return [
+            _("%(day)s is before %(earliest)s: check for a typing error.")
+            % {"day": _day(day), "earliest": _day(EARLIEST_DAY)}
+        ]
+    return []
+
+
+def plausible_due_date(day: datetime.date, *, today: datetime.date | None = None) -> bool:
+    """Whether an installment's due date lies in the ledger's window: what the daily run
+    reminds (a row outside it is skipped and reported, never planned)."""
+    today = today or timezone.localdate()
+    return EARLIEST_DAY <= day <= today + DUE_AHEAD
+
+
 def not_too_far_refusals(day: datetime.date, *, today: datetime.date | None = None) -> list[str]:
     latest = latest_day(today)
     if day > latest:
@@ -108,8 +142,12 @@ def old_date_warnings(day: datetime.date, *, today: datetime.date | None = None)
 def issue_date_refusals(
     issue_date: datetime.date, due_date: datetime.date | None = None, *, today=None
 ) -> list[str]:
-    """An issue date up to the window's far end, a due date at most that far after it."""
-    return not_too_far_refusals(issue_date, today=today) + due_date_refusals(issue_date, due_date)
+    """An issue date in the window, a due date at most a year after it."""
+    return (
+        too_early_refusals(issue_date)
+        + not_too_far_refusals(issue_date, today=today)
+        + due_date_refusals(issue_date, due_date)
+    )
 
 
 def due_date_refusals(issue_date: datetime.date, due_date: datetime.date | None) -> list[str]:
@@ -182,14 +220,24 @@ def open_invoices(customer: Customer):
     )
 
 
-def open_amount(customer: Customer, invoices: Iterable[Invoice] = ()) -> Decimal:
-    """What is left to pay on the named invoices, else on all the customer's."""
+def open_amount(
+    customer: Customer, invoices: Iterable[Invoice] = (), *, due_by: datetime.date | None = None
+) -> Decimal:
+    """What is left to pay on the named invoices, else on all the customer's (only the
+    installments due by ``due_by`` when it is given)."""
     qs = Installment.objects.open().filter(invoice__customer=customer)
+    if due_by is not None:
+        qs = qs.filter(due_date__lte=due_by)
     ids = [i.pk for i in invoices]
     if ids:
         qs = qs.filter(invoice_id__in=ids)
     total = qs.aggregate(s=Sum("amount") - Sum("paid_amount"))["s"]
     return total or ZERO
+
+
+def promise_min_share() -> Decimal:
+    """The least part of what is left on the invoices a promise holds that it covers."""
+    return Decimal(str(getattr(settings, "RELANCE_PROMISE_MIN_SHARE", PROMISE_MIN_SHARE)))
 
 
 def promise_refusals(
@@ -200,7 +248,20 @@ def promise_refusals(
     invoices: list[Invoice],
     today: datetime.date | None = None,
 ) -> list[str]:
+    """A promise is dated from today to :func:`promise_max_days` ahead, on open invoices,
+    for at most what is left to pay on them and at least :func:`promise_min_share` of
+    what falls due by its date (all the customer's invoices when it names none)."""
+    today = today or timezone.localdate()
     refusals = from_today_refusals(promised_date, today=today)
+    latest = today + datetime.timedelta(days=promise_max_days())
+    if not refusals and promised_date > latest:
+        refusals.append(
+            _(
+                "%(day)s is too far ahead for a promise: a promise holds reminders for "
+                "%(days)s days at most (up to %(latest)s)."
+            )
+            % {"day": _day(promised_date), "days": promise_max_days(), "latest": _day(latest)}
+        )
     if amount <= 0:
         return [*refusals, _("The amount must be greater than zero.")]
     open_ids = set(open_invoices(customer).values_list("pk", flat=True))
@@ -212,9 +273,25 @@ def promise_refusals(
         )
         return refusals
     left = open_amount(customer, invoices)
+    # What the promise must answer: what falls due by its date on what it holds.
+    owed = open_amount(customer, invoices, due_by=promised_date) if not refusals else left
+    least = (owed * promise_min_share()).quantize(Decimal("0.01"))
     if amount > left:
         refusals.append(
             _("%(amount)s is more than what is left to pay (%(left)s).")
             % {"amount": format_money_active(amount), "left": format_money_active(left)}
+        )
+    elif amount < least:
+        refusals.append(
+            _(
+                "%(amount)s is less than %(least)s, the least part of what is due by that "
+                "day (%(owed)s) a promise must cover: name the invoices the customer "
+                "promised to pay."
+            )
+            % {
+                "amount": format_money_active(amount),
+                "least": format_money_active(least),
+                "owed": format_money_active(owed),
+            }
         )
     return refusals

@@ -16,9 +16,10 @@ import datetime
 import logging
 import smtplib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import parseaddr
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -180,36 +181,170 @@ def build_message(out: Outgoing) -> EmailMultiAlternatives:
     return message
 
 
-def send_batch(batch: list[Outgoing]) -> dict[int, str | None]:
-    """Send a batch over one connection; returns reminder id -> None when accepted by the
-    server, else the error text. A dropped connection is reopened once for the rest of
-    the batch; a server that cannot be reached fails the whole batch."""
-    outcome: dict[int, str | None] = {}
+class Delivery(StrEnum):
+    """What became of one message handed to the mail backend."""
+
+    SENT = "sent"  # the server accepted it (250 after DATA)
+    RETRY = "retry"  # certainly not delivered, and worth retrying (4xx, a drop before DATA)
+    REFUSED = "refused"  # certainly not delivered, and not worth retrying (5xx, no address)
+    UNKNOWN = "unknown"  # lost after DATA: the server may have stored it; never re-sent
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery: Delivery
+    error: str = ""
+    # Whether the message was handed over (``handover`` was called) before this outcome.
+    handed: bool = False
+
+
+_NOT_SMTP = object()
+
+
+def _ignore_handover(reminder_id: int) -> None:
+    return None
+
+
+def _ignore_outcome(reminder_id: int, outcome: Outcome) -> None:
+    return None
+
+
+def send_batch(
+    batch: list[Outgoing],
+    *,
+    handover: Callable[[int], None] = _ignore_handover,
+    settled: Callable[[int, Outcome], None] = _ignore_outcome,
+) -> dict[int, Outcome]:
+    """Send a batch over one connection, one message at a time; returns reminder id ->
+    :class:`Outcome`. ``handover(id)`` is called just before the message is handed over
+    (before the SMTP DATA command: up to there nothing can have been delivered), and
+    ``settled(id, outcome)`` as soon as its outcome is known, so the caller can record
+    each message durably before the next one leaves. A dropped connection is reopened for
+    the rest of the batch; a server that cannot be reached fails the whole batch (to be
+    retried)."""
+    outcome: dict[int, Outcome] = {}
     if not batch:
         return outcome
+
+    def settle(reminder_id: int, result: Outcome) -> None:
+        outcome[reminder_id] = result
+        settled(reminder_id, result)
+
     connection = mailers.default
     try:
         connection.open()
     except Exception as exc:
         logger.warning("reminders: cannot open the mail connection: %s", exc)
-        return {out.reminder_id: _describe(exc) for out in batch}
+        for out in batch:
+            settle(out.reminder_id, Outcome(Delivery.RETRY, _describe(exc)))
+        return outcome
     try:
         for out in batch:
             if not out.to:
-                outcome[out.reminder_id] = "No billing contact with an email address."
+                settle(
+                    out.reminder_id,
+                    Outcome(Delivery.REFUSED, "No billing contact with an email address."),
+                )
                 continue
+            handed = _HandOver(out.reminder_id, handover)
+            smtp = getattr(connection, "connection", _NOT_SMTP)
+            if smtp is None:  # an SMTP backend whose connection was lost and not reopened
+                try:
+                    connection.open()
+                except Exception as exc:
+                    settle(out.reminder_id, Outcome(Delivery.RETRY, _describe(exc)))
+                    continue
+                smtp = getattr(connection, "connection", None)
+            if isinstance(smtp, smtplib.SMTP):
+                handed.watch(smtp)
+            else:  # a backend with no SMTP dialogue (locmem, console): handed at once
+                handed()
             try:
                 sent = connection.send_messages([build_message(out)])
             except Exception as exc:
-                outcome[out.reminder_id] = _describe(exc)
+                if handed.error is not None:
+                    # The hand-over could not be recorded (the database is gone): stop
+                    # before DATA; the row, still "sending", is recovered as not sent.
+                    raise
+                settle(out.reminder_id, _classify(exc, handed=handed.done))
                 if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
                     _reopen(connection)
                 continue
-            outcome[out.reminder_id] = None if sent else "The mail backend did not send it."
+            finally:
+                handed.unwatch()
+            if sent:
+                settle(out.reminder_id, Outcome(Delivery.SENT, handed=handed.done))
+            else:
+                settle(
+                    out.reminder_id,
+                    Outcome(
+                        Delivery.UNKNOWN if handed.done else Delivery.RETRY,
+                        "The mail backend did not send it.",
+                        handed=handed.done,
+                    ),
+                )
     finally:
         with contextlib.suppress(Exception):  # closing a dead connection may fail too
             connection.close()
     return outcome
+
+
+class _HandOver:
+    """Calls ``handover`` once, just before the SMTP DATA command of one message: the
+    connection's ``data`` method is wrapped for the time of that message (smtplib's
+    ``sendmail`` calls ``self.data`` after MAIL FROM and RCPT TO were accepted)."""
+
+    def __init__(self, reminder_id: int, handover: Callable[[int], None]) -> None:
+        self.reminder_id = reminder_id
+        self.handover = handover
+        self.done = False
+        self.error: Exception | None = None
+        self.smtp: smtplib.SMTP | None = None
+
+    def __call__(self) -> None:
+        if not self.done:
+            try:
+                self.handover(self.reminder_id)
+            except Exception as exc:
+                self.error = exc
+                raise
+            self.done = True
+
+    def watch(self, smtp: smtplib.SMTP) -> None:
+        original = smtp.data
+
+        def data(msg):
+            self()
+            return original(msg)
+
+        smtp.data = data  # type: ignore[method-assign]
+        self.smtp = smtp
+
+    def unwatch(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(AttributeError):
+                del self.smtp.data  # back to the class's method
+            self.smtp = None
+
+
+def _classify(exc: Exception, *, handed: bool) -> Outcome:
+    """A server's answer is certain: 4xx is retried, 5xx is final. A connection lost or
+    timed out after the message was handed over may have been stored by the server:
+    unknown, never re-sent. Before that, nothing left: retried."""
+    error = _describe(exc)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        permanent = bool(codes) and all(code >= 500 for code in codes)
+        return Outcome(Delivery.REFUSED if permanent else Delivery.RETRY, error, handed)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        if exc.smtp_code >= 500:
+            return Outcome(Delivery.REFUSED, error, handed)
+        if exc.smtp_code >= 400:
+            return Outcome(Delivery.RETRY, error, handed)
+    if isinstance(exc, smtplib.SMTPException | OSError):
+        return Outcome(Delivery.UNKNOWN if handed else Delivery.RETRY, error, handed)
+    # The message could not even be built (an address the backend rejects): final.
+    return Outcome(Delivery.UNKNOWN if handed else Delivery.REFUSED, error, handed)
 
 
 def _reopen(connection) -> None:
@@ -222,7 +357,17 @@ def _reopen(connection) -> None:
 
 
 def _describe(exc: Exception) -> str:
+    """The server's answer first (what the worklist shows), else the error."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _answer(exc.smtp_code, exc.smtp_error)[:2000]
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        answers = [f"{_answer(*reply)} <{rcpt}>" for rcpt, reply in exc.recipients.items()]
+        return "; ".join(answers)[:2000]
     return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _answer(code: int, text: bytes | str) -> str:
+    return f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
 
 
 # --- recipients -------------------------------------------------------------------------

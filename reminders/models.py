@@ -251,6 +251,13 @@ class Reminder(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    # The sender that claimed the row (run/send.py): it holds a PostgreSQL advisory lock
+    # on this number while it sends, so a row still "sending" whose lock is free was
+    # stranded by a crash.
+    claim_token = models.IntegerField(_("claim token"), null=True, blank=True, editable=False)
+    # When this attempt handed the message over to the mail server (just before the SMTP
+    # DATA command): a stranded row without it certainly did not leave.
+    handed_at = models.DateTimeField(_("handed to the mail server at"), null=True, blank=True)
     attempted_on = models.DateField(_("last attempt run date"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
@@ -321,7 +328,7 @@ class ReminderItem(models.Model):
     )
     step = models.ForeignKey(ScenarioStep, on_delete=models.PROTECT, related_name="+")
     amount_left = MoneyField(_("amount left"))
-    days_late = models.SmallIntegerField(_("days late"))
+    days_late = models.IntegerField(_("days late"))
     active = models.BooleanField(_("live"), default=True)
 
     class Meta:

@@ -28,7 +28,7 @@ from reminders.models import (
     Reminder,
     ReminderItem,
 )
-from reminders.run import RunResult, reminders_dry_run, reminders_run
+from reminders.run import RunResult, reminders_dry_run, reminders_run, reminders_watchdog
 from reminders.run import plan as planner
 from reminders.run.claim import MAX_ATTEMPTS, cancel_stale_pending, persist_plans
 from reminders.run.send import deliver
@@ -37,7 +37,7 @@ from reminders.run.state import load_state
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-__all__ = ["RunResult", "reminders_dry_run", "reminders_run"]
+__all__ = ["RunResult", "reminders_dry_run", "reminders_run", "reminders_watchdog"]
 
 Status = Reminder.Status
 Channel = Reminder.Channel

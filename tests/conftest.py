@@ -45,7 +45,23 @@ def company_profile(db):
     return make_company_profile()
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--faults",
+        type=int,
+        default=0,
+        help="Run the fault-injection stage (marker 'faults') with this many kill -9.",
+    )
+    parser.addoption("--faults-seed", type=int, default=None, help="Seed of the kill points.")
+
+
 def pytest_collection_modifyitems(config, items):
     """Browser tests last: they are the slowest, and their session-wide live server and
-    Chromium stay up until the end of the run."""
+    Chromium stay up until the end of the run. The fault-injection stage runs only when
+    asked (``--faults=N``, as .ci/run does after the main suite)."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    if not config.getoption("--faults"):
+        skip = pytest.mark.skip(reason="the fault stage: pytest -m faults --faults=N")
+        for item in items:
+            if item.get_closest_marker("faults") is not None:
+                item.add_marker(skip)

@@ -85,18 +85,44 @@ class PromiseQuerySet(models.QuerySet):
 
     def holding_on(self, day: datetime.date, *, grace_days: int) -> PromiseQuerySet:
         """Pending promises that still hold reminders on ``day``: their promised date plus
-        the grace period reaches ``day``."""
-        return self.pending().filter(promised_date__gte=_grace_start(day, grace_days))
+        the grace period reaches ``day``, and they were recorded at most
+        :func:`promise_max_days` plus the grace period before it (a promise dated in 2099
+        does not hold for ever)."""
+        return self.pending().filter(
+            promised_date__gte=_grace_start(day, grace_days),
+            created_at__gte=_recorded_since(day, grace_days),
+        )
 
     def expired_on(self, day: datetime.date, *, grace_days: int) -> PromiseQuerySet:
-        """Pending promises whose promised date plus the grace period is before ``day``:
-        the daily run settles them (kept or broken)."""
-        return self.pending().filter(promised_date__lt=_grace_start(day, grace_days))
+        """Pending promises that no longer hold on ``day`` (their promised date plus the
+        grace period is before it, or they were recorded too long ago): the daily run
+        settles them (kept or broken)."""
+        return self.pending().filter(
+            Q(promised_date__lt=_grace_start(day, grace_days))
+            | Q(created_at__lt=_recorded_since(day, grace_days))
+        )
+
+
+# How long a promise may hold reminders after it was recorded (and how far ahead it may
+# be dated: receivables/bounds.py); the setting RELANCE_PROMISE_MAX_DAYS changes it.
+PROMISE_MAX_DAYS = 90
+
+
+def promise_max_days() -> int:
+    return int(getattr(settings, "RELANCE_PROMISE_MAX_DAYS", PROMISE_MAX_DAYS))
 
 
 def _grace_start(day: datetime.date, grace_days: int) -> datetime.date:
     """The earliest promised date that still holds reminders on ``day``."""
     return day - datetime.timedelta(days=grace_days)
+
+
+def _recorded_since(day: datetime.date, grace_days: int) -> datetime.datetime:
+    """The earliest moment a promise holding on ``day`` may have been recorded."""
+    earliest = day - datetime.timedelta(days=promise_max_days() + grace_days)
+    return datetime.datetime.combine(
+        earliest, datetime.time.min, tzinfo=timezone.get_current_timezone()
+    )
 
 
 class PromiseToPay(models.Model):

@@ -10,10 +10,15 @@ It is exactly-once by construction:
 2. the intent is committed before anything leaves: an email is claimed with
    ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL), marked "sending" with its attempt
    count, claim time and a fixed Message-ID, and only then sent;
-3. the outcome is recorded after: "sent" with the time, or "failed" with the error and
-   the time of the next attempt (exponential backoff); a row left "sending" past a
-   timeout (a crash between send and record) becomes "unknown" for a person to check,
-   never re-sent automatically.
+3. each message is recorded as it goes: "handed over" just before the SMTP DATA command,
+   then "sent" as soon as the server accepted it, or "failed" with the server's answer
+   (4xx and drops before DATA are retried with exponential backoff, 5xx are not), or
+   "unknown" when the connection was lost after DATA (never re-sent automatically);
+4. a crashed sender is noticed by the next run or the watchdog (its advisory lock is
+   free): what it never handed over is sent again, what it handed over without an
+   answer goes to the worklist as "unknown" (run/claim.py, ``recover_stranded``);
+5. one customer whose data cannot be planned (a date out of range, a broken row) is
+   skipped, reported in the result and on the worklist, and never stops the others.
 """
 
 from __future__ import annotations
@@ -26,13 +31,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from reminders.models import ReminderRun
+from reminders.models import Reminder, ReminderRun
 from reminders.run import plan as planner
 from reminders.run.claim import (
     cancel_stale_pending,
-    mark_stale_sending,
     persist_plans,
+    recover_stranded,
     refresh_notices,
+    report_skipped,
     retry_due,
     settle_promises,
 )
@@ -51,7 +57,9 @@ class RunResult:
     failed: int = 0
     unknown: int = 0
     cancelled: int = 0
+    recovered: int = 0
     plans: list[planner.CustomerPlan] = field(default_factory=list)
+    skipped: list[planner.Skipped] = field(default_factory=list)
     retries: list[int] = field(default_factory=list)
 
 
@@ -60,7 +68,7 @@ def reminders_run(*, run_date: datetime.date, now: datetime.datetime | None = No
     now = now or timezone.now()
     result = RunResult(run_date=run_date, business_day=planner.is_business_day(run_date))
     ReminderRun.objects.get_or_create(run_date=run_date)
-    result.unknown = mark_stale_sending(now=now)
+    result.recovered, result.unknown = recover_stranded(now=now)
     if not result.business_day:
         return result
     with transaction.atomic():
@@ -69,25 +77,64 @@ def reminders_run(*, run_date: datetime.date, now: datetime.datetime | None = No
         result.cancelled = cancel_stale_pending(run_date=run_date, now=now)
         scenarios = planner.load_scenarios()
         state = load_state(last_day=run_date, scenarios=scenarios)
-        plans = planner.plan_day(state, run_date, scenarios)
-        result.planned = len(persist_plans(plans=plans, run_date=run_date, scenarios=scenarios))
+        plans = planner.plan_day(state, run_date, scenarios, skipped=result.skipped)
+        persisted = persist_plans(
+            plans=plans, run_date=run_date, scenarios=scenarios, skipped=result.skipped
+        )
+        result.planned = len(persisted)
         result.plans = plans
+        report_skipped(result.skipped, run_date=run_date)
         refresh_notices(run_date=run_date)
         ReminderRun.objects.filter(pk=run.pk).update(
             started_at=run.started_at or now, planned=F("planned") + result.planned
         )
-    result.sent, result.failed = deliver(run_date=run_date, now=now)
+    delivered = deliver(run_date=run_date, now=now)
+    result.sent, result.failed = delivered.sent, delivered.failed
+    result.unknown += delivered.unknown
     ReminderRun.objects.filter(run_date=run_date).update(
         finished_at=timezone.now(), sent=F("sent") + result.sent, failed=F("failed") + result.failed
     )
     logger.info(
-        "reminders %s: planned %s, sent %s, failed %s, unknown %s",
+        "reminders %s: planned %s, sent %s, failed %s, unknown %s, recovered %s, skipped %s",
         run_date,
         result.planned,
         result.sent,
         result.failed,
         result.unknown,
+        result.recovered,
+        len(result.skipped),
     )
+    return result
+
+
+# Emails planned this long ago and still not claimed were left by a run that died
+# between planning and sending: the watchdog sends them.
+PLANNED_GRACE = datetime.timedelta(minutes=10)
+
+
+def reminders_watchdog(*, now: datetime.datetime | None = None) -> RunResult:
+    """Every few minutes (a django-q2 schedule): settle a batch stranded by a crashed
+    sender, and on a business day send at once what certainly did not leave, and the
+    emails a run planned and died before sending (after the same check as any retry).
+    Nothing is planned here; a sender still alive is left alone, and one working at the
+    same time claims other rows (``SKIP LOCKED``)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    result = RunResult(run_date=today, business_day=planner.is_business_day(today))
+    result.recovered, result.unknown = recover_stranded(now=now)
+    if not result.business_day:
+        return result
+    left_planned = (
+        Reminder.objects.emails()
+        .filter(status=Reminder.Status.PLANNED, run_date__lte=today)
+        .filter(created_at__lt=now - PLANNED_GRACE)
+        .exists()
+    )
+    if result.recovered or left_planned:
+        result.cancelled = cancel_stale_pending(run_date=today, now=now)
+        delivered = deliver(run_date=today, now=now, ids=None)
+        result.sent, result.failed = delivered.sent, delivered.failed
+        result.unknown += delivered.unknown
     return result
 
 
@@ -101,7 +148,7 @@ def reminders_dry_run(
         return result
     scenarios = planner.load_scenarios()
     state = load_state(last_day=run_date, scenarios=scenarios)
-    result.plans = planner.plan_day(state, run_date, scenarios)
+    result.plans = planner.plan_day(state, run_date, scenarios, skipped=result.skipped)
     result.planned = len(result.plans)
     result.retries = list(retry_due(run_date, now).values_list("pk", flat=True))
     return result

@@ -13,8 +13,8 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,7 +38,10 @@ logger = logging.getLogger(__name__)
 Status = Reminder.Status
 Channel = Reminder.Channel
 
+# Without PostgreSQL's advisory locks (SQLite), a claim this old counts as abandoned.
 SENDING_TIMEOUT = datetime.timedelta(minutes=30)
+# The first key of the senders' advisory locks (the second is the claim token): "REL".
+SENDER_LOCK_CLASS = 0x52454C
 MAX_ATTEMPTS = 6
 SEND_BATCH = 200
 BULK_BATCH = 2000
@@ -51,19 +54,58 @@ ACTION_CHANNEL: dict[str, Reminder.Channel] = {
 }
 
 
-def mark_stale_sending(*, now: datetime.datetime) -> int:
-    """A row still "sending" long after its claim means the process died between the
-    SMTP send and the record: whether it left is unknown, so it is never re-sent
-    automatically; finance staff check it with its Message-ID."""
+def recover_stranded(*, now: datetime.datetime) -> tuple[int, int]:
+    """Settle the emails a dead sender left "sending" (a crash, a kill, a lost database
+    connection): those it never handed to the mail server certainly did not leave and
+    are due again at once (the caller's delivery re-sends them, after the same check as
+    any retry); those it handed over may have left, and go to the worklist as
+    "unknown", never re-sent automatically. Returns (due again, unknown).
+
+    A sender holds a PostgreSQL advisory lock on its claim token while it sends
+    (run/send.py), so a sender is dead as soon as its lock is free: a crashed batch is
+    recovered by the next run or the watchdog, minutes later. Elsewhere (SQLite), and
+    for rows claimed before tokens existed, a claim older than :data:`SENDING_TIMEOUT`
+    counts as dead."""
     # Emails only: an approved letter stays "sending" until its posting is recorded.
-    return (
-        Reminder.objects.emails()
-        .filter(status=Status.SENDING, claimed_at__lt=now - SENDING_TIMEOUT)
-        .update(
-            status=Status.UNKNOWN,
-            last_error=_("Interrupted while sending: check with the Message-ID whether it left."),
-        )
+    sending = Reminder.objects.emails().filter(status=Status.SENDING)
+    old = Q(claimed_at__lt=now - SENDING_TIMEOUT)
+    tokens = set(sending.exclude(claim_token=None).values_list("claim_token", flat=True))
+    if connection.vendor == "postgresql":
+        dead = [token for token in sorted(tokens) if sender_gone(token)]
+        stranded = sending.filter(Q(claim_token__in=dead) | Q(claim_token=None) & old)
+    else:
+        stranded = sending.filter(old)
+    # Legacy rows (no token) recorded nothing about the hand-over: unknown.
+    unknown = stranded.filter(Q(handed_at__isnull=False) | Q(claim_token=None)).update(
+        status=Status.UNKNOWN,
+        last_error=_(
+            "Interrupted while the mail server was receiving it: check with the Message-ID "
+            "whether it left."
+        ),
     )
+    not_sent = _("Interrupted before it reached the mail server: it is sent again.")
+    due_again = stranded.filter(handed_at=None, attempts__lt=MAX_ATTEMPTS).update(
+        status=Status.FAILED, next_attempt_at=now, last_error=not_sent
+    )
+    stranded.filter(handed_at=None).update(
+        status=Status.FAILED, next_attempt_at=None, last_error=not_sent
+    )
+    if due_again or unknown:
+        logger.warning(
+            "reminders: recovered a stranded send: %s due again, %s unknown", due_again, unknown
+        )
+    return due_again, unknown
+
+
+def sender_gone(token: int) -> bool:
+    """Whether the sender that claimed with ``token`` is gone (PostgreSQL): its advisory
+    lock is free. Taken and released at once."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SENDER_LOCK_CLASS, token])
+        (free,) = cursor.fetchone()
+        if free:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SENDER_LOCK_CLASS, token])
+    return bool(free)
 
 
 def settle_promises(*, run_date: datetime.date) -> int:
@@ -170,6 +212,7 @@ def persist_plans(
     run_date: datetime.date,
     scenarios: planner.Scenarios,
     actor: User | None = None,
+    skipped: list[planner.Skipped] | None = None,
 ) -> list[Reminder]:
     """Write the day's plans: one email per customer (rendered now, with its Message-ID),
     a letter (awaiting approval, or approved by the run when its step needs no approval:
@@ -205,7 +248,21 @@ def persist_plans(
             # Emails to send: the run's template book exists, and so does their step.
             assert book is not None and plan.email_step is not None
             rec = recipients[cid]
-            rendered = mail.render_email(plan=plan, recipients=rec, company=company, book=book)
+            try:
+                rendered = mail.render_email(plan=plan, recipients=rec, company=company, book=book)
+            except Exception as exc:  # one customer's data never stops the run
+                if skipped is None:
+                    raise
+                logger.exception("reminders: customer %s: email not rendered", cid)
+                skipped.append(
+                    planner.Skipped(
+                        cid,
+                        plan.customer.name,
+                        _("Its email could not be written (%(error)s).")
+                        % {"error": f"{type(exc).__name__}: {exc}"},
+                    )
+                )
+                continue
             reminders.append(
                 Reminder(
                     customer_id=cid,
@@ -276,6 +333,40 @@ def persist_plans(
     return reminders
 
 
+SKIPPED_OUTCOME = "unplannable"
+
+
+def report_skipped(skipped: list[planner.Skipped], *, run_date: datetime.date) -> int:
+    """Put each customer the run could not plan on the finance worklist: a timeline entry
+    with a next action today (the worklist's follow-ups), unless the same problem is
+    already waiting there (no new entry every day). Returns how many were added."""
+    if not skipped:
+        return 0
+    waiting = set(
+        Activity.objects.filter(
+            customer_id__in=[s.customer_id for s in skipped],
+            outcome=SKIPPED_OUTCOME,
+            occurred_at__gte=timezone.now() - datetime.timedelta(days=7),
+        ).values_list("customer_id", "body")
+    )
+    entries = [
+        Activity(
+            customer_id=s.customer_id,
+            kind=Activity.Kind.NOTE,
+            summary=_("Reminders not planned: correct this customer's data")[:255],
+            body=s.reason,
+            outcome=SKIPPED_OUTCOME,
+            next_action_date=run_date,
+        )
+        for s in skipped
+        if (s.customer_id, s.reason) not in waiting
+    ]
+    Activity.objects.bulk_create(entries, batch_size=BULK_BATCH)
+    for s in skipped:
+        logger.error("reminders %s: customer %s not planned: %s", run_date, s.customer_id, s.reason)
+    return len(entries)
+
+
 def refresh_notices(*, run_date: datetime.date) -> int:
     """Bring every notice awaiting approval up to date as of ``run_date``: what it
     would claim if approved that day becomes its items and total, so the worklist and
@@ -327,10 +418,12 @@ def _task(customer_id, step_id, channel, run_date, actor, total) -> Reminder:
 
 
 def claim_batch(
-    *, run_date: datetime.date, now: datetime.datetime, ids: list[int] | None
+    *, run_date: datetime.date, now: datetime.datetime, ids: list[int] | None, token: int
 ) -> list[Reminder]:
     """Claim a batch of emails to send: lock them (skipping rows another worker holds),
-    mark them "sending" and count the attempt, and commit before anything leaves."""
+    mark them "sending" with the sender's ``token``, and commit before anything leaves.
+    An attempt is counted when the mail server is reached (run/record.py), not here: a
+    sender killed over and over before reaching it wears out no attempt."""
     with transaction.atomic():
         qs = Reminder.objects.emails().filter(
             Q(status=Status.PLANNED, run_date__lte=run_date)
@@ -359,7 +452,8 @@ def claim_batch(
             Reminder.objects.filter(pk__in=[r.pk for r in batch]).update(
                 status=Status.SENDING,
                 claimed_at=now,
+                claim_token=token,
+                handed_at=None,
                 attempted_on=run_date,
-                attempts=F("attempts") + 1,
             )
     return batch

@@ -32,6 +32,7 @@ The rules (DESIGN.md, "The default scenario"):
 from __future__ import annotations
 
 import datetime
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,8 +41,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import holidays
+from django.utils.translation import gettext as _
 
 from core.money import ZERO
+from receivables import bounds
 from reminders.models import (
     Scenario,
     ScenarioStep,
@@ -53,6 +56,8 @@ if TYPE_CHECKING:
     from reminders.emails import Recipients
 
 Action = ScenarioStep.Action
+
+logger = logging.getLogger("reminders.services")
 
 
 # --- calendar ---------------------------------------------------------------------------
@@ -272,15 +277,58 @@ def plan_customer(
     return plan
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A customer the run could not plan, and why: reported in the run's result, in the
+    log and on the finance worklist; the other customers are planned as usual."""
+
+    customer_id: int
+    customer_name: str
+    reason: str
+
+
+def unplannable_reason(customer: CustomerState) -> str | None:
+    """Why this customer's reminders cannot be planned from its data, if they cannot: an
+    installment due outside the ledger's window of plausible dates (an import before
+    the bounds, a typing error kept in the database) would make an absurd email ("46 112
+    days late") or break date arithmetic."""
+    for inst in customer.installments:
+        if not bounds.plausible_due_date(inst.due_date):
+            return _("Invoice %(number)s is due on %(date)s, outside the plausible dates.") % {
+                "number": inst.invoice_number,
+                "date": inst.due_date.isoformat(),
+            }
+    return None
+
+
 def plan_day(
-    state: State, day: datetime.date, scenarios: Scenarios, *, manual: bool = False
+    state: State,
+    day: datetime.date,
+    scenarios: Scenarios,
+    *,
+    manual: bool = False,
+    skipped: list[Skipped] | None = None,
 ) -> list[CustomerPlan]:
-    """Every customer's plan for ``day``; nothing on a non-business day (unless manual)."""
+    """Every customer's plan for ``day``; nothing on a non-business day (unless manual).
+    A customer whose plan cannot be computed is left out (added to ``skipped``, logged)
+    and never stops the others."""
     if not manual and not is_business_day(day):
         return []
     plans = []
     for customer in state.customers.values():
-        plan = plan_customer(customer, day, scenarios, manual=manual)
+        reason = unplannable_reason(customer)
+        if reason is None:
+            try:
+                plan = plan_customer(customer, day, scenarios, manual=manual)
+            except Exception as exc:  # one customer's data never stops the run
+                logger.exception("reminders: customer %s could not be planned", customer.id)
+                reason = _("Its reminders could not be planned (%(error)s).") % {
+                    "error": f"{type(exc).__name__}: {exc}"
+                }
+        if reason is not None:
+            if skipped is not None:
+                skipped.append(Skipped(customer.id, customer.name, reason))
+            continue
         if not plan.is_empty:
             plans.append(plan)
     return plans

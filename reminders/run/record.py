@@ -1,6 +1,11 @@
-"""Record: what the mail server said. Sent emails get their time and a timeline entry;
-failed ones their error and the time of the next attempt (exponential backoff). Nothing
-is ever recorded as sent that the server did not accept."""
+"""Record: what the mail server said, one message at a time, as soon as it said it (a
+crash later in the batch loses nothing already known). Sent emails get their time and a
+timeline entry; emails the server did not take get their error and, when the answer was
+temporary (4xx, a drop before the message was handed over), the time of the next attempt
+(exponential backoff); a permanent refusal (5xx) is not retried and waits on the
+worklist with the server's answer; a connection lost after the message was handed over
+is "unknown", never re-sent. Nothing is ever recorded as sent that the server did not
+accept."""
 
 from __future__ import annotations
 
@@ -8,15 +13,14 @@ import datetime
 import logging
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Activity
-from reminders.models import (
-    Reminder,
-    ScenarioStep,
-)
-from reminders.run.claim import BULK_BATCH, MAX_ATTEMPTS
+from reminders.emails import Delivery, Outcome
+from reminders.models import Reminder
+from reminders.run.claim import MAX_ATTEMPTS
 
 logger = logging.getLogger("reminders.services")
 
@@ -32,38 +36,52 @@ def backoff(attempts: int) -> datetime.timedelta:
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
-def record_outcomes(batch: list[Reminder], outcome: dict[int, str | None]) -> tuple[int, int]:
-    """Record what the server said: one update for the sent, one for the failed, and one
-    timeline entry per sent email."""
-    sent_at = timezone.now()
-    ok = [r for r in batch if outcome.get(r.pk, "not attempted") is None]
-    ko = [r for r in batch if outcome.get(r.pk, "not attempted") is not None]
-    with transaction.atomic():
-        if ok:
-            Reminder.objects.filter(pk__in=[r.pk for r in ok], status=Status.SENDING).update(
-                status=Status.SENT, sent_at=sent_at, last_error="", next_attempt_at=None
-            )
-            scenarios_names = dict(
-                ScenarioStep.objects.filter(pk__in={r.step_id for r in ok}).values_list(
-                    "pk", "name"
-                )
-            )
-            Activity.objects.bulk_create(
-                [_sent_activity(r, scenarios_names.get(r.step_id, ""), sent_at) for r in ok],
-                batch_size=BULK_BATCH,
-            )
-        for r in ko:
-            r.attempts += 1
-            r.status = Status.FAILED
-            r.last_error = outcome.get(r.pk) or ""
-            r.next_attempt_at = sent_at + backoff(r.attempts) if r.attempts < MAX_ATTEMPTS else None
-        if ko:
-            Reminder.objects.bulk_update(
-                ko, ["status", "last_error", "next_attempt_at"], batch_size=BULK_BATCH
-            )
-    for r in ko:
-        logger.warning("reminders: reminder %s failed: %s", r.pk, r.last_error)
-    return len(ok), len(ko)
+def record_handover(reminder_id: int, *, token: int) -> None:
+    """The message is about to be handed to the mail server (before the SMTP DATA
+    command): from now on, a crash leaves its fate unknown. The attempt counts. One
+    update, committed."""
+    Reminder.objects.filter(pk=reminder_id, status=Status.SENDING, claim_token=token).update(
+        handed_at=timezone.now(), attempts=F("attempts") + 1
+    )
+
+
+def record_outcome(reminder: Reminder, outcome: Outcome, *, token: int, step_name: str) -> Delivery:
+    """Record what the server said about one message (``reminder.attempts`` is the count
+    before this attempt, which counts: at its hand-over, else here). Returns how it
+    ended."""
+    now = timezone.now()
+    mine = Reminder.objects.filter(pk=reminder.pk, claim_token=token)
+    attempts = reminder.attempts + 1
+    counted = {} if outcome.handed else {"attempts": attempts}
+    if outcome.delivery == Delivery.SENT:
+        with transaction.atomic():
+            # Also over "unknown": a watchdog that judged its sender gone was wrong.
+            if mine.filter(status__in=[Status.SENDING, Status.UNKNOWN]).update(
+                status=Status.SENT, sent_at=now, last_error="", next_attempt_at=None, **counted
+            ):
+                _sent_activity(reminder, step_name, now).save()
+        return Delivery.SENT
+    if outcome.delivery == Delivery.UNKNOWN:
+        error = _(
+            "The connection was lost after the message was handed to the mail server: "
+            "check with the Message-ID whether it left. (%(answer)s)"
+        ) % {"answer": outcome.error}
+        mine.filter(status=Status.SENDING).update(
+            status=Status.UNKNOWN, last_error=error, next_attempt_at=None, **counted
+        )
+        logger.warning("reminders: reminder %s unknown: %s", reminder.pk, outcome.error)
+        return Delivery.UNKNOWN
+    if outcome.delivery == Delivery.REFUSED:
+        error = _("Refused by the mail server, not retried: %(answer)s") % {"answer": outcome.error}
+        next_attempt = None
+    else:
+        error = outcome.error
+        next_attempt = now + backoff(attempts) if attempts < MAX_ATTEMPTS else None
+    mine.filter(status=Status.SENDING).update(
+        status=Status.FAILED, last_error=error, next_attempt_at=next_attempt, **counted
+    )
+    logger.warning("reminders: reminder %s failed: %s", reminder.pk, outcome.error)
+    return outcome.delivery
 
 
 def _sent_activity(reminder: Reminder, step_name: str, sent_at: datetime.datetime) -> Activity:

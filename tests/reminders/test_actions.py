@@ -13,7 +13,7 @@ from customers.models import Activity
 from receivables.models import Dispute, PromiseToPay
 from reminders import services, tasks
 from reminders.letters import workflow as letters
-from reminders.models import Reminder
+from reminders.models import Reminder, ReminderRun
 from tests.factories import make_invoice, make_reminder_customer
 
 pytestmark = pytest.mark.calendar  # data built from today
@@ -232,13 +232,33 @@ def test_daily_schedule_exists():
 
 
 @pytest.mark.django_db
-def test_task_adapter_runs_the_intended_day(company_profile):
+@pytest.mark.clock("2026-04-13 10:00")  # Monday, 10:00 in Paris
+def test_a_task_picked_up_late_runs_today_not_the_stale_day(company_profile, finance_user):
+    """Worker down from Friday 06:00 to Monday 10:00: Friday's queued task runs on Monday
+    and is Monday's run (the email leaves on Monday and is recorded so); no run is dated
+    Friday, and Monday's own task then sends nothing twice."""
     customer = make_reminder_customer("TASK")
-    make_invoice(customer, issue_date=datetime.date(2026, 3, 1), due_date=datetime.date(2026, 4, 1))
+    # Step 1 falls due on Friday 10 April.
+    make_invoice(customer, issue_date=datetime.date(2026, 3, 9), due_date=datetime.date(2026, 4, 9))
     mail.outbox = []
-    out = tasks.run_daily_reminders(scheduled_for="2026-04-02T05:00:00+00:00")
-    assert out["date"] == "2026-04-02" and out["sent"] == 1 and len(mail.outbox) == 1
-    assert tasks.run_daily_reminders(date="2026-04-02")["sent"] == 0
+    out = tasks.run_daily_reminders(scheduled_for="2026-04-10T04:00:00+00:00")  # Friday 06:00
+    assert out["date"] == "2026-04-13" and out["sent"] == 1 and len(mail.outbox) == 1
+    email = Reminder.objects.get(channel="email")
+    assert (email.run_date, email.attempted_on) == (datetime.date(2026, 4, 13),) * 2
+    assert set(ReminderRun.objects.values_list("run_date", flat=True)) == {
+        datetime.date(2026, 4, 13)
+    }
+    # Monday's own task, and an explicit date (a person's choice), send nothing twice.
+    assert tasks.run_daily_reminders(scheduled_for="2026-04-13T04:00:00+00:00")["sent"] == 0
+    assert tasks.run_daily_reminders(date="2026-04-13")["sent"] == 0
+    assert len(mail.outbox) == 1
+    # Step 2 is spaced from Monday, when step 1 really left: 7 days later, not 4.
+    from reminders.selectors import reminders_preview
+
+    preview = reminders_preview(user=finance_user, start=datetime.date(2026, 4, 14), days=7)
+    assert [d.day for d in preview.days for p in d.plans if p.emails] == [
+        datetime.date(2026, 4, 20)
+    ]
 
 
 @pytest.mark.django_db

@@ -53,7 +53,7 @@ def promise(customer, user, today, **overrides):
         "customer": customer,
         "user": user,
         "promised_date": day(today, 7),
-        "amount": D("1000.00"),
+        "amount": D("10000.00"),
     } | overrides
     return services.promise_record(**kwargs)
 
@@ -67,6 +67,11 @@ def promise(customer, user, today, **overrides):
         ({"promised_date": datetime.date(2020, 1, 15)}, "is in the past"),
         ({"promised_date": "yesterday"}, "is in the past"),
         ({"promised_date": "far"}, "too far ahead"),
+        ({"promised_date": "past_max"}, "too far ahead for a promise: a promise holds"),
+        ({"promised_date": "year_9999"}, "too far ahead"),
+        ({"amount": D("0.01")}, "the least part of what is due by that day"),
+        ({"amount": D("6199.99")}, "the least part of what is due by that day"),
+        ({"invoices": "big", "amount": D("0.01")}, "the least part of what is due by that day"),
         ({"amount": D("99999999.00")}, "more than what is left to pay"),
         ({"amount": D("31000.01")}, "more than what is left to pay"),
         ({"invoices": "paid"}, "a promise covers open invoices only"),
@@ -76,7 +81,12 @@ def promise(customer, user, today, **overrides):
 def test_a_promise_out_of_bounds_is_refused(owing, finance_user, today, overrides, message):
     customer, big, paid = owing
     overrides = dict(overrides)  # the parameter is shared by every clock's run
-    dates = {"yesterday": day(today, -1), "far": day(today, 366)}
+    dates = {
+        "yesterday": day(today, -1),
+        "far": day(today, 366),
+        "past_max": day(today, 91),
+        "year_9999": datetime.date(9999, 12, 29),
+    }
     if overrides.get("promised_date") in dates:
         overrides["promised_date"] = dates[overrides["promised_date"]]
     if "invoices" in overrides:
@@ -91,7 +101,9 @@ def test_a_promise_for_today_and_the_whole_balance_is_accepted(owing, finance_us
     customer, big, _paid = owing
     promise(customer, finance_user, today, promised_date=today, amount=D("31000.00"))
     promise(customer, finance_user, today, invoices=[big], amount=D("31000.00"))
-    assert PromiseToPay.objects.count() == 2
+    # At the limits: 90 days ahead, a fifth of what is left to pay.
+    promise(customer, finance_user, today, promised_date=day(today, 90), amount=D("6200.00"))
+    assert PromiseToPay.objects.count() == 3
 
 
 def test_the_promise_and_dispute_forms_offer_open_invoices_only(owing):

@@ -40,6 +40,11 @@ class Command(BaseCommand):
             self._print_plans(result)
             return
         result = services.reminders_run(run_date=day)
+        if result.recovered:
+            self.stdout.write(
+                f"{result.recovered} email(s) stranded by a crashed run never reached the "
+                "mail server: sent again."
+            )
         if not result.business_day:
             self.stdout.write(f"{day}: not a business day, nothing sent.")
             return
@@ -48,6 +53,11 @@ class Command(BaseCommand):
             f"{result.failed} failed, {result.unknown} marked unknown, "
             f"{result.cancelled} cancelled before sending."
         )
+        for skipped in result.skipped:
+            self.stderr.write(
+                f"Not planned: {skipped.customer_name} (#{skipped.customer_id}): "
+                f"{skipped.reason} (on the finance worklist)"
+            )
 
     def _print_plans(self, result: services.RunResult) -> None:
         day = result.run_date
