@@ -340,3 +340,34 @@ def test_catalogue_has_every_string_of_the_sources(tmp_path):
         "run makemessages (see the docstring of tests/test_i18n.py) and translate them:\n  "
         + "\n  ".join(missing)
     )
+
+
+# The names makemessages (xgettext) extracts strings from; a translation function imported
+# under another name (e.g. ``gettext_lazy as _lazy``) hides its strings from the catalogue.
+EXTRACTED_NAMES = {
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "gettext_noop",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+    "npgettext",
+    "npgettext_lazy",
+}
+
+
+def test_translation_functions_keep_names_makemessages_knows():
+    root = Path(__file__).resolve().parents[1]
+    hidden = []
+    for app in ("config", "core", "customers", "receivables", "reminders", "workplaces"):
+        for path in (root / app).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+                if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
+                    hidden += [
+                        f"{path.relative_to(root)}:{node.lineno} {a.name} as {a.asname}"
+                        for a in node.names
+                        if a.asname and a.asname not in EXTRACTED_NAMES
+                    ]
+    assert not hidden, "makemessages would not see these strings: " + "; ".join(hidden)

@@ -1,7 +1,11 @@
 """The ledger's models, one module per subject (company.py, disputes.py, imports.py,
 invoices.py, payments.py, snapshots.py); callers import from here."""
 
-from receivables.models.bank import BankTransaction
+from receivables.models.bank import (
+    BankTransaction,
+    return_reason,
+    status_reason_text,
+)
 from receivables.models.company import CompanyProfile, ReferenceRate
 from receivables.models.disputes import Dispute, PromiseToPay, reminder_free_on
 from receivables.models.imports import ColumnMapping, FecLine, ImportRun
@@ -31,5 +35,7 @@ __all__ = [
     "PromiseToPay",
     "ReferenceRate",
     "reminder_free_on",
+    "return_reason",
+    "status_reason_text",
     "validate_ledger_currency",
 ]

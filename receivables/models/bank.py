@@ -12,6 +12,50 @@ from core.money import MoneyField
 from customers.models import Customer
 from receivables.models.payments import Payment
 
+# The SEPA return reasons finance staff meet most; any other code is shown as it is.
+RETURN_REASONS = {
+    "AC01": _("incorrect account number"),
+    "AC04": _("account closed"),
+    "AC06": _("account blocked"),
+    "AG01": _("transaction forbidden on this account"),
+    "AM04": _("insufficient funds"),
+    "MD01": _("no mandate"),
+    "MD06": _("refund requested by the debtor"),
+    "MS02": _("refused by the debtor"),
+    "MS03": _("reason not specified"),
+    "RvslInd": _("reversal by the bank"),
+}
+
+
+def return_reason(code: str) -> str:
+    """A return reason code with its meaning, in the active language."""
+    label = RETURN_REASONS.get(code)
+    return f"{code} {label}" if label else code
+
+
+# Why the import left a line as it did. The key and its values are stored, and the
+# sentence is written when it is shown, in the language of whoever reads it.
+STATUS_REASONS = {
+    "debit": _("an outgoing debit of the company."),
+    "currency": _("in %(currency)s: the ledger is kept in %(ledger)s only."),
+    "none_named": _("no open invoice named."),
+    "several_named": _("several open invoices named: %(numbers)s."),
+    "more_than_open": _("%(amount)s is more than the %(open)s open on %(number)s."),
+    "return_not_found": _(
+        "returned direct debit (%(reason)s): no single payment found to reverse."
+    ),
+    "returned": _("returned direct debit (%(reason)s)."),
+}
+
+
+def status_reason_text(code: str, params: dict[str, str]) -> str:
+    """The sentence of reason ``code`` with ``params``, in the active language (a return
+    reason given as ``return_code`` is translated too)."""
+    values = dict(params)
+    if "return_code" in values:
+        values["reason"] = return_reason(values.pop("return_code"))
+    return str(STATUS_REASONS[code]) % values
+
 
 class BankTransactionQuerySet(models.QuerySet["BankTransaction"]):
     def awaiting_match(self) -> BankTransactionQuerySet:
@@ -60,6 +104,9 @@ class BankTransaction(models.Model):
     return_code = models.CharField(_("return reason"), max_length=10, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     status_reason = models.CharField(_("why"), max_length=255, blank=True)
+    # The same reason as a key of STATUS_REASONS and its values, to be shown translated.
+    status_code = models.CharField(_("reason code"), max_length=30, blank=True)
+    status_params = models.JSONField(_("reason values"), default=dict, blank=True)
     payment = models.ForeignKey(
         Payment,
         verbose_name=_("payment"),
@@ -111,3 +158,11 @@ class BankTransaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.amount} {self.currency} {self.counterparty_name}".strip()
+
+    @property
+    def reason(self) -> str:
+        """Why the import left the line as it did, in the reader's language (a line
+        recorded before reasons were stored as keys shows its text as written)."""
+        if self.status_code in STATUS_REASONS:
+            return status_reason_text(self.status_code, self.status_params)
+        return self.status_reason

@@ -266,3 +266,25 @@ def test_the_page_queries_do_not_grow_with_the_queue(
     with django_assert_max_num_queries(len(small.captured_queries)):
         html = finance_client.get(URL).content.decode()
     assert "Bank matching queue (27)" in html
+
+
+def test_the_reason_is_shown_in_the_readers_language(tmp_path, ledger, finance_user, client):
+    """The import stores why a line waits as a key and its values, so a French reader
+    sees French whatever the language of whoever imported the statement."""
+    from django.utils import translation
+
+    from tests.receivables.test_import_bank import camt, entry, run
+
+    with translation.override("en"):
+        run(camt(tmp_path, entry("80.00", ref="L1", ustrd="F-100 F-101", name="x"),
+                 entry("9.00", ref="L2", ccy="USD", ustrd="F-100")))  # fmt: skip
+    line = BankTransaction.objects.get(bank_reference="L1")
+    assert line.status_code == "several_named"
+    assert line.status_params == {"numbers": "F-100, F-101"}
+    client.force_login(finance_user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    page = client.get(URL).text
+    assert "plusieurs factures ouvertes citées : F-100, F-101." in page
+    assert "en USD : le poste clients est tenu en EUR uniquement." in page
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    assert "several open invoices named: F-100, F-101." in client.get(URL).text

@@ -2,8 +2,9 @@
 (``matching``) and importing them into the ledger (``importer``)."""
 
 from receivables.imports.bank.importer import BankImporter, BankPlan
-from receivables.imports.bank.matching import TOKEN, invoice_numbers_named, return_reason
+from receivables.imports.bank.matching import TOKEN, invoice_numbers_named
 from receivables.imports.bank.statements import BankLine, read_statement
+from receivables.models import return_reason
 
 __all__ = [
     "TOKEN",

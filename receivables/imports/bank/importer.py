@@ -23,16 +23,29 @@ from receivables import bounds, services
 from receivables.imports.bank.matching import (
     invoice_numbers_named,
     reference_tokens,
-    return_reason,
     returned_payment,
 )
 from receivables.imports.bank.statements import BankLine, read_statement
 from receivables.imports.base import Outcome, fetch_in, writing_line
 from receivables.imports.errors import ErrorList, ImportFileError
-from receivables.models import LEDGER_CURRENCY, BankTransaction, Invoice, Payment
+from receivables.models import (
+    LEDGER_CURRENCY,
+    BankTransaction,
+    Invoice,
+    Payment,
+    return_reason,
+    status_reason_text,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
+
+
+def _reason(line: BankLine, code: str, **params: str) -> None:
+    """Record why ``line`` is left as it is: the key and values (stored, shown in the
+    reader's language) and the sentence in the importing user's (for the report)."""
+    line.status_code, line.status_params = code, params
+    line.status_reason = status_reason_text(code, params)
 
 
 class OpenAmount(TypedDict):
@@ -114,29 +127,26 @@ class BankImporter:
             return
         if line.direction == BankTransaction.Direction.DEBIT:
             line.status = BankTransaction.Status.IGNORED
-            line.status_reason = _("an outgoing debit of the company.")
+            _reason(line, "debit")
             return
         line.status = unmatched
         if line.currency != LEDGER_CURRENCY:
-            line.status_reason = _("in %(currency)s: the ledger is kept in %(ledger)s only.") % {
-                "currency": line.currency,
-                "ledger": LEDGER_CURRENCY,
-            }
+            _reason(line, "currency", currency=line.currency, ledger=LEDGER_CURRENCY)
             return
         named = invoice_numbers_named(line.references(), open_numbers, self.aliases)
         if not named:
-            line.status_reason = _("no open invoice named.")
+            _reason(line, "none_named")
         elif len(named) > 1:
-            line.status_reason = _("several open invoices named: %(numbers)s.") % {
-                "numbers": ", ".join(sorted(named))
-            }
+            _reason(line, "several_named", numbers=", ".join(sorted(named)))
         elif line.amount > left[next(iter(named))]:
             number = next(iter(named))
-            line.status_reason = _("%(amount)s is more than the %(open)s open on %(number)s.") % {
-                "amount": line.amount,
-                "open": left[number],
-                "number": number,
-            }
+            _reason(
+                line,
+                "more_than_open",
+                amount=str(line.amount),
+                open=str(left[number]),
+                number=number,
+            )
         else:
             number = next(iter(named))
             left[number] -= line.amount
@@ -144,7 +154,7 @@ class BankImporter:
                 open_numbers.discard(number)
             line.invoice = invoices[number]
             line.status = BankTransaction.Status.MATCHED
-            line.status_reason = ""
+            line.status_reason, line.status_code, line.status_params = "", "", {}
 
     def _decide_return(self, line: BankLine, claimed: set[int]) -> None:
         """A returned direct debit (or a reversed credit): find the payment it sends
@@ -154,23 +164,16 @@ class BankImporter:
         line.return_reason = return_reason(code)
         line.status = BankTransaction.Status.UNMATCHED
         if line.currency != LEDGER_CURRENCY:
-            line.status_reason = _("in %(currency)s: the ledger is kept in %(ledger)s only.") % {
-                "currency": line.currency,
-                "ledger": LEDGER_CURRENCY,
-            }
+            _reason(line, "currency", currency=line.currency, ledger=LEDGER_CURRENCY)
             return
         payment = returned_payment(line, exclude=claimed)
         if payment is None:
-            line.status_reason = _(
-                "returned direct debit (%(reason)s): no single payment found to reverse."
-            ) % {"reason": line.return_reason}
+            _reason(line, "return_not_found", return_code=code)
             return
         claimed.add(payment.pk)
         line.returned = payment
         line.status = BankTransaction.Status.RETURNED
-        line.status_reason = _("returned direct debit (%(reason)s).") % {
-            "reason": line.return_reason
-        }
+        _reason(line, "returned", return_code=code)
 
     def describe(self, plan: BankPlan) -> Outcome:
         counts = Counter(line.status for line in plan.lines)
@@ -237,6 +240,8 @@ class BankImporter:
                     return_code=line.return_code[:10],
                     status=line.status,
                     status_reason=line.status_reason[:255],
+                    status_code=line.status_code,
+                    status_params=line.status_params,
                     payment=payment,
                     customer=customer,
                     source=plan.source,

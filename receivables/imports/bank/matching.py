@@ -8,7 +8,6 @@ import re
 from collections.abc import Mapping
 
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _lazy
 
 from customers.models import Customer
 from receivables.imports.bank.statements import BankLine
@@ -39,26 +38,6 @@ def invoice_numbers_named(
         if number in upper:
             named.add(upper[number])
     return named
-
-
-# The SEPA return reasons finance staff meet most; any other code is shown as it is.
-RETURN_REASONS = {
-    "AC01": _lazy("incorrect account number"),
-    "AC04": _lazy("account closed"),
-    "AC06": _lazy("account blocked"),
-    "AG01": _lazy("transaction forbidden on this account"),
-    "AM04": _lazy("insufficient funds"),
-    "MD01": _lazy("no mandate"),
-    "MD06": _lazy("refund requested by the debtor"),
-    "MS02": _lazy("refused by the debtor"),
-    "MS03": _lazy("reason not specified"),
-    "RvslInd": _lazy("reversal by the bank"),
-}
-
-
-def return_reason(code: str) -> str:
-    label = RETURN_REASONS.get(code)
-    return f"{code} {label}" if label else code
 
 
 def returned_payment(line: BankLine, *, exclude: set[int]) -> Payment | None:

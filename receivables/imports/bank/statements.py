@@ -12,7 +12,7 @@ import datetime
 import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from xml.parsers import expat
@@ -57,7 +57,9 @@ class BankLine:
     key: str = ""
     # Set by the planning:
     status: str = ""
-    status_reason: str = ""
+    status_reason: str = ""  # the reason in the importing user's language (reports)
+    status_code: str = ""  # the same as a key of STATUS_REASONS, stored with its values
+    status_params: dict[str, str] = field(default_factory=dict)
     invoice: Invoice | None = None
     returned: Payment | None = None
     return_reason: str = ""
