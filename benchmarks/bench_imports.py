@@ -342,9 +342,11 @@ def analyze() -> None:
 
 def run_command(command: str, path: Path) -> str:
     from django.core.management import call_command
+    from django.utils import translation
 
     out, err = io.StringIO(), io.StringIO()
-    call_command(command, str(path), stdout=out, stderr=err)
+    with translation.override("en"):  # the summary reads the English counters
+        call_command(command, str(path), stdout=out, stderr=err)
     return out.getvalue()
 
 
