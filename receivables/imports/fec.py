@@ -479,8 +479,8 @@ class FecImporter(Importer):
         for row in plan.rows:
             if row.letter:
                 groups[(row.account, row.letter)].append(row)
-        lettered = [
-            (rows, [lines[r.key].invoice_id for r in rows if r.kind == "invoice"])
+        lettered: list[tuple[list[FecRow], set[int]]] = [
+            (rows, {i for r in rows if (i := lines[r.key].invoice_id) and r.kind == "invoice"})
             for rows in groups.values()
             if any(r.kind != "invoice" for r in rows)
         ]
@@ -491,7 +491,7 @@ class FecImporter(Importer):
         for installment in fetch_in(
             Installment.objects.open().select_related("invoice"),
             "invoice_id",
-            (i for _rows, ids in lettered for i in ids if i is not None),
+            (i for _rows, ids in lettered for i in ids),
         ):
             open_of[installment.invoice_id].append(installment)
         allocated = ZERO
@@ -502,9 +502,8 @@ class FecImporter(Importer):
             on = max((r.letter_date for r in rows if r.letter_date), default=None) or max(
                 r.date for r in rows
             )
-            wanted = set(invoice_ids)
             targets = sorted(
-                (i for invoice_id in wanted for i in open_of[invoice_id]), key=_oldest_due
+                (i for invoice_id in invoice_ids for i in open_of[invoice_id]), key=_oldest_due
             )
             left = sum((i.amount - i.paid_amount for i in targets), ZERO)
             for credit in credits:
