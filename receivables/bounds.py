@@ -29,7 +29,10 @@ Amounts are strictly positive and at most the company's ``max_amount``
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -66,7 +69,44 @@ def refuse(messages: list[str]) -> None:
 # --- amounts -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Known:
+    ceiling: Decimal
+    customers: frozenset[int]
+    po_required: frozenset[int]
+
+
+_known: ContextVar[_Known | None] = ContextVar("receivables_bounds_known", default=None)
+# Stay under SQLite's limit on query parameters (as the imports do).
+_CHUNK = 500
+
+
+@contextmanager
+def batch(customer_ids: Iterable[int] = ()) -> Iterator[None]:
+    """A batch of writes in one transaction (an import): inside it, the checks read the
+    company's ceiling once, and whether each of ``customer_ids`` requires a PO number
+    once for all of them, instead of one query per entry. The answers are the same as
+    asking each time (customers outside ``customer_ids`` are still asked); open it after
+    writing the customers' contacts."""
+    ids = sorted(set(customer_ids))
+    required: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        required.update(
+            Contact.objects.filter(customer_id__in=ids[start : start + _CHUNK], po_required=True)
+            .values_list("customer_id", flat=True)
+            .distinct()
+        )
+    token = _known.set(_Known(max_amount(), frozenset(ids), frozenset(required)))
+    try:
+        yield
+    finally:
+        _known.reset(token)
+
+
 def max_amount() -> Decimal:
+    known = _known.get()
+    if known is not None:
+        return known.ceiling
     return CompanyProfile.get().max_amount
 
 
@@ -170,6 +210,9 @@ def not_future_refusals(day: datetime.date, *, what: str) -> list[str]:
 
 
 def po_required(customer: Customer) -> bool:
+    known = _known.get()
+    if known is not None and customer.pk in known.customers:
+        return customer.pk in known.po_required
     return Contact.objects.filter(customer=customer, po_required=True).exists()
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
 from core.money import ZERO
@@ -60,6 +61,8 @@ _SALES_CODES = re.compile(r"^(v|ve|vt|vte|ven|vnt|vente|ventes|sales?)\d*$")
 _SALES_LABEL = re.compile(r"vente|sales")
 _BANK_CODES = re.compile(r"^(bq|bk|bnk|bqe|banque|bank|tr|tre|treso|ca|cai|caisse)\w*$")
 _FEC_DATE = re.compile(r"^\d{8}$")
+# Rows per insert when the import writes many at once.
+WRITE_BATCH = 1000
 
 
 def read_fec(path: str | Path) -> Table:
@@ -400,8 +403,10 @@ class FecImporter(Importer):
 
     def apply(self, plan: FecPlan) -> Outcome:
         with writing_line(None):
-            for ref, name in plan.new_customers.items():
-                Customer.objects.create(customer_ref=ref, name=name)
+            Customer.objects.bulk_create(
+                (Customer(customer_ref=ref, name=name) for ref, name in plan.new_customers.items()),
+                batch_size=WRITE_BATCH,
+            )
         customers = {
             c.customer_ref: c
             for c in fetch_in(
@@ -409,17 +414,22 @@ class FecImporter(Importer):
             )
         }
         lines: dict[str, FecLine] = dict(plan.known)
-        for row in plan.new_rows:
-            customer = customers[row.customer_ref]
-            with writing_line(row.line):
-                lines[row.key] = self._create(row, customer)
-        plan.allocated = self._letter(plan, lines)
+        # The ceiling and the customers' PO requirements read once, not once per line.
+        with bounds.batch(c.pk for c in customers.values()):
+            for row in plan.new_rows:
+                customer = customers[row.customer_ref]
+                with writing_line(row.line):
+                    lines[row.key] = self._create(row, customer)
+            self._save_lines(plan.new_rows, lines)
+            plan.allocated = self._letter(plan, lines)
         outcome = self.describe(plan)
         outcome.counts.append((_("amount allocated by lettering"), plan.allocated))
         return outcome
 
     @staticmethod
     def _create(row: FecRow, customer: Customer) -> FecLine:
+        """The invoice, credit note or payment of ``row``, and its FecLine (saved later,
+        with all the others, by :meth:`_save_lines`)."""
         if row.kind == "invoice":
             invoice = services.invoice_create(
                 customer=customer,
@@ -429,12 +439,12 @@ class FecImporter(Importer):
                 amount=row.amount,
                 confirmed=True,
             )
-            return FecLine.objects.create(key=row.key, invoice=invoice)
+            return FecLine(key=row.key, invoice=invoice)
         if row.kind == "credit_note":
             note = services.credit_note_create(
                 customer=customer, number=row.number, issue_date=row.date, amount=row.amount
             )
-            return FecLine.objects.create(key=row.key, invoice=note)
+            return FecLine(key=row.key, invoice=note)
         payment = services.payment_record(
             customer=customer,
             date=row.date,
@@ -443,7 +453,22 @@ class FecImporter(Importer):
             reference=row.number[: Payment._meta.get_field("reference").max_length],
             installments=[],  # only the lettering allocates
         )
-        return FecLine.objects.create(key=row.key, payment=payment)
+        return FecLine(key=row.key, payment=payment)
+
+    @staticmethod
+    def _save_lines(rows: list[FecRow], lines: dict[str, FecLine]) -> None:
+        """Insert the new rows' FecLines in a few queries. A key the database refuses
+        (the same books imported at the same moment) is reported on its line."""
+        try:
+            with transaction.atomic():
+                FecLine.objects.bulk_create(
+                    (lines[row.key] for row in rows), batch_size=WRITE_BATCH
+                )
+        except DatabaseError as exc:
+            taken = {f.key for f in fetch_in(FecLine.objects.only("key"), "key", lines)}
+            line = next((row.line for row in rows if row.key in taken), None)
+            with writing_line(line):
+                raise exc
 
     @staticmethod
     def _letter(plan: FecPlan, lines: dict[str, FecLine]) -> Decimal:
@@ -454,33 +479,54 @@ class FecImporter(Importer):
         for row in plan.rows:
             if row.letter:
                 groups[(row.account, row.letter)].append(row)
+        lettered: list[tuple[list[FecRow], set[int]]] = [
+            (rows, {i for r in rows if (i := lines[r.key].invoice_id) and r.kind == "invoice"})
+            for rows in groups.values()
+            if any(r.kind != "invoice" for r in rows)
+        ]
+        # The open installments of every lettered invoice in a few queries; only this
+        # lettering allocates to them in the transaction, so what stays open of a group
+        # is what was open less what its credits allocated.
+        open_of: defaultdict[int, list[Installment]] = defaultdict(list)
+        for installment in fetch_in(
+            Installment.objects.open().select_related("invoice"),
+            "invoice_id",
+            (i for _rows, ids in lettered for i in ids),
+        ):
+            open_of[installment.invoice_id].append(installment)
         allocated = ZERO
-        for rows in groups.values():
-            invoice_ids = [lines[r.key].invoice_id for r in rows if r.kind == "invoice"]
+        for rows, invoice_ids in lettered:
             credits = sorted((r for r in rows if r.kind != "invoice"), key=lambda r: r.date)
-            if not invoice_ids or not credits:
+            if not invoice_ids:
                 continue
             on = max((r.letter_date for r in rows if r.letter_date), default=None) or max(
                 r.date for r in rows
             )
+            targets = sorted(
+                (i for invoice_id in invoice_ids for i in open_of[invoice_id]), key=_oldest_due
+            )
+            left = sum((i.amount - i.paid_amount for i in targets), ZERO)
             for credit in credits:
-                targets = list(
-                    Installment.objects.open()
-                    .filter(invoice_id__in=invoice_ids)
-                    .order_by("due_date", "invoice__issue_date", "invoice__number", "sequence")
-                )
-                if not targets:
+                if left <= 0:
                     break
                 day = max(on, credit.date)  # never before the credit itself
                 with writing_line(credit.line):
                     fec_line = lines[credit.key]
                     if fec_line.payment is not None:
-                        allocated += services.payment_allocate(
+                        done = services.payment_allocate(
                             payment=fec_line.payment, installments=targets, on=day
                         )
                     else:
                         assert isinstance(fec_line.invoice, Invoice)
-                        allocated += services.credit_note_allocate(
+                        done = services.credit_note_allocate(
                             note=fec_line.invoice, installments=targets, on=day
                         )
+                allocated += done
+                left -= done
         return allocated
+
+
+def _oldest_due(installment: Installment) -> tuple:
+    """The order the lettering allocates in (as ``_open_installments_for_update``)."""
+    invoice = installment.invoice
+    return (installment.due_date, invoice.issue_date, invoice.number, installment.sequence)

@@ -450,21 +450,23 @@ class InvoiceImporter(Importer):
                 for ref, email in plan.new_contacts
             )
             Contact.objects.bulk_update(plan.changed_contacts, ["email", "reminder_role"])
-        for row in plan.new_invoices:
-            # A row planned for creation is valid: every cell parsed.
-            assert row.issue_date and row.due_date and row.amount is not None
-            with writing_line(row.line):
-                services.invoice_create(
-                    customer=plan.customers[row.customer_ref],
-                    number=row.number,
-                    issue_date=row.issue_date,
-                    due_date=row.due_date,
-                    amount=row.amount,
-                    currency=row.currency,
-                    po_number=row.po_number,
-                    plan=PlanKind.SINGLE,
-                    confirmed=row.confirmed,
-                )
+        # The ceiling and the customers' PO requirements read once, not once per invoice.
+        with bounds.batch(c.pk for c in plan.customers.values()):
+            for row in plan.new_invoices:
+                # A row planned for creation is valid: every cell parsed.
+                assert row.issue_date and row.due_date and row.amount is not None
+                with writing_line(row.line):
+                    services.invoice_create(
+                        customer=plan.customers[row.customer_ref],
+                        number=row.number,
+                        issue_date=row.issue_date,
+                        due_date=row.due_date,
+                        amount=row.amount,
+                        currency=row.currency,
+                        po_number=row.po_number,
+                        plan=PlanKind.SINGLE,
+                        confirmed=row.confirmed,
+                    )
         return self.describe(plan)
 
 

@@ -74,6 +74,39 @@ def test_the_ceiling_is_the_company_s_and_can_be_raised(customer, today, company
         create(customer, today, number="B-003", amount=D("5000.01"))
 
 
+def test_a_batch_reads_the_ceiling_and_po_requirements_once(
+    customer, today, company_profile, django_assert_num_queries
+):
+    from receivables import bounds
+    from tests.factories import CustomerFactory
+
+    ContactFactory(customer=customer, po_required=True)
+    free, outside = CustomerFactory(), CustomerFactory()
+    ContactFactory(customer=outside, po_required=True)
+    company_profile.max_amount = D("5000.00")
+    company_profile.save()
+    # Two queries: the ceiling, the PO requirements.
+    with django_assert_num_queries(2), bounds.batch([customer.pk, free.pk]):
+        answers = [
+            bounds.max_amount(),
+            bounds.po_required(customer),
+            bounds.po_required(free),
+            bounds.amount_refusals(D("5000.01")) != [],
+        ]
+    assert answers == [D("5000.00"), True, False, True]
+    # A customer outside the batch is still asked.
+    with django_assert_num_queries(3), bounds.batch([customer.pk]):
+        assert bounds.po_required(outside) is True
+    with django_assert_num_queries(1):  # outside a batch, every answer is read again
+        assert bounds.max_amount() == D("5000.00")
+    with bounds.batch([customer.pk]):
+        with pytest.raises(ValidationError, match="purchase-order number"):
+            create(customer, today)
+        with pytest.raises(ValidationError, match="largest amount accepted"):
+            create(customer, today, amount=D("5000.01"), po_number="PO-1")
+        assert create(customer, today, amount=D("5000.00"), po_number="PO-1").pk
+
+
 def test_an_issue_date_more_than_a_year_ahead_is_refused(customer, today):
     with pytest.raises(ValidationError, match="too far ahead"):
         create(customer, today, issue_date=day(today, 366), due_date=day(today, 400))

@@ -385,3 +385,27 @@ def test_an_unlettered_credit_note_stays_unallocated_credit(tmp_path):
 
     assert aged_rows()["C002"] == buckets(not_due="-240.00", d1_30="2400.00")
     assert not Allocation.objects.filter(credit_note__number="AV002").exists()
+
+
+@pytest.mark.django_db
+def test_a_line_imported_meanwhile_is_refused_on_its_line(tmp_path):
+    """The FEC lines are written together: one another import of the same books wrote
+    between the validation and the writing is still reported on its own line."""
+    from django.db import transaction
+
+    from receivables.imports.base import ImportAborted
+    from receivables.imports.fec import FecImporter
+
+    importer = FecImporter()
+    plan, errors = importer.validate(read_fec(write_fec(tmp_path, books())))
+    assert not errors
+    payment = next(r for r in plan.new_rows if r.kind == "payment")
+    FecLine.objects.create(key=payment.key, invoice=make_invoice(number="OTHER"))
+    before = snapshot()
+
+    with pytest.raises(ImportAborted) as info, transaction.atomic():
+        importer.apply(plan)
+
+    assert info.value.error.line == payment.line
+    assert "the database refused the write" in info.value.error.message
+    assert snapshot() == before
