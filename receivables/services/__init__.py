@@ -18,6 +18,7 @@ from receivables.services.corrections import (
     payment_reallocate,
 )
 from receivables.services.ledger import (
+    allocations_release,
     credit_note_create,
     invoice_create,
     payment_allocate,
@@ -26,6 +27,7 @@ from receivables.services.ledger import (
 )
 
 __all__ = [
+    "allocations_release",
     "balance_write_off",
     "bank_transaction_assign",
     "bank_transaction_confirm",

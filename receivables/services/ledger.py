@@ -264,6 +264,14 @@ def credit_note_create(
     return note
 
 
+@transaction.atomic
+def allocations_release(*, allocations: QuerySet[Allocation], on: datetime.date) -> None:
+    """Release the live ones of ``allocations`` with reversals dated ``on`` (what an
+    accounting export no longer letters together): the installments are open again, the
+    payments' money unallocated credit."""
+    _release(allocations, on=on)
+
+
 def _release(allocations: QuerySet[Allocation], *, on: datetime.date) -> None:
     """Release the live ``allocations``: add the reversal of each, dated ``on``, and give
     their amounts back to installments and payments. Set-based: one read, one insert,

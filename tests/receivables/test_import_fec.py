@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 from django.utils import translation
 
 from customers.models import Customer
+from receivables import services
 from receivables.imports.fec import is_sales_journal, parse_fec_date, read_fec
 from receivables.imports.parsing import CellError
 from receivables.models import Allocation, FecLine, Installment, Invoice, Payment
@@ -225,6 +226,45 @@ def test_later_export_adds_new_lines_and_applies_new_lettering(tmp_path):
     assert aged_rows() == expected
     allocation = Allocation.objects.get(installment__invoice__number="F003")
     assert (allocation.amount, allocation.date) == (Decimal("2400.00"), datetime.date(2026, 3, 25))
+
+
+@pytest.mark.django_db
+def test_lettering_removed_in_a_later_export_is_released(tmp_path, finance_user):
+    """The accountant unletters VIR2 from F002 (group B): Relance opens F002 again for
+    what VIR2 paid and VIR2 becomes unallocated credit, as the 411 account now shows;
+    a payment allocated otherwise (here by a person) is left alone."""
+    run(write_fec(tmp_path, books()))
+    gamma_invoice = Invoice.objects.get(number="F005")
+    manual = services.payment_record(
+        customer=gamma_invoice.customer, date=AS_OF, amount=Decimal("20.00"),
+        invoice=gamma_invoice, created_by=finance_user,
+    )  # fmt: skip
+
+    def unletter_vir2(cells):
+        if cells[8] == "VIR2" and cells[4] == "41100000":
+            return [*cells[:13], "", "", *cells[15:]]  # EcritureLet and DateLet emptied
+        return cells
+
+    unlettered = [unletter_vir2(cells) for cells in books()]
+    path = write_fec(tmp_path, unlettered, name="later.txt")
+
+    out, _ = run(path, "--dry-run")
+    assert "amount no longer lettered, released: 300.00" in out
+    out, _ = run(path)
+    assert "amount no longer lettered, released: 300.00" in out
+    f002 = Invoice.objects.get(number="F002").installments.get()
+    assert f002.paid_amount == Decimal("100.00")  # the credit note AV001 stays lettered
+    reversal = Allocation.objects.get(installment=f002, amount=Decimal("-300.00"))
+    assert reversal.date == AS_OF and reversal.reverses.amount == Decimal("300.00")
+    expected = dict(EXPECTED)
+    expected["C001"] = buckets(not_due="-300.00", d31_60="500.00")
+    expected["41100050"] = buckets(not_due="-50.00", d90_plus="480.00")
+    assert aged_rows() == expected
+    manual.refresh_from_db()
+    assert manual.allocated_amount == Decimal("20.00")
+    # Imported again, the same export releases nothing more.
+    out, _ = run(write_fec(tmp_path, unlettered, name="again.txt"))
+    assert "amount no longer lettered, released: 0" in out
 
 
 @pytest.mark.django_db

@@ -3,156 +3,45 @@
 Only the lines of the 411 accounts are imported; every other account is read (its amounts
 must parse and every entry must balance) and ignored. A debit line becomes an invoice, a
 credit line a credit note when it is in a sales journal and a payment otherwise; nothing
-is allocated except by the file's lettering (``EcritureLet``, dated ``DateLet``), so each
-customer's open items are the unlettered lines of its account, as the accountant sees them.
+is allocated except by the file's lettering (see lettering.py), so each customer's open
+items are the unlettered lines of its account, as the accountant sees them.
 
 Every imported line is remembered in :class:`receivables.models.FecLine` under a stable
 key (journal, entry number, piece, account and rank among identical lines of the entry):
 a re-import or a later export of the same books creates nothing twice and applies the
-lettering added since.
+lettering as it is now.
 """
 
 from __future__ import annotations
 
 import datetime
-import hashlib
-import re
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.money import ZERO
 from customers.models import Customer
 from receivables import bounds, services
 from receivables.imports.base import Importer, Outcome, fetch_in, writing_line
-from receivables.imports.errors import ErrorList, ImportFileError
-from receivables.imports.parsing import CellError, fold, parse_amount
-from receivables.imports.reader import Row, Table, read_file_bytes
-from receivables.models import FecLine, Installment, Invoice, Payment
-
-# The columns the import reads (the standard's names, compared case-insensitively); the
-# other standard columns and any extra column are tolerated and ignored.
-FEC_COLUMNS = (
-    "JournalCode",
-    "JournalLib",
-    "EcritureNum",
-    "EcritureDate",
-    "CompteNum",
-    "CompteLib",
-    "CompAuxNum",
-    "CompAuxLib",
-    "PieceRef",
-    "PieceDate",
-    "Debit",
-    "Credit",
-    "EcritureLet",
-    "DateLet",
+from receivables.imports.errors import ErrorList
+from receivables.imports.fec import lettering
+from receivables.imports.fec.reading import (
+    _BANK_CODES,
+    CUSTOMER_ACCOUNT_PREFIX,
+    is_sales_journal,
+    line_key,
+    parse_fec_date,
 )
-# The rest of the standard's 18 columns: read by nobody, but not "extra" either.
-OTHER_STANDARD_COLUMNS = ("EcritureLib", "ValidDate", "Montantdevise", "Idevise")
-CUSTOMER_ACCOUNT_PREFIX = "411"
-# Journals whose credits on a customer account are credit notes: codes such as VE, VT,
-# VTE, or a label saying sales.
-_SALES_CODES = re.compile(r"^(v|ve|vt|vte|ven|vnt|vente|ventes|sales?)\d*$")
-_SALES_LABEL = re.compile(r"vente|sales")
-_BANK_CODES = re.compile(r"^(bq|bk|bnk|bqe|banque|bank|tr|tre|treso|ca|cai|caisse)\w*$")
-_FEC_DATE = re.compile(r"^\d{8}$")
+from receivables.imports.parsing import CellError, fold, parse_amount
+from receivables.imports.reader import Row, Table
+from receivables.models import FecLine, Invoice, Payment
+
 # Rows per insert when the import writes many at once.
 WRITE_BATCH = 1000
-
-
-def read_fec(path: str | Path) -> Table:
-    """``path`` as a table: BOM and encoding (UTF-8, else Windows-1252) handled, tab or
-    pipe separated (chosen from the header), every cell stripped of its padding. Raises
-    ImportFileError for a file that is not a FEC (missing columns are all named)."""
-    path = Path(path)
-    data = read_file_bytes(path)
-    if not data.strip():
-        raise ImportFileError(_("The file is empty."))
-    if b"\x00" in data:
-        raise ImportFileError(
-            _(
-                "The file is not a text FEC (it holds binary data or is saved in UTF-16): "
-                "export it as text in UTF-8 or Windows-1252."
-            )
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-        if "\ufffd" in text:
-            raise ImportFileError(
-                _("The file is neither UTF-8 nor Windows-1252 text: export it again as text.")
-            ) from None
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    header = lines[0].lstrip("\ufeff")
-    if "\t" in header:
-        delimiter = "\t"
-    elif "|" in header:
-        delimiter = "|"
-    else:
-        raise ImportFileError(
-            _("The first line is not a FEC header: columns must be separated by tabs or pipes.")
-        )
-    columns = [c.strip().lower() for c in header.split(delimiter)]
-    missing = [c for c in FEC_COLUMNS if c.lower() not in columns]
-    if missing:
-        raise ImportFileError(
-            _("Missing FEC columns: %(columns)s.") % {"columns": ", ".join(missing)}
-        )
-    known = {c.lower() for c in FEC_COLUMNS + OTHER_STANDARD_COLUMNS}
-    table = Table(
-        columns=columns,
-        rows=[],
-        format="fec",
-        ignored_columns=[c for c in columns if c and c not in known],
-    )
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        cells = line.split(delimiter)
-        if len(cells) < len(columns) and len(cells) < _last_needed(columns) + 1:
-            table.errors.append(
-                ImportFileError(
-                    _("%(found)d fields where the header has %(expected)d.")
-                    % {"found": len(cells), "expected": len(columns)},
-                    line=number,
-                ).error
-            )
-            continue
-        row: Row = {name: cells[i].strip() for i, name in enumerate(columns) if i < len(cells)}
-        table.rows.append((number, row))
-    if not table.rows and not table.errors:
-        raise ImportFileError(_("The file has a header but no lines."))
-    return table
-
-
-def _last_needed(columns: list[str]) -> int:
-    return max(columns.index(c.lower()) for c in FEC_COLUMNS)
-
-
-def parse_fec_date(value: str) -> datetime.date:
-    if not _FEC_DATE.match(value):
-        raise CellError(_("%(value)s is not a date; a FEC writes YYYYMMDD.") % {"value": value})
-    try:
-        return datetime.date(int(value[:4]), int(value[4:6]), int(value[6:]))
-    except ValueError:
-        raise CellError(_("%(value)s is not a real date.") % {"value": value}) from None
-
-
-def is_sales_journal(code: str, label: str) -> bool:
-    return bool(_SALES_CODES.match(fold(code)) or _SALES_LABEL.search(fold(label)))
-
-
-def line_key(*, journal: str, entry: str, piece: str, account: str, occurrence: int) -> str:
-    """sha256 hex of ``journal|entry|piece|account|occurrence``: the line's identity in
-    the books, the same in every later export of them."""
-    raw = "|".join((journal, entry, piece, account, str(occurrence)))
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -180,6 +69,9 @@ class FecPlan:
     ignored: int = 0
     letter_groups: int = 0
     allocated: Decimal = ZERO
+    # What an earlier import's lettering allocated and this file no longer letters.
+    unlettered: list[int] = field(default_factory=list)
+    unlettered_amount: Decimal = ZERO
 
 
 class FecImporter(Importer):
@@ -361,6 +253,7 @@ class FecImporter(Importer):
                 row.number = f"{base[:36]}-{rank}"
             taken.add(row.number)
         plan.letter_groups = len({(r.account, r.letter) for r in plan.rows if r.letter})
+        plan.unlettered, plan.unlettered_amount = lettering.unlettered(plan)
 
     @staticmethod
     def _check_unchanged(row: FecRow, known: FecLine, errors: ErrorList) -> None:
@@ -398,6 +291,7 @@ class FecImporter(Importer):
                 (_("customer lines already imported"), len(plan.rows) - len(plan.new_rows)),
                 (_("lines of other accounts ignored"), plan.ignored),
                 (_("lettering groups"), plan.letter_groups),
+                (_("amount no longer lettered, released"), plan.unlettered_amount),
             ]
         )
 
@@ -421,7 +315,8 @@ class FecImporter(Importer):
                 with writing_line(row.line):
                     lines[row.key] = self._create(row, customer)
             self._save_lines(plan.new_rows, lines)
-            plan.allocated = self._letter(plan, lines)
+            lettering.release(plan.unlettered, on=timezone.localdate())
+            plan.allocated = lettering.letter(plan, lines)
         outcome = self.describe(plan)
         outcome.counts.append((_("amount allocated by lettering"), plan.allocated))
         return outcome
@@ -469,64 +364,3 @@ class FecImporter(Importer):
             line = next((row.line for row in rows if row.key in taken), None)
             with writing_line(line):
                 raise exc
-
-    @staticmethod
-    def _letter(plan: FecPlan, lines: dict[str, FecLine]) -> Decimal:
-        """Allocate, within each lettering group of an account, its credits (oldest first)
-        to its debits' open installments (oldest due first), dated DateLet (or the
-        credit's own date when later)."""
-        groups: defaultdict[tuple[str, str], list[FecRow]] = defaultdict(list)
-        for row in plan.rows:
-            if row.letter:
-                groups[(row.account, row.letter)].append(row)
-        lettered: list[tuple[list[FecRow], set[int]]] = [
-            (rows, {i for r in rows if (i := lines[r.key].invoice_id) and r.kind == "invoice"})
-            for rows in groups.values()
-            if any(r.kind != "invoice" for r in rows)
-        ]
-        # The open installments of every lettered invoice in a few queries; only this
-        # lettering allocates to them in the transaction, so what stays open of a group
-        # is what was open less what its credits allocated.
-        open_of: defaultdict[int, list[Installment]] = defaultdict(list)
-        for installment in fetch_in(
-            Installment.objects.open().select_related("invoice"),
-            "invoice_id",
-            (i for _rows, ids in lettered for i in ids),
-        ):
-            open_of[installment.invoice_id].append(installment)
-        allocated = ZERO
-        for rows, invoice_ids in lettered:
-            credits = sorted((r for r in rows if r.kind != "invoice"), key=lambda r: r.date)
-            if not invoice_ids:
-                continue
-            on = max((r.letter_date for r in rows if r.letter_date), default=None) or max(
-                r.date for r in rows
-            )
-            targets = sorted(
-                (i for invoice_id in invoice_ids for i in open_of[invoice_id]), key=_oldest_due
-            )
-            left = sum((i.amount - i.paid_amount for i in targets), ZERO)
-            for credit in credits:
-                if left <= 0:
-                    break
-                day = max(on, credit.date)  # never before the credit itself
-                with writing_line(credit.line):
-                    fec_line = lines[credit.key]
-                    if fec_line.payment is not None:
-                        done = services.payment_allocate(
-                            payment=fec_line.payment, installments=targets, on=day
-                        )
-                    else:
-                        assert isinstance(fec_line.invoice, Invoice)
-                        done = services.credit_note_allocate(
-                            note=fec_line.invoice, installments=targets, on=day
-                        )
-                allocated += done
-                left -= done
-        return allocated
-
-
-def _oldest_due(installment: Installment) -> tuple:
-    """The order the lettering allocates in (as ``_open_installments_for_update``)."""
-    invoice = installment.invoice
-    return (installment.due_date, invoice.issue_date, invoice.number, installment.sequence)
