@@ -30,7 +30,7 @@ from customers.models import Customer
 from receivables import services
 from receivables.models import BankTransaction
 from receivables.selectors import bank as selectors
-from workplaces import bank_forms
+from workplaces.forms import bank as bank_forms
 
 TEMPLATE = "workplaces/imports/bank_queue.html"
 # Returned direct debits shown on the page: those booked in the last days.
