@@ -42,7 +42,18 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-class Importer:
+class Progressive:
+    """An importer that says how many rows its ``apply`` has written so far (the import
+    page's progress bar): ``progress`` is called with the count, when one is given."""
+
+    progress: Callable[[int], None] | None = None
+
+    def tick(self, done: int) -> None:
+        if self.progress is not None:
+            self.progress(done)
+
+
+class Importer(Progressive):
     """One kind of import. ``validate`` reads every row and collects every error without
     writing anything; ``apply`` writes a validated plan (the caller holds the
     transaction). Subclasses declare their columns."""

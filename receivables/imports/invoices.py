@@ -452,7 +452,8 @@ class InvoiceImporter(Importer):
             Contact.objects.bulk_update(plan.changed_contacts, ["email", "reminder_role"])
         # The ceiling and the customers' PO requirements read once, not once per invoice.
         with bounds.batch(c.pk for c in plan.customers.values()):
-            for row in plan.new_invoices:
+            for done, row in enumerate(plan.new_invoices):
+                self.tick(done)
                 # A row planned for creation is valid: every cell parsed.
                 assert row.issue_date and row.due_date and row.amount is not None
                 with writing_line(row.line):

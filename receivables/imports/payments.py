@@ -218,7 +218,8 @@ class PaymentImporter(Importer):
         allocated = ZERO
         credit = ZERO
         with bounds.batch():  # the ceiling read once, not once per payment
-            for row in plan.new_payments:
+            for done, row in enumerate(plan.new_payments):
+                self.tick(done)
                 # A row planned for recording is valid and has found its invoice.
                 assert row.invoice is not None and row.date is not None
                 assert row.amount is not None

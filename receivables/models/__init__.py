@@ -8,7 +8,7 @@ from receivables.models.bank import (
 )
 from receivables.models.company import CompanyProfile, ReferenceRate
 from receivables.models.disputes import Dispute, PromiseToPay, reminder_free_on
-from receivables.models.imports import ColumnMapping, FecLine, ImportRun
+from receivables.models.imports import ColumnMapping, FecLine, ImportProgress, ImportRun
 from receivables.models.invoices import (
     LEDGER_CURRENCY,
     Installment,
@@ -28,6 +28,7 @@ __all__ = [
     "CompanyProfile",
     "Dispute",
     "FecLine",
+    "ImportProgress",
     "ImportRun",
     "Installment",
     "Invoice",

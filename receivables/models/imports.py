@@ -157,6 +157,24 @@ class ImportRun(models.Model):
         return min(100, self.progress_done * 100 // self.progress_total)
 
 
+class ImportProgress(models.Model):
+    """How far the task writing a large import has got. Written on a connection of its
+    own, outside the import's transaction, so the page sees it move while the import
+    itself stays all or nothing; no foreign key, so the write never waits on the run's
+    row, which the import holds locked."""
+
+    run_id = models.BigIntegerField(unique=True)
+    done = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("import progress")
+        verbose_name_plural = _("import progress")
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: {self.done}"
+
+
 class ColumnMapping(models.Model):
     """How the columns of a spreadsheet layout map to what an import expects, remembered
     per kind and header fingerprint (a hash of the normalised header row), so the next

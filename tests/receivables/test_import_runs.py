@@ -8,14 +8,17 @@ import io
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 
 from customers.models import Customer
 from receivables import tasks
 from receivables.imports import runs
 from receivables.imports.runs import services as run_services
+from receivables.imports.runs.progress import rows_written
 from receivables.models import (
     BankTransaction,
     ColumnMapping,
+    ImportProgress,
     ImportRun,
     Installment,
     Invoice,
@@ -413,3 +416,50 @@ def test_a_french_bank_csv_is_recognised_and_its_lines_keep_their_numbers(financ
         ("releve.csv", BankTransaction.Status.IGNORED),
         ("releve.csv", BankTransaction.Status.MATCHED),
     ]
+
+
+@pytest.mark.django_db
+def test_a_large_commit_tells_its_progress_row_by_row(finance_user, monkeypatch):
+    """The task writing a large file reports the rows written as it goes (here every
+    row: no throttling), and the page reads it; the progress row goes when it ends."""
+    seen: list[int] = []
+
+    class Recording(run_services.ProgressReporter):
+        def __call__(self, done: int) -> None:
+            seen.append(done)
+
+    monkeypatch.setattr(run_services, "ProgressReporter", Recording)
+    rows = [f"C{i},Client {i},F-{i},2026-11-01,2026-12-01,10.00" for i in range(6)]
+    run = create(finance_user, "big.csv", invoices_csv(*rows))
+    assert runs.import_run_request_commit(run=run).status == Status.IMPORTED
+    assert seen == [0, 1, 2, 3, 4, 5]
+    assert not ImportProgress.objects.exists()
+
+
+@pytest.mark.django_db
+def test_progress_is_written_outside_the_imports_transaction(finance_user):
+    """While the import holds its transaction and its run's row locked, the reporter's
+    own connection commits the count at once: another reader sees it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("progress is written on PostgreSQL only (SQLite has one writer)")
+    from django.db import connections, transaction
+
+    run = create(finance_user, "big.csv", invoices_csv("C1,Client,F-1,2026-11-01,2026-12-01,1"))
+    reporter = run_services.ProgressReporter(run.pk, interval=0)
+    other = connections.create_connection("default")
+    try:
+        with transaction.atomic():
+            ImportRun.objects.select_for_update().get(pk=run.pk)
+            reporter(42)
+            with other.cursor() as cursor:  # another session: committed, visible
+                cursor.execute(
+                    "SELECT done FROM receivables_importprogress WHERE run_id = %s", [run.pk]
+                )
+                assert cursor.fetchone() == (42,)
+            reporter(43)  # throttling off: each call writes
+            assert rows_written(run.pk) == 43
+    finally:
+        reporter.close()
+        with other.cursor() as cursor:  # committed outside the test's transaction
+            cursor.execute("DELETE FROM receivables_importprogress WHERE run_id = %s", [run.pk])
+        other.close()

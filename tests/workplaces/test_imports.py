@@ -275,3 +275,18 @@ def test_mapping_a_file_without_columns_is_a_message_not_a_500(client, finance_u
     assert "This file has no columns to map." in response.content.decode()
     run.refresh_from_db()
     assert run.mapping == {}
+
+
+@pytest.mark.django_db
+def test_the_page_shows_the_rows_the_task_has_written(client, finance_user):
+    from receivables.models import ImportProgress
+
+    run = ImportRun.objects.create(
+        created_by=finance_user, file_name="big.csv", sha256="1" * 64, size=10,
+        kind=ImportRun.Kind.INVOICES, status=ImportRun.Status.RUNNING, stage="committing",
+        progress_total=100,
+    )  # fmt: skip
+    ImportProgress.objects.create(run_id=run.pk, done=42)
+    client.force_login(finance_user)
+    page = client.get(reverse("imports:run", args=[run.pk]), headers={"HX-Request": "true"}).text
+    assert "42 of 100 rows" in page and 'value="42"' in page

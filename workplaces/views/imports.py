@@ -22,6 +22,7 @@ from core import access
 from core.access import AuthenticatedHttpRequest
 from core.htmx import render_page
 from receivables.imports import runs
+from receivables.imports.runs.progress import rows_written
 from receivables.models import ImportRun
 from receivables.selectors import bank as bank_selectors
 from workplaces.forms.imports import MappingForm, UploadForm
@@ -78,9 +79,14 @@ def imports_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _run(pk: int) -> ImportRun:
-    return get_object_or_404(
+    run = get_object_or_404(
         ImportRun.objects.select_related("created_by", "duplicate_of__created_by"), pk=pk
     )
+    if run.is_working:  # what the task has written so far, outside its transaction
+        done = rows_written(run.pk)
+        if done is not None:
+            run.progress_done = max(run.progress_done, done)
+    return run
 
 
 def _run_context(run: ImportRun, form: MappingForm | None = None) -> dict:

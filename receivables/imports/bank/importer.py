@@ -26,7 +26,7 @@ from receivables.imports.bank.matching import (
     returned_payment,
 )
 from receivables.imports.bank.statements import BankLine, read_statement
-from receivables.imports.base import Outcome, fetch_in, writing_line
+from receivables.imports.base import Outcome, Progressive, fetch_in, writing_line
 from receivables.imports.errors import ErrorList, ImportFileError
 from receivables.models import (
     LEDGER_CURRENCY,
@@ -59,8 +59,9 @@ class BankPlan:
     source: str = ""
 
 
-class BankImporter:
-    """``import_bank_statement``: see DESIGN.md, "Contracts other tools rely on"."""
+class BankImporter(Progressive):
+    """``import_bank_statement``: see DESIGN.md, "Contracts other tools rely on". It reads
+    a file rather than a table, so its ``validate`` takes the path."""
 
     aliases: dict[str, str]  # an invoice's payment reference -> its number
 
@@ -203,7 +204,8 @@ class BankImporter:
     def apply(self, plan: BankPlan) -> Outcome:
         """Record every new line, and a payment for each matched credit; the caller
         holds the transaction."""
-        for line in plan.lines:
+        for done, line in enumerate(plan.lines):
+            self.tick(done)
             assert line.date is not None and line.amount is not None
             with writing_line(line.line):
                 payment = None

@@ -310,7 +310,8 @@ class FecImporter(Importer):
         lines: dict[str, FecLine] = dict(plan.known)
         # The ceiling and the customers' PO requirements read once, not once per line.
         with bounds.batch(c.pk for c in customers.values()):
-            for row in plan.new_rows:
+            for done, row in enumerate(plan.new_rows):
+                self.tick(done)
                 customer = customers[row.customer_ref]
                 with writing_line(row.line):
                     lines[row.key] = self._create(row, customer)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from receivables.imports import einvoices
 from receivables.imports.bank import BankImporter
-from receivables.imports.base import Importer, Outcome
+from receivables.imports.base import Importer, Outcome, Progressive
 from receivables.imports.errors import RowError
 from receivables.imports.fec import FecImporter, read_fec
 from receivables.imports.invoices import InvoiceImporter
@@ -56,6 +56,7 @@ class Planned:
     describe: Callable[[Any], Outcome]
     apply: Callable[[Any], Outcome]
     sample: dict[str, list] = field(default_factory=dict)
+    importer: Progressive | None = None  # told the rows written, for the progress bar
 
 
 def _sample(headers: dict[str, str], rows: list[dict[str, str]]) -> dict[str, list]:
@@ -91,7 +92,9 @@ def _table_plan(run: ImportRun, data: bytes, importer: Importer) -> Planned:
             if line not in refused
         ],
     )
-    return Planned(plan, errors.sorted(), importer.describe, importer.apply, sample)
+    return Planned(
+        plan, errors.sorted(), importer.describe, importer.apply, sample, importer=importer
+    )
 
 
 def _bank_plan(run: ImportRun, data: bytes) -> Planned:
@@ -128,7 +131,9 @@ def _bank_plan(run: ImportRun, data: bytes) -> Planned:
             for line in plan.lines[:SAMPLE_ROWS]
         ],
     )
-    return Planned(plan, errors.sorted(), importer.describe, importer.apply, sample)
+    return Planned(
+        plan, errors.sorted(), importer.describe, importer.apply, sample, importer=importer
+    )
 
 
 def _fec_plan(run: ImportRun, data: bytes) -> Planned:
@@ -156,7 +161,9 @@ def _fec_plan(run: ImportRun, data: bytes) -> Planned:
             for row in plan.new_rows[:SAMPLE_ROWS]
         ],
     )
-    return Planned(plan, errors.sorted(), importer.describe, importer.apply, sample)
+    return Planned(
+        plan, errors.sorted(), importer.describe, importer.apply, sample, importer=importer
+    )
 
 
 def _einvoice_plan(run: ImportRun, data: bytes) -> Planned:

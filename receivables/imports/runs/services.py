@@ -33,7 +33,8 @@ from receivables.imports.runs.files import (
     mapping_problems,
 )
 from receivables.imports.runs.kinds import NeedsConfirmation, plan_run
-from receivables.models import ColumnMapping, ImportRun
+from receivables.imports.runs.progress import ProgressReporter
+from receivables.models import ColumnMapping, ImportProgress, ImportRun
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -292,6 +293,7 @@ def import_run_commit(*, run_id: int) -> ImportRun:
     """Validate the file again (the ledger may have changed since the preview) and write
     it through the importer's ``apply``, all in one transaction: any refusal undoes
     everything and the run is *refused* with its reasons; else it is *imported*."""
+    reporter = ProgressReporter(run_id)
     try:
         with transaction.atomic():
             run = ImportRun.objects.select_for_update().get(pk=run_id)
@@ -301,6 +303,8 @@ def import_run_commit(*, run_id: int) -> ImportRun:
                 planned = plan_run(run, _read(run))
                 if planned.errors:
                     raise RunRefused(planned.errors)
+                if planned.importer is not None:
+                    planned.importer.progress = reporter
                 outcome = planned.apply(planned.plan)
                 run.counts = _counts(outcome)
                 run.notes = [str(n) for n in outcome.notes]
@@ -323,3 +327,6 @@ def import_run_commit(*, run_id: int) -> ImportRun:
     except Exception as exc:
         logger.exception("Import run %s failed", run_id)
         return _fail(ImportRun.objects.get(pk=run_id), exc)
+    finally:
+        reporter.close()
+        ImportProgress.objects.filter(run_id=run_id).delete()
