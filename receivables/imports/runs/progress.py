@@ -21,6 +21,7 @@ UPSERT = (
     "INSERT INTO receivables_importprogress (run_id, done, updated_at) VALUES (%s, %s, now()) "
     "ON CONFLICT (run_id) DO UPDATE SET done = EXCLUDED.done, updated_at = now()"
 )
+DELETE = "DELETE FROM receivables_importprogress WHERE run_id = %s"
 
 
 class ProgressReporter:
@@ -49,7 +50,16 @@ class ProgressReporter:
             self.enabled = False
 
     def close(self) -> None:
-        if self._connection is not None:
+        """The import has ended: its progress row goes (on the same connection, so the
+        removal is committed whatever becomes of the import's transaction)."""
+        if self._connection is None:
+            return
+        try:
+            with self._connection.cursor() as cursor:
+                cursor.execute(DELETE, [self.run_id])
+        except DatabaseError:
+            logger.warning("Progress of import run %s not removed", self.run_id, exc_info=True)
+        finally:
             self._connection.close()
             self._connection = None
 

@@ -34,7 +34,7 @@ from receivables.imports.runs.files import (
 )
 from receivables.imports.runs.kinds import NeedsConfirmation, plan_run
 from receivables.imports.runs.progress import ProgressReporter
-from receivables.models import ColumnMapping, ImportProgress, ImportRun
+from receivables.models import ColumnMapping, ImportRun
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -329,4 +329,3 @@ def import_run_commit(*, run_id: int) -> ImportRun:
         return _fail(ImportRun.objects.get(pk=run_id), exc)
     finally:
         reporter.close()
-        ImportProgress.objects.filter(run_id=run_id).delete()
