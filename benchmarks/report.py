@@ -118,6 +118,8 @@ def same_answer(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(same_answer(a[k], b[k]) for k in a)
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return len(a) == len(b) and all(same_answer(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
     if _is_amount(a) and _is_amount(b):
         return _cents(a) == _cents(b)
     return a == b
