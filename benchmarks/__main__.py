@@ -18,6 +18,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 import warnings
 
 GROUPS = ("aged", "pages", "escalation", "emails", "letters", "import", "load")
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     except RealDataError as exc:
         print(f"Refused: {exc}", file=sys.stderr)
         return 2
-    rows += run_groups(args, small_pages, small_escalation)
+    rows += run_groups(args, small_pages, small_escalation, meta)
     print()
     print(report.render_table(rows))
     found = report.problems(rows)
@@ -163,31 +164,55 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_groups(args, small_pages: dict, small_escalation: int | None) -> list:
-    from benchmarks import io_paths, paths
+def run_groups(args, small_pages: dict, small_escalation: int | None, meta: dict) -> list:
+    """Run the chosen groups in order; each row is printed as soon as it is measured (and
+    the JSON rewritten), and a group that fails is a failed row, the others go on."""
+    from benchmarks import io_paths, paths, report
 
-    rows = []
-    if "aged" in args.groups:
-        step("aged balance")
-        rows += paths.aged_balance_rows(args.repeat)
-    if "escalation" in args.groups:
-        step("daily escalation decision")
-        rows.append(paths.escalation_row(args.repeat, small_escalation))
-    if "pages" in args.groups:
-        step("pages")
-        rows += paths.page_rows(args.repeat, small_pages)
-    if "emails" in args.groups and args.emails:
-        step(f"{args.emails} reminder emails")
-        rows.append(io_paths.email_row(args.emails, args.repeat))
-    if "letters" in args.groups and args.letters:
-        step(f"{args.letters} formal notices")
-        rows.append(io_paths.letter_row(args.letters))
-    if "import" in args.groups and args.import_rows:
-        step(f"importing {args.import_rows} invoices")
-        rows.append(io_paths.import_row(args.import_rows))
-    if "load" in args.groups:
-        step(f"{args.users} users for {args.duration} s (gunicorn, locust)")
-        rows.append(load_row(args))
+    plan = [
+        ("aged", "aged balance", lambda: paths.aged_balance_rows(args.repeat)),
+        (
+            "escalation",
+            "daily escalation decision",
+            lambda: [paths.escalation_row(args.repeat, small_escalation)],
+        ),
+        ("pages", "pages", lambda: paths.page_rows(args.repeat, small_pages)),
+        (
+            "emails",
+            f"{args.emails} reminder emails",
+            lambda: [io_paths.email_row(args.emails, args.repeat)] if args.emails else [],
+        ),
+        (
+            "letters",
+            f"{args.letters} formal notices",
+            lambda: [io_paths.letter_row(args.letters)] if args.letters else [],
+        ),
+        (
+            "import",
+            f"importing {args.import_rows} invoices",
+            lambda: [io_paths.import_row(args.import_rows)] if args.import_rows else [],
+        ),
+        (
+            "load",
+            f"{args.users} users for {args.duration} s (gunicorn, locust)",
+            lambda: [load_row(args)],
+        ),
+    ]
+    rows: list = []
+    for group, label, run in plan:
+        if group not in args.groups:
+            continue
+        step(label)
+        try:
+            measured = run()
+        except Exception as exc:  # reported as a failed row, and the run goes on
+            traceback.print_exc()
+            measured = [report.failed_row(label, exc)]
+        for row in measured:
+            print(f"  {row.path}:", report.render_line(row), flush=True)
+        rows += measured
+        if args.json:
+            report.write_json(args.json, rows, meta)
     return rows
 
 

@@ -108,20 +108,22 @@ def email_row(count: int, repeat: int) -> Row:
         mailers = {
             "default": {
                 "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 10},
+                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 60},
             }
         }
+
+        refused: list[str] = []
 
         def send() -> int:
             before = sink.accepted
             outcome = mail.send_batch(render())
-            assert all(v is None for v in outcome.values()), outcome
+            refused.extend(v for v in outcome.values() if v is not None)
             return sink.accepted - before
 
         def raw() -> int:
             before = sink.accepted
             body = "x" * max(size - 400, 10)
-            with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
                 for n in range(len(plans)):
                     msg = EmailMessage()
                     msg["Subject"] = f"Relance {n}"
@@ -139,8 +141,10 @@ def email_row(count: int, repeat: int) -> Row:
         f"{n} reminder emails (render + send)",
         subject,
         floor,
-        note="planning excluded; answer: messages the local SMTP server accepted",
-        figures={"emails/s": f"{n / subject.median:.0f}" if n else "-"},
+        note="planning excluded; answer: messages the local SMTP server accepted"
+        + (f"; {len(refused)} not sent, e.g. {refused[0]}" if refused else ""),
+        errors=len(refused),
+        figures={"emails/s": f"{n / subject.median:.0f}" if n and subject.median else "-"},
     )
 
 
@@ -285,5 +289,5 @@ def import_row(rows: int) -> Row:
         subject,
         floor,
         note="rolled back after each; answer: rows written and their total",
-        figures={"rows/s": f"{rows / subject.median:.0f}"},
+        figures={"rows/s": f"{rows / subject.median:.0f}" if subject.median else "-"},
     )

@@ -27,12 +27,14 @@ class Measure:
     p95_value: float | None = None
 
     @property
-    def median(self) -> float:
-        return statistics.median(self.times)
+    def median(self) -> float | None:
+        return statistics.median(self.times) if self.times else None
 
     @property
-    def p95(self) -> float:
-        return self.p95_value if self.p95_value is not None else percentile(self.times, 95)
+    def p95(self) -> float | None:
+        if self.p95_value is not None:
+            return self.p95_value
+        return percentile(self.times, 95) if self.times else None
 
 
 @dataclass
@@ -200,6 +202,17 @@ def table_rows(rows: Iterable[Row]) -> list[tuple[str, ...]]:
             )
         )
     return out
+
+
+def render_line(row: Row) -> str:
+    """One row as a line of text, printed as soon as it is measured."""
+    cells = table_rows([row])[0]
+    return "  " + "; ".join(f"{c} {v}" for c, v in zip(COLUMNS[1:], cells[1:], strict=True))
+
+
+def failed_row(path: str, exc: BaseException) -> Row:
+    """A path that could not be measured: an error of the run, the others go on."""
+    return Row(path, Measure(times=[]), note=f"failed: {type(exc).__name__}: {exc}", errors=1)
 
 
 def render_table(rows: Sequence[Row]) -> str:
