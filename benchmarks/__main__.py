@@ -177,7 +177,7 @@ def run_groups(args, small_pages: dict, small_escalation: int | None, meta: dict
             "daily escalation decision",
             lambda: [paths.escalation_row(args.repeat, small_escalation)],
         ),
-        ("pages", "pages", lambda: paths.page_rows(args.repeat, small_pages)),
+        ("pages", "pages", lambda: paths.page_rows(args.repeat, small_pages, show)),
         (
             "emails",
             f"{args.emails} reminder emails",
@@ -200,6 +200,12 @@ def run_groups(args, small_pages: dict, small_escalation: int | None, meta: dict
         ),
     ]
     rows: list = []
+    shown: set[int] = set()
+
+    def show(row) -> None:
+        print(f"  {row.path}:", report.render_line(row), flush=True)
+        shown.add(id(row))
+
     for group, label, run in plan:
         if group not in args.groups:
             continue
@@ -210,7 +216,8 @@ def run_groups(args, small_pages: dict, small_escalation: int | None, meta: dict
             traceback.print_exc()
             measured = [report.failed_row(label, exc)]
         for row in measured:
-            print(f"  {row.path}:", report.render_line(row), flush=True)
+            if id(row) not in shown:
+                show(row)
         rows += measured
         if args.json:
             report.write_json(args.json, rows, meta)

@@ -164,9 +164,13 @@ def page_query_counts() -> dict[str, int | None]:
     return counts
 
 
-def page_rows(repeat: int, small_counts: dict[str, int | None] | None = None) -> list[Row]:
+def page_rows(
+    repeat: int,
+    small_counts: dict[str, int | None] | None = None,
+    on_row: Callable[[Row], None] | None = None,
+) -> list[Row]:
     """Every page beside the minimal view requested by the same user; the answer compared
-    is the HTTP status (200 for both)."""
+    is the HTTP status (200 for both). ``on_row`` is told of each row when measured."""
     rows = []
     with web_settings():
         by_user = clients()
@@ -186,6 +190,8 @@ def page_rows(repeat: int, small_counts: dict[str, int | None] | None = None) ->
                     queries_small=(small_counts or {}).get(page.name),
                 )
             )
+            if on_row is not None:
+                on_row(rows[-1])
     return rows
 
 

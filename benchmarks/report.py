@@ -207,7 +207,7 @@ def table_rows(rows: Iterable[Row]) -> list[tuple[str, ...]]:
 def render_line(row: Row) -> str:
     """One row as a line of text, printed as soon as it is measured."""
     cells = table_rows([row])[0]
-    return "  " + "; ".join(f"{c} {v}" for c, v in zip(COLUMNS[1:], cells[1:], strict=True))
+    return "; ".join(f"{c} {v}" for c, v in zip(COLUMNS[1:], cells[1:], strict=True))
 
 
 def failed_row(path: str, exc: BaseException) -> Row:
