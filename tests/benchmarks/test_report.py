@@ -8,9 +8,11 @@ import pytest
 from benchmarks.report import (
     Measure,
     Row,
+    failed_row,
     percentile,
     problems,
     ratio,
+    render_line,
     render_table,
     same_answer,
     write_json,
@@ -92,3 +94,11 @@ def test_table_and_json(tmp_path):
     data = json.loads(out.read_text())
     assert data["meta"] == {"invoices": 10}
     assert data["rows"][0]["ratio"] == 2.5 and data["rows"][1]["same_answer"] is False
+
+
+def test_a_path_that_failed_is_a_failed_row_with_no_timing():
+    row = failed_row("200 formal notices", RuntimeError("no font"))
+    assert row.subject.median is None and row.ratio is None
+    assert problems([row]) == ["200 formal notices: 1 errors"]
+    assert "failed: RuntimeError: no font" in render_table([row])
+    assert render_line(row).startswith("median -; p95 -; floor median -")
