@@ -1,5 +1,8 @@
-"""Locust scenario for benchmarks/load_test.py: a finance user working the main pages."""
+"""Locust scenario for benchmarks/load_test.py and ``python -m benchmarks --load``: a
+finance user working the main pages (the user and password come from RELANCE_LOAD_USER
+and RELANCE_LOAD_PASSWORD, the benchmark's finance user by default)."""
 
+import os
 import random
 import re
 
@@ -17,7 +20,11 @@ class FinanceUser(HttpUser):
         token = CSRF.search(page.text).group(1)
         response = self.client.post(
             "/login/",
-            {"username": "finance", "password": "demo1234", "csrfmiddlewaretoken": token},
+            {
+                "username": os.environ.get("RELANCE_LOAD_USER", "bench-finance"),
+                "password": os.environ.get("RELANCE_LOAD_PASSWORD", "bench-only-password"),
+                "csrfmiddlewaretoken": token,
+            },
             headers={"Referer": f"{self.host}/login/"},
             name="login",
         )
