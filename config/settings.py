@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "axes",
+    "pgtrigger",
+    "pghistory",
     "core",
     "customers",
     "receivables",
@@ -62,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "customers.middleware.UserLanguageMiddleware",
+    "core.audit.AuditMiddleware",  # tags changes with the user (the audit trail)
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
