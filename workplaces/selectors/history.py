@@ -24,7 +24,7 @@ from customers.models import Customer
 HISTORY_LIMIT = 200
 """The newest changes shown; older ones are in the admin's event lists."""
 
-LABELS = {"insert": _("created"), "update": _("changed"), "delete": _("deleted")}
+LABELS = {"insert": _("Creation"), "update": _("Change"), "delete": _("Deletion")}
 
 
 @dataclass(frozen=True)
