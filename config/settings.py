@@ -122,6 +122,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# The audit trail (django-pghistory, core/audit.py): an event's time is the moment of the
+# change, not the start of its transaction, so the changes of one request keep their order.
+PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
+
 # Login throttling (django-axes, see core/auth.py): after LOGIN_FAILURE_LIMIT failures a
 # username is locked out from that client address for LOGIN_COOLOFF_MINUTES, refused
 # before any password hash. Behind reverse proxies, TRUSTED_PROXY_COUNT says how many
