@@ -25,7 +25,7 @@ def history_url(customer: Customer) -> str:
 
 
 @needs_postgresql
-def test_the_history_shows_who_changed_what_old_and_new(client):
+def test_the_history_shows_who_changed_what_old_and_new(client, django_assert_max_num_queries):
     rep = make_user(access.SALES, "rep_h")
     finance = make_user(access.FINANCE, "fin_h")
     customer = CustomerFactory(name="Acme", sales_rep=rep)
@@ -38,7 +38,9 @@ def test_the_history_shows_who_changed_what_old_and_new(client):
     other = CustomerFactory(name="Elsewhere")
     Customer.objects.filter(pk=other.pk).update(name="Not shown")
     client.force_login(finance)
-    page = client.get(history_url(customer))
+    # session, user, preferences, roles, customer, then every event in one query
+    with django_assert_max_num_queries(6):
+        page = client.get(history_url(customer))
     assert page.status_code == 200
     html = page.content.decode()
     assert "Acme → Acme SA" in html
