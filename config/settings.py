@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "axes",
+    "pgtrigger",
+    "pghistory",
     "core",
     "customers",
     "receivables",
@@ -62,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "customers.middleware.UserLanguageMiddleware",
+    "core.audit.AuditMiddleware",  # tags changes with the user (the audit trail)
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -118,6 +121,10 @@ if TESTING:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# The audit trail (django-pghistory, core/audit.py): an event's time is the moment of the
+# change, not the start of its transaction, so the changes of one request keep their order.
+PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
 
 # Login throttling (django-axes, see core/auth.py): after LOGIN_FAILURE_LIMIT failures a
 # username is locked out from that client address for LOGIN_COOLOFF_MINUTES, refused

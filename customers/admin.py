@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from core import audit
 from customers.models import Activity, Contact, Customer
 
 
@@ -77,3 +78,7 @@ class ActivityAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# The audit trail (core/audit.py): read-only, PostgreSQL only.
+audit.register_events(admin.site, Customer, Contact)

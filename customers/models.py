@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core import access
+from core import access, audit
 from core.access import AnyUser
 from core.money import MoneyField
 from customers.validators import validate_sepa_mandate, validate_siren, validate_vat_number
@@ -24,6 +24,7 @@ class CustomerQuerySet(models.QuerySet):
         return self.filter(access.scope_q(user))
 
 
+@audit.track()
 class Customer(models.Model):
     """A company that owes us money: the unit the ledger, the reminders and the
     sales-rep ownership are organised around."""
@@ -147,6 +148,7 @@ class ContactQuerySet(models.QuerySet):
         return self.exclude(reminder_role=Contact.ReminderRole.NONE).exclude(email="")
 
 
+@audit.track()
 class Contact(models.Model):
     """A billing contact ("interlocuteur comptable"): who receives invoices and reminders,
     and the administrative facts asked at the sale (where invoices go, PO required)."""

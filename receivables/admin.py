@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core import audit
 from receivables.models import (
     AgedBalanceSnapshot,
     Allocation,
@@ -185,3 +186,7 @@ class AgedBalanceSnapshotAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# The audit trail (core/audit.py): read-only, PostgreSQL only.
+audit.register_events(admin.site, CompanyProfile, Invoice, Installment, Payment, Allocation)

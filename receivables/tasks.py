@@ -6,9 +6,11 @@ import datetime
 
 from django.utils import timezone
 
+from core.audit import audited_task
 from receivables import snapshots
 
 
+@audited_task
 def take_monthly_snapshot(today: str | None = None, scheduled_for: str | None = None) -> dict:
     """The monthly schedule: the snapshot as of the month end before ``today`` (ISO),
     else before the local day the schedule intended (django-q2 passes
@@ -24,6 +26,7 @@ def take_monthly_snapshot(today: str | None = None, scheduled_for: str | None = 
     return _summary(snapshot)
 
 
+@audited_task
 def build_snapshot(snapshot_id: int) -> dict:
     """A snapshot requested from the reports page, queued after its row was committed."""
     return _summary(snapshots.snapshot_build(snapshot_id=snapshot_id))
@@ -39,6 +42,7 @@ def _summary(snapshot) -> dict:
     }
 
 
+@audited_task
 def import_run_work(run_id: int, step: str) -> dict:
     """A large file from the import page: its preview (``step`` "preview") or its
     commit ("commit"), queued once the run was saved."""

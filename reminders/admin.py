@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core import audit
 from customers.admin import CustomerAdmin
 from customers.models import Customer
 from reminders.models import (
@@ -134,3 +135,7 @@ class CustomerWithScenarioAdmin(CustomerAdmin):
 
 admin.site.unregister(Customer)
 admin.site.register(Customer, CustomerWithScenarioAdmin)
+
+
+# The audit trail (core/audit.py): read-only, PostgreSQL only.
+audit.register_events(admin.site, Scenario, ScenarioStep, CustomerScenario)

@@ -8,12 +8,13 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from core import access
+from core import access, audit
 from core.access import AnyUser
 from core.money import ZERO, MoneyField
 from customers.models import Language
 
 
+@audit.track()
 class Scenario(models.Model):
     """An ordered escalation of reminder steps ("scénario de relance")."""
 
@@ -36,6 +37,7 @@ class Scenario(models.Model):
         return self.name
 
 
+@audit.track()
 class CustomerScenario(models.Model):
     """The scenario a customer follows when it is not the default one. The link lives
     here, on the reminders side, because a customer knows nothing of reminders."""
@@ -69,6 +71,7 @@ def step_label(name: str, name_en: str, language: str | None = None) -> str:
     return name_en if language == Language.ENGLISH and name_en else name
 
 
+@audit.track()
 class ScenarioStep(models.Model):
     """One step of a scenario: what happens ``offset_days`` after an installment's due
     date (negative: a courtesy note before it). Steps are taken in ``position`` order,

@@ -7,11 +7,13 @@ import logging
 
 from django.utils import timezone
 
+from core.audit import audited_task
 from reminders import services
 
 logger = logging.getLogger("reminders.services")
 
 
+@audited_task
 def run_daily_reminders(date: str | None = None, scheduled_for: str | None = None) -> dict:
     """Run the reminders for ``date`` (ISO, a person's explicit choice), else for today.
 
@@ -49,6 +51,7 @@ def run_daily_reminders(date: str | None = None, scheduled_for: str | None = Non
     }
 
 
+@audited_task
 def recover_stranded_sends() -> dict:
     """The watchdog (every few minutes): a batch stranded by a crashed sender is settled
     and what certainly did not leave is sent again, without waiting for tomorrow."""

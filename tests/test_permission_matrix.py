@@ -76,6 +76,7 @@ POST login                           -                              200   200 20
 POST logout                          -                              login login login login login login
 GET  workplaces:customer_list        -                              login 200 200 200 200 200
 GET  workplaces:customer_detail      pk=customer                    login 404 200 200 200 404
+GET  workplaces:customer_history     pk=customer                    login 404 200 200 200 404
 GET  workplaces:sales                -                              login 200 200 200 200 200
 GET  workplaces:dashboard            -                              login 403 200 200 403 403
 GET  workplaces:invoice_cancel       pk=invoice                     login 404 200 403 403 404

@@ -10,6 +10,7 @@ app_name = "workplaces"
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
     path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
+    path("customers/<int:pk>/history/", customers.customer_history, name="customer_history"),
     path("customers/mine/", customers.sales_view, name="sales"),
     path("customers/dashboard/", dashboard.finance_dashboard, name="dashboard"),
     # Corrections reaching beyond the ledger (the invoice's reminders in progress).

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, NoReturn
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.audit import AuditedCommand
 from receivables.imports.base import ImportAborted, Importer, Outcome
 from receivables.imports.errors import ImportFileError, RowError
 from receivables.imports.reader import Table, read_table
@@ -31,7 +32,7 @@ def import_failed(errors: list[RowError]) -> CommandError:
     return exc
 
 
-class ImportCommand(BaseCommand):
+class ImportCommand(AuditedCommand):
     """Read FILE, validate all of it, and write it in one transaction only when it has no
     error at all; ``--dry-run`` stops after the validation and says what would happen."""
 

@@ -10,10 +10,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core import audit
 from core.money import MoneyField
 from customers.validators import validate_bic, validate_iban, validate_siren, validate_vat_number
 
 
+@audit.track()
 class CompanyProfile(models.Model):
     """The creditor: its identity, letterhead, legal mentions and bank details, and the
     rules of its ledger (the contractual late-interest rate, the grace after a promise to

@@ -14,7 +14,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core import access
+from core import access, audit
 from core.access import AnyUser
 from core.money import DEFAULT_CURRENCY, ZERO, MoneyField
 from customers.models import Customer
@@ -50,6 +50,7 @@ class InvoiceQuerySet(models.QuerySet):
         return self.filter(kind=Invoice.Kind.CREDIT_NOTE)
 
 
+@audit.track()
 class Invoice(models.Model):
     """An invoice or a credit note ("avoir"). An invoice is paid through its installments;
     a credit note is a credit of the customer, allocated to installments like a payment."""
@@ -194,6 +195,7 @@ class InstallmentQuerySet(models.QuerySet):
         return self.in_reminder_scope().filter(reminder_free_on(on, grace_days=grace_days))
 
 
+@audit.track()
 class Installment(models.Model):
     """One due date of an invoice's payment plan ("échéance"). The parts of a plan always
     sum to the invoice total; lateness is measured per installment. ``paid_amount`` is the

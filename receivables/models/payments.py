@@ -11,7 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core import access
+from core import access, audit
 from core.access import AnyUser
 from core.money import ZERO, MoneyField
 from customers.models import Customer
@@ -29,6 +29,7 @@ class PaymentQuerySet(models.QuerySet):
         )
 
 
+@audit.track()
 class Payment(models.Model):
     """Money received from a customer ("règlement"), allocated to installments
     ("lettrage"); what is not allocated is the customer's credit."""
@@ -96,6 +97,7 @@ class AllocationQuerySet(models.QuerySet["Allocation"]):
         return self.filter(reverses__isnull=True, reversal__isnull=True)
 
 
+@audit.track()
 class Allocation(models.Model):
     """Part of a payment or of a credit note applied to one installment ("lettrage").
     ``date`` is the credit's own date (payment date or credit-note issue date), so the

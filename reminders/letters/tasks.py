@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 
+from core.audit import audited_task
 from reminders.letters.workflow import letter_store_pdf
 
 logger = logging.getLogger(__name__)
 
 
+@audited_task
 def render_approved_letter(reminder_id: int) -> str | None:
     """Render and store an approved letter's PDF, once. Returns the file's SHA-256, or
     None when it was already stored or the letter was cancelled meanwhile; an error

@@ -93,8 +93,12 @@ def test_money_field_keeps_the_precision_out_of_migrations():
     assert MoneyField(max_digits=16).deconstruct()[3] == {"max_digits": 16}
 
 
-# Decimal columns that are not money: percentages.
-NOT_MONEY = {"receivables.CompanyProfile.late_interest_rate", "receivables.ReferenceRate.rate"}
+# Decimal columns that are not money: percentages (and the audit trail's copy of one).
+NOT_MONEY = {
+    "receivables.CompanyProfile.late_interest_rate",
+    "receivables.CompanyProfileEvent.late_interest_rate",
+    "receivables.ReferenceRate.rate",
+}
 
 
 def test_every_money_column_is_a_money_field():

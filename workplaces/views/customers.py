@@ -15,11 +15,12 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from core import audit
 from core.htmx import render_page, wants_fragment
 from customers.models import Customer
 from workplaces.forms import CustomerFilterForm, SalesFilterForm
 from workplaces.selectors import customers as selectors
-from workplaces.selectors import sales
+from workplaces.selectors import history, sales
 
 PAGE_SIZE = 50
 SECTION_PAGE_SIZE = 25
@@ -114,3 +115,17 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     response = render(request, "workplaces/customer_detail.html", context)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+@require_GET
+def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who changed what on the customer, its contacts and its invoices (the audit trail,
+    recorded on PostgreSQL only). Anyone who sees the customer sees its history."""
+    customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=pk)
+    context = {
+        "c": customer,
+        "recorded": audit.recorded(),
+        "changes": history.customer_history(customer=customer),
+        "limit": history.HISTORY_LIMIT,
+    }
+    return render(request, "workplaces/customer_history.html", context)

@@ -1,8 +1,8 @@
 import json
 
-from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from core.audit import AuditedCommand
 from core.dates import parse_day_option
 from receivables.exports import AMOUNT_COLUMNS, aged_balance_csv
 from receivables.selectors import AgedBalance, aged_balance
@@ -24,7 +24,7 @@ def aged_balance_json(ab: AgedBalance) -> dict:
     }
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Print the aged balance (one row per customer with an open balance, then TOTAL)."
 
     def add_arguments(self, parser):

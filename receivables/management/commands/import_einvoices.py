@@ -2,17 +2,18 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.audit import AuditedCommand
 from receivables.imports import einvoices
 from receivables.imports.base import ImportAborted
 from receivables.imports.errors import ImportFileError
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     # A plain string: argparse formats it before any language is active.
     help = (
         "Import electronic invoices and credit notes: Factur-X / ZUGFeRD PDFs, UBL 2.1 or "

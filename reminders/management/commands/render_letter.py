@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from core.audit import AuditedCommand
 from core.dates import parse_day_option
 from customers.models import Customer
 from reminders.letters.context import render_letter_pdf
@@ -26,7 +27,7 @@ def check_writable(path: Path) -> None:
         raise CommandError(f"--output: {path} is not writable.")
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Render the formal notice a customer would receive on a date, as a PDF preview "
         "(nothing is sent or logged)."

@@ -5,16 +5,17 @@ would otherwise send a future step to every customer at once."""
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit import AuditedCommand
 from core.dates import parse_day_option
 from core.money import ZERO, format_money
 from reminders import services
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Run the reminder scenario as of a date (default today); --dry-run writes nothing."
 
     def add_arguments(self, parser):

@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
+from core.audit import AuditedCommand
 from workplaces.demo import seed_demo
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Load realistic demo data and the users admin, finance, manager, sales, sales2."
 
     def add_arguments(self, parser):
