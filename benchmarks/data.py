@@ -198,7 +198,7 @@ class Loader:
                     "en" if i % 10 == 0 else "fr", TERMS_DAYS, rng.choice(limits),
                     "50000.00" if i % 7 == 0 else None,
                     r < 0.01, self.paused_until if 0.01 <= r < 0.02 else None,
-                    0.02 <= r < 0.05, "", now, now, reps[i % len(reps)],
+                    0.02 <= r < 0.05, "", now, now, reps[i % len(reps)], "",
                 )  # fmt: skip
 
         self.counts.customers = self.copy(
@@ -207,7 +207,7 @@ class Loader:
              "address_line2", "postal_code", "city", "country", "language",
              "payment_terms_days", "credit_limit", "insured_cover", "reminders_exempt",
              "reminders_paused_until", "direct_debit", "notes", "created_at", "updated_at",
-             "sales_rep_id"),
+             "sales_rep_id", "sepa_mandate"),
             rows(),
         )  # fmt: skip
 
@@ -251,12 +251,13 @@ class Loader:
                 amount = rng.randint(2_000, 200_000)
                 invoices.append((n, f"{PREFIX}{n:08d}", "credit_note", issue, issue,
                                  _cents(amount), "EUR", "", "", None, now, None, customer,
-                                 False))  # fmt: skip
+                                 False, ""))  # fmt: skip
                 self.counts.credit_notes += 1
             else:
                 amount = rng.randint(5_000, 2_000_000)
                 invoices.append((n, f"{PREFIX}{n:08d}", "invoice", issue, due, _cents(amount),
-                                 "EUR", "", "", None, now, None, customer, False))  # fmt: skip
+                                 "EUR", "", "", None, now, None, customer, False,
+                                 ""))  # fmt: skip
                 self.counts.invoices += 1
                 parts = rng.choices((1, 2, 3), weights=(70, 20, 10))[0]
                 any_paid = False
@@ -328,7 +329,7 @@ class Loader:
             "receivables_invoice",
             ("id", "number", "kind", "issue_date", "due_date", "amount", "currency",
              "po_number", "pdf", "cancelled_at", "created_at", "credited_invoice_id",
-             "customer_id", "is_write_off"),
+             "customer_id", "is_write_off", "payment_reference"),
             iter(invoices),
         )  # fmt: skip
         c.installments += self.copy(
