@@ -33,3 +33,37 @@ def fingerprint() -> dict[str, str]:
 
 def changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return sorted(label for label in before if before[label] != after.get(label))
+
+
+ERROR_MARKS = (b"errorlist", b"field-error", b"form-errors", b"message-error")
+
+
+def bound_form_with_errors(response) -> bool:
+    """Whether the page shows a form posted with errors (read from the test client's
+    captured template context, whatever the template's markup)."""
+    from django.forms import BaseForm
+
+    captured = response.context
+    if captured is None:
+        return False
+    for context in captured if isinstance(captured, list) else [captured]:
+        for layer in getattr(context, "dicts", [context]):
+            for value in layer.values():
+                if isinstance(value, BaseForm) and value.is_bound and value.errors:
+                    return True
+    return False
+
+
+def refused(response) -> bool:
+    """A 4xx, a form shown again with its errors, or an error message added by this
+    request (not one left in the cookie by an earlier one)."""
+    from django.contrib.messages import ERROR
+
+    if response.status_code >= 400:
+        return True
+    if response.status_code == 200 and (
+        bound_form_with_errors(response) or any(m in response.content for m in ERROR_MARKS)
+    ):
+        return True
+    stored = getattr(response.wsgi_request, "_messages", None)
+    return any(m.level >= ERROR for m in getattr(stored, "_queued_messages", ()))

@@ -25,7 +25,7 @@ PAYLOADS = (
     "<script>alert(1)</script>",
     '"><img src=x onerror=alert(1)>',
     "{{ 7*7 }}{% debug %}",
-    "=HYPERLINK(\"http://evil.example\",\"x\")",
+    '=HYPERLINK("http://evil.example","x")',
     "+cmd|' /C calc'!A0",
     "@SUM(1+1)*cmd|' /C calc'!A0",
     "-2+3",
@@ -48,7 +48,26 @@ PAYLOADS = (
 # Every character, control characters and surrogate-free unicode included (NUL too).
 ANY_CHARACTER = st.characters(codec="utf-8")
 ODD_CHARACTER = st.sampled_from(
-    ["\x00", "\x01", "\x1b", "\x7f", "\u202e", "\u200f", "\u2028", "\ufeff", "\ufffd", "🦄", "é", ";", ",", '"', "'", "\\", "<", "="]
+    [
+        "\x00",
+        "\x01",
+        "\x1b",
+        "\x7f",
+        "\u202e",
+        "\u200f",
+        "\u2028",
+        "\ufeff",
+        "\ufffd",
+        "🦄",
+        "é",
+        ";",
+        ",",
+        '"',
+        "'",
+        "\\",
+        "<",
+        "=",
+    ]
 )
 
 
@@ -105,7 +124,14 @@ def any_amount() -> st.SearchStrategy[Decimal]:
             min_value=Decimal("0.001"), max_value=Decimal("1e20"), places=3, allow_nan=False
         ),
         st.decimals(min_value=Decimal("-1e20"), max_value=Decimal("0"), places=2),
-        st.sampled_from([Decimal("0.001"), Decimal("0.005"), Decimal("1e20"), Decimal("99999999999999999999.99")]),
+        st.sampled_from(
+            [
+                Decimal("0.001"),
+                Decimal("0.005"),
+                Decimal("1e20"),
+                Decimal("99999999999999999999.99"),
+            ]
+        ),
     )
 
 
@@ -122,7 +148,24 @@ def amount_text() -> st.SearchStrategy[str]:
         any_amount().map(_french),
         any_amount().map(lambda a: _french(a).replace("\u202f", " ")),
         st.sampled_from(
-            ["NaN", "-Infinity", "inf", "1e400", "1E-400", "9" * 400, "0", "-0", "0.00", "1,2,3", "1.2.3", "--1", "1 000 000,001", "€12", "12 €", "0x10"]
+            [
+                "NaN",
+                "-Infinity",
+                "inf",
+                "1e400",
+                "1E-400",
+                "9" * 400,
+                "0",
+                "-0",
+                "0.00",
+                "1,2,3",
+                "1.2.3",
+                "--1",
+                "1 000 000,001",
+                "€12",
+                "12 €",
+                "0x10",
+            ]
         ),
         hostile_text(40),
     )

@@ -1,0 +1,46 @@
+"""What the hostile-input fuzzers found, pinned: each example as hypothesis first gave it."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from customers.validators import compact_siren, compact_vat_number
+from tests.hostile.ledger import changed, fingerprint
+
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
+
+
+@pytest.mark.parametrize("typed", ["1' OR '1'='1", "0", "XX123", "FR 12 345", "é"])
+def test_a_vat_number_stdnum_cannot_compact_is_refused_with_a_message(client, world, typed):
+    """Was a 500 (stdnum's InvalidComponent out of ``vat.compact``) on the customer form."""
+    client.force_login(world["users"]["finance"])
+    before = fingerprint()
+    response = client.post(
+        reverse("customers:customer_create"),
+        {"customer_ref": "HOSTILE", "name": "Hostile", "vat_number": typed},
+        headers={"accept-language": "fr"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["vat_number"]
+    assert not changed(before, fingerprint())
+
+
+def test_compacting_never_raises():
+    assert compact_vat_number("1' OR '1'='1") == "1' OR '1'='1"
+    assert compact_vat_number(" FR 40 303 265 045 ") == "FR40303265045"
+    assert compact_siren("732 829 320") == "732829320"
+    assert compact_siren("") == compact_vat_number("") == ""
+
+
+@pytest.mark.parametrize(
+    "target", ["0", "workplaces:dashboard", "/\r\nSet-Cookie: x=1", "\u202e/", "//evil.example/"]
+)
+def test_a_worklist_action_with_an_odd_next_goes_back_to_the_dashboard(client, world, target):
+    """Was a 500: ``next=0`` reached ``redirect()``, which took it for a view name."""
+    client.force_login(world["users"]["finance"])
+    task = world["task"]
+    url = reverse("workplaces:worklist_call", kwargs={"section": "tasks", "pk": task.pk})
+    response = client.post(url, {"outcome": "Reached", "next": target})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("workplaces:dashboard")
