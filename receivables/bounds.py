@@ -34,10 +34,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import parse_day_option
 from core.money import ZERO, format_money_active
 from customers.models import Contact, Customer
 from receivables.models import CompanyProfile, Installment, Invoice
@@ -108,6 +110,33 @@ def plausible_due_date(day: datetime.date, *, today: datetime.date | None = None
     reminds (a row outside it is skipped and reported, never planned)."""
     today = today or timezone.localdate()
     return EARLIEST_DAY <= day <= today + DUE_AHEAD
+
+
+def looked_at_refusals(day: datetime.date, *, today: datetime.date | None = None) -> list[str]:
+    """A day the ledger is looked at on (a run of the reminders, an aged balance, a
+    letter's date): from :data:`EARLIEST_DAY` to :data:`DUE_AHEAD` ahead of today, where
+    the ledger's dates lie (beyond, the calendar arithmetic of interest, grace days and
+    age buckets would leave the years 1 to 9999)."""
+    today = today or timezone.localdate()
+    latest = today + DUE_AHEAD
+    if day > latest:
+        return [
+            _("%(day)s is too far ahead: choose a day up to %(latest)s.")
+            % {"day": _day(day), "latest": _day(latest)}
+        ]
+    return too_early_refusals(day)
+
+
+def looked_at_option(value: str, option: str) -> datetime.date:
+    """A command's date option (:func:`core.dates.parse_day_option`) held to
+    :func:`looked_at_refusals`: a ``CommandError`` naming the option otherwise."""
+    day = parse_day_option(value, option)
+    if refusals := looked_at_refusals(day):
+        raise CommandError(
+            _("Invalid date for %(option)s: %(error)s")
+            % {"option": option, "error": " ".join(refusals)}
+        )
+    return day
 
 
 def not_too_far_refusals(day: datetime.date, *, today: datetime.date | None = None) -> list[str]:
