@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 
 from customers.validators import compact_siren, compact_vat_number
@@ -44,3 +48,38 @@ def test_a_worklist_action_with_an_odd_next_goes_back_to_the_dashboard(client, w
     response = client.post(url, {"outcome": "Reached", "next": target})
     assert response.status_code == 302
     assert response["Location"] == reverse("workplaces:dashboard")
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "31/12/9999", "1998-12-31"])
+def test_an_aged_balance_outside_the_window_is_a_message(client, world, as_of):
+    """Was a 500 (OverflowError in the age buckets) for year 1 and 9999."""
+    client.force_login(world["users"]["manager"])
+    response = client.get(reverse("receivables:aged_balance"), {"as_of": as_of})
+    assert response.status_code in (200, 400)
+    assert response.context["form"].errors["as_of"]
+    csv = client.get(reverse("receivables:aged_balance_csv"), {"as_of": as_of})
+    assert csv.status_code in (200, 400)
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [("run_reminders", "--date"), ("aged_balance", "--as-of"), ("render_letter", "--date")],
+)
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_command_dated_outside_the_window_is_a_command_error(
+    world, tmp_path, command, option, day
+):
+    """Was an OverflowError traceback (promise grace days, age buckets, interest)."""
+    args = [world["customer"].customer_ref, f"--output={tmp_path / 'l.pdf'}"] * (
+        command == "render_letter"
+    )
+    with pytest.raises(CommandError, match=f"Invalid date for {option}"):
+        call_command(command, *args, f"{option}={day}", stdout=io.StringIO())
+
+
+def test_render_letter_with_a_nul_in_the_reference_names_no_one(world, tmp_path):
+    """Was a DataError traceback (PostgreSQL refuses NUL in a query)."""
+    with pytest.raises(CommandError, match="No customer"):
+        call_command(
+            "render_letter", "411\x00X", f"--output={tmp_path / 'l.pdf'}", stdout=io.StringIO()
+        )

@@ -59,6 +59,7 @@ class Field:
 class Form:
     action: str
     fields: dict[str, Field] = field(default_factory=dict)
+    method: str = "post"
 
 
 class FormParser(HTMLParser):
@@ -72,12 +73,10 @@ class FormParser(HTMLParser):
     def handle_starttag(self, tag: str, attrs_list: list[tuple[str, str | None]]) -> None:
         attrs = {k: v or "" for k, v in attrs_list}
         if tag == "form":
-            if attrs.get("method", "get").lower() == "post":
-                action = attrs.get("action") or attrs.get("hx-post") or self.page_url
-                self.form = Form(urljoin(self.page_url, action))
-                self.forms.append(self.form)
-            else:
-                self.form = None
+            method = attrs.get("method", "get").lower()
+            action = attrs.get("action") or attrs.get(f"hx-{method}") or self.page_url
+            self.form = Form(urljoin(self.page_url, action), method=method)
+            self.forms.append(self.form)
         if self.form is None or not attrs.get("name"):
             if tag == "option" and self.select is not None:
                 self.select.options.append(attrs.get("value", ""))
@@ -114,6 +113,8 @@ def route_name(url: str) -> str | None:
 
 # The pages that showed each person each route's forms (read once, then only those).
 SOURCES: dict[tuple[str, str], set[str]] = {}
+# The search and filter forms (method GET) seen, by route and person.
+GET_FORMS: dict[tuple[str, str], dict[tuple[str, ...], Form]] = {}
 
 
 def harvest(
@@ -137,7 +138,9 @@ def harvest(
         parser.feed(response.content.decode())
         for form in parser.forms:
             target = route_name(form.action)
-            if target:
+            if form.method == "get":
+                GET_FORMS.setdefault((name, role), {})[tuple(sorted(form.fields))] = form
+            elif target:
                 found.setdefault(target, []).append(form)
                 SOURCES.setdefault((target, role), set()).add(name)
     return found
@@ -300,3 +303,74 @@ def test_every_post_route_is_fuzzed():
     missing = sorted(posted - fuzzed - set(NOT_FORMS))
     assert not missing, f"POST routes no person is fuzzed on: {missing}"
     assert set(NOT_FORMS) <= posted, sorted(set(NOT_FORMS) - posted)
+
+
+# --- the search and filter forms (GET) ---------------------------------------------------
+
+GET_CASES = [
+    # (route, person): each page with a filter or search form, or query parameters.
+    ("workplaces:customer_list", "finance"),
+    ("workplaces:customer_detail", "owner"),
+    ("workplaces:sales", "owner"),
+    ("workplaces:dashboard", "finance"),
+    ("workplaces:dashboard_section", "finance"),
+    ("receivables:invoice_list", "finance"),
+    ("receivables:aged_balance", "manager"),
+    ("receivables:aged_balance", "owner"),
+    ("receivables:aged_balance_csv", "finance"),
+    ("receivables:aged_balance_xlsx", "owner"),
+    ("receivables:credit_note_create", "finance"),
+    ("imports:home", "finance"),
+]
+# The query parameters a page reads besides its forms' fields.
+QUERY_PARAMETERS = {
+    "workplaces:customer_detail": {"timeline": "number", "log": "number", "part": "text"},
+    "workplaces:dashboard": {"part": "text"},
+    "receivables:credit_note_create": {"invoice": "number"},
+}
+# An export reads the query of the page it is downloaded from.
+EXPORT_OF = {
+    "receivables:aged_balance_csv": "receivables:aged_balance",
+    "receivables:aged_balance_xlsx": "receivables:aged_balance",
+}
+
+
+def fuzz_get(client, world, name: str, role: str, examples: int) -> None:
+    """The page's query string fed hostile values for its own filter forms' fields
+    (the form of the page it is a download of, for an export)."""
+    source = EXPORT_OF.get(name, name)
+    harvest(client, world, role, {source})
+    forms = list(GET_FORMS.get((source, role), {}).values())
+    fields = {n: f for form in forms for n, f in form.fields.items()}
+    fields |= {n: Field(n, kind) for n, kind in QUERY_PARAMETERS.get(name, {}).items()}
+    fields.setdefault("page", Field("page", "number"))
+    route = next(r for r in all_routes() if r.name == name)
+    url = url_of(route, MATRIX["GET", name], world)
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        database=None,
+    )
+    @given(values=form_data(Form(url, fields, "get")))
+    def check(values):
+        with transaction.atomic():
+            before = fingerprint()
+            response = client.get(url, values, headers={"accept-language": "fr"})
+            assert response.status_code in ALLOWED, f"GET {name} as {role}: {response.status_code}"
+            assert not changed(before, fingerprint()), f"GET {name} changed the ledger"
+            transaction.set_rollback(True)
+
+    check()
+
+
+@pytest.mark.parametrize(("name", "role"), GET_CASES)
+def test_hostile_queries(client, world, name, role):
+    fuzz_get(client, world, name, role, EXAMPLES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "role"), GET_CASES)
+def test_hostile_queries_at_length(client, world, name, role):
+    fuzz_get(client, world, name, role, SLOW_EXAMPLES)
