@@ -189,6 +189,30 @@ def due_date_refusals(issue_date: datetime.date, due_date: datetime.date | None)
     return []
 
 
+# The longest an installment plan may run, first part to last (an equal monthly plan has
+# at most 120 parts: receivables.forms.MAX_MONTHLY_PARTS).
+PLAN_MONTHS = 120
+
+
+def plan_refusals(issue_date: datetime.date, due_dates: list[datetime.date]) -> list[str]:
+    """A plan given part by part (a custom plan): its first part at most a year after the
+    issue date, its last within :data:`PLAN_MONTHS` months of its first, as a monthly
+    plan's, so no part lies years outside the ledger's window."""
+    if not due_dates:
+        return []
+    first, last = min(due_dates), max(due_dates)
+    refusals = due_date_refusals(issue_date, first)
+    if (last.year - first.year) * 12 + last.month - first.month >= PLAN_MONTHS:
+        refusals.append(
+            _(
+                "The last part, due %(last)s, is %(months)s months or more after the first "
+                "(%(first)s): a plan runs for less than %(months)s months."
+            )
+            % {"last": _day(last), "first": _day(first), "months": PLAN_MONTHS}
+        )
+    return refusals
+
+
 def not_future_refusals(day: datetime.date, *, what: str) -> list[str]:
     """What has happened (a payment received, a credit note issued) is never dated
     after today; ``what`` is the translated refusal."""

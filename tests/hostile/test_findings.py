@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
 import io
+from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
 from customers.validators import compact_siren, compact_vat_number
+from receivables import services
+from receivables.plans import PlanKind
+from tests.factories import make_reminder_customer
 from tests.hostile.ledger import changed, fingerprint
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
@@ -83,3 +89,45 @@ def test_render_letter_with_a_nul_in_the_reference_names_no_one(world, tmp_path)
         call_command(
             "render_letter", "411\x00X", f"--output={tmp_path / 'l.pdf'}", stdout=io.StringIO()
         )
+
+
+@pytest.mark.parametrize(
+    "days",
+    [
+        [datetime.date(9999, 12, 31)],
+        [datetime.date(2026, 11, 18), datetime.date(2036, 11, 18)],
+    ],
+)
+def test_a_custom_plan_with_parts_years_ahead_is_refused(db, days):
+    """Was accepted: a custom plan's parts were only checked for their order, so a part
+    due in 9999 entered the ledger (where the daily run skips it as implausible)."""
+    customer = make_reminder_customer("411PLAN")
+    share = Decimal("100.00")
+    before = fingerprint()
+    with pytest.raises(ValidationError, match=r"(too far|a year after|months)"):
+        services.invoice_create(
+            customer=customer,
+            number="PLAN-1",
+            issue_date=datetime.date(2026, 11, 18),
+            due_date=datetime.date(2026, 11, 18),
+            amount=share * len(days),
+            plan=PlanKind.CUSTOM,
+            custom=[(day, share) for day in days],
+        )
+    assert not changed(before, fingerprint())
+
+
+def test_a_custom_plan_within_its_span_is_accepted(db):
+    customer = make_reminder_customer("411PLAN")
+    invoice = services.invoice_create(
+        customer=customer,
+        number="PLAN-2",
+        issue_date=datetime.date(2026, 11, 18),
+        due_date=datetime.date(2026, 12, 18),
+        amount=Decimal("300.00"),
+        plan=PlanKind.CUSTOM,
+        custom=[(datetime.date(2026, 12, 18), Decimal("100.00")),
+                (datetime.date(2027, 6, 18), Decimal("100.00")),
+                (datetime.date(2036, 10, 31), Decimal("100.00"))],
+    )  # fmt: skip
+    assert invoice.installments.count() == 3
