@@ -39,8 +39,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 PEOPLE = ("finance", "manager", "owner")
 ALLOWED = {200, 302, 400, 403, 404}
-EXAMPLES = 12  # per route and person, in the developer's loop
-SLOW_EXAMPLES = 60  # per route and person, in CI
+EXAMPLES = 10  # per route and person, in the developer's loop
+SLOW_EXAMPLES = 40  # per route and person, in CI
 
 
 # --- reading the forms off the pages ----------------------------------------------------

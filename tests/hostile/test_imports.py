@@ -33,8 +33,8 @@ from tests.receivables.test_import_fec import COLUMNS as FEC_COLUMNS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
-EXAMPLES = 25  # per command, in the developer's loop
-SLOW_EXAMPLES = 150  # per command, in CI
+EXAMPLES = 15  # per command, in the developer's loop
+SLOW_EXAMPLES = 100  # per command, in CI
 NUMBERS = itertools.count()
 
 
