@@ -10,12 +10,11 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from stdnum.eu import vat
-from stdnum.fr import siren
 
 from core import access
 from customers.models import Contact, Customer, UserPreferences
 from customers.services import CONTACT_FIELDS, CUSTOMER_FIELDS
+from customers.validators import compact_siren, compact_vat_number
 
 
 class PreferencesForm(forms.ModelForm):
@@ -77,11 +76,11 @@ class CustomerForm(CorrectionForm):
 
     def clean_siren(self) -> str:
         value = self.cleaned_data["siren"]
-        return siren.compact(value) if value else ""
+        return compact_siren(value)
 
     def clean_vat_number(self) -> str:
         value = self.cleaned_data["vat_number"]
-        return vat.compact(value) if value else ""
+        return compact_vat_number(value)
 
 
 class ContactForm(CorrectionForm):

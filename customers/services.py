@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from stdnum.eu import vat
-from stdnum.fr import siren
 
 from core import access
 from customers.models import Activity, Contact, Customer
+from customers.validators import compact_siren, compact_vat_number
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -84,8 +83,8 @@ def _assign(instance: Customer | Contact, allowed: tuple[str, ...], fields: dict
         setattr(instance, name, value)
     if isinstance(instance, Customer):
         # Typed with spaces or dots as printed on a Kbis: stored compact, then checked.
-        instance.siren = siren.compact(instance.siren) if instance.siren else ""
-        instance.vat_number = vat.compact(instance.vat_number) if instance.vat_number else ""
+        instance.siren = compact_siren(instance.siren)
+        instance.vat_number = compact_vat_number(instance.vat_number)
         instance.customer_ref = instance.customer_ref.upper()
         instance.country = instance.country.upper()
 

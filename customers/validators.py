@@ -12,6 +12,24 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren
 
 
+def compact_siren(value: str) -> str:
+    """A SIREN typed with spaces or dots, compacted; what stdnum cannot compact is kept
+    as typed, for :func:`validate_siren` to refuse with its message."""
+    try:
+        return siren.compact(value) if value else ""
+    except StdnumError:
+        return value.strip()
+
+
+def compact_vat_number(value: str) -> str:
+    """A VAT number compacted (``FR 12 345…`` → ``FR12345…``); what stdnum cannot
+    compact (an unknown country prefix…) is kept as typed, refused by the validator."""
+    try:
+        return vat.compact(value) if value else ""
+    except StdnumError:
+        return value.strip()
+
+
 def validate_siren(value: str) -> None:
     try:
         siren.validate(value)

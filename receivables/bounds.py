@@ -37,10 +37,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import parse_day_option
 from core.money import ZERO, format_money_active
 from customers.models import Contact, Customer
 from receivables.models import CompanyProfile, Installment, Invoice
@@ -150,6 +152,33 @@ def plausible_due_date(day: datetime.date, *, today: datetime.date | None = None
     return EARLIEST_DAY <= day <= today + DUE_AHEAD
 
 
+def looked_at_refusals(day: datetime.date, *, today: datetime.date | None = None) -> list[str]:
+    """A day the ledger is looked at on (a run of the reminders, an aged balance, a
+    letter's date): from :data:`EARLIEST_DAY` to :data:`DUE_AHEAD` ahead of today, where
+    the ledger's dates lie (beyond, the calendar arithmetic of interest, grace days and
+    age buckets would leave the years 1 to 9999)."""
+    today = today or timezone.localdate()
+    latest = today + DUE_AHEAD
+    if day > latest:
+        return [
+            _("%(day)s is too far ahead: choose a day up to %(latest)s.")
+            % {"day": _day(day), "latest": _day(latest)}
+        ]
+    return too_early_refusals(day)
+
+
+def looked_at_option(value: str, option: str) -> datetime.date:
+    """A command's date option (:func:`core.dates.parse_day_option`) held to
+    :func:`looked_at_refusals`: a ``CommandError`` naming the option otherwise."""
+    day = parse_day_option(value, option)
+    if refusals := looked_at_refusals(day):
+        raise CommandError(
+            _("Invalid date for %(option)s: %(error)s")
+            % {"option": option, "error": " ".join(refusals)}
+        )
+    return day
+
+
 def not_too_far_refusals(day: datetime.date, *, today: datetime.date | None = None) -> list[str]:
     latest = latest_day(today)
     if day > latest:
@@ -198,6 +227,30 @@ def due_date_refusals(issue_date: datetime.date, due_date: datetime.date | None)
             % {"due": _day(due_date)}
         ]
     return []
+
+
+# The longest an installment plan may run, first part to last (an equal monthly plan has
+# at most 120 parts: receivables.forms.MAX_MONTHLY_PARTS).
+PLAN_MONTHS = 120
+
+
+def plan_refusals(issue_date: datetime.date, due_dates: list[datetime.date]) -> list[str]:
+    """A plan given part by part (a custom plan): its first part at most a year after the
+    issue date, its last within :data:`PLAN_MONTHS` months of its first, as a monthly
+    plan's, so no part lies years outside the ledger's window."""
+    if not due_dates:
+        return []
+    first, last = min(due_dates), max(due_dates)
+    refusals = due_date_refusals(issue_date, first)
+    if (last.year - first.year) * 12 + last.month - first.month >= PLAN_MONTHS:
+        refusals.append(
+            _(
+                "The last part, due %(last)s, is %(months)s months or more after the first "
+                "(%(first)s): a plan runs for less than %(months)s months."
+            )
+            % {"last": _day(last), "first": _day(first), "months": PLAN_MONTHS}
+        )
+    return refusals
 
 
 def not_future_refusals(day: datetime.date, *, what: str) -> list[str]:

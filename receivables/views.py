@@ -28,7 +28,7 @@ from core.htmx import render_page
 from core.money import format_money_active
 from customers.models import Customer
 from customers.selectors import sales_rep_choices
-from receivables import exports, selectors, services
+from receivables import bounds, exports, selectors, services
 from receivables.forms import (
     CorrectionReasonForm,
     CreditNoteForm,
@@ -94,6 +94,12 @@ class AsOfForm(forms.Form):
         required=False,
         error_messages={"invalid": gettext_lazy("Enter a valid date, such as 2026-03-31.")},
     )
+
+    def clean_as_of(self) -> datetime.date | None:
+        day = self.cleaned_data["as_of"]
+        if day is not None and (refusals := bounds.looked_at_refusals(day)):
+            raise forms.ValidationError(refusals)
+        return day
 
     def as_of_date(self) -> datetime.date | None:
         """The requested date, today when none is given, None when it is malformed."""

@@ -69,6 +69,8 @@ def invoice_create(
         amount=amount,
         po_number=po_number,
     )
+    if plan == PlanKind.CUSTOM and custom:
+        refusals += bounds.plan_refusals(issue_date, [day for day, _amount in custom])
     bounds.refuse(refusals)
     raise_unless_confirmed(warnings, confirmed=confirmed)
     invoice = Invoice(

@@ -134,8 +134,14 @@ def _worklist_object(request: HttpRequest, section: str, pk: int, allowed: tuple
 
 def _back_url(request: HttpRequest) -> str:
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    # A path of this site only: anything else ("0", a URL name, a control character,
+    # another host) would be reversed as a view name by redirect() or refused as a header.
+    if (
+        target.startswith("/")
+        and target.isprintable()
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return reverse("workplaces:dashboard")

@@ -3,7 +3,7 @@ import json
 from django.utils import timezone
 
 from core.audit import AuditedCommand
-from core.dates import parse_day_option
+from receivables.bounds import looked_at_option
 from receivables.exports import AMOUNT_COLUMNS, aged_balance_csv
 from receivables.selectors import AgedBalance, aged_balance
 
@@ -36,7 +36,7 @@ class Command(AuditedCommand):
         parser.add_argument("--format", dest="fmt", choices=["csv", "json"], default="csv")
 
     def handle(self, *args, as_of: str | None, fmt: str, **options):
-        day = parse_day_option(as_of, "--as-of") if as_of else timezone.localdate()
+        day = looked_at_option(as_of, "--as-of") if as_of else timezone.localdate()
         ab = aged_balance(user=None, as_of=day)
         if fmt == "json":
             self.stdout.write(json.dumps(aged_balance_json(ab), ensure_ascii=False, indent=2))

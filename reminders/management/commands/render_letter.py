@@ -11,8 +11,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from core.audit import AuditedCommand
-from core.dates import parse_day_option
 from customers.models import Customer
+from receivables.bounds import looked_at_option
 from reminders.letters.context import render_letter_pdf
 
 
@@ -39,10 +39,13 @@ class Command(AuditedCommand):
         parser.add_argument("--date", help="The letter's date (default: today).")
 
     def handle(self, *args, customer_ref: str, output: str, date: str | None, **options):
-        day = parse_day_option(date, "--date") if date else timezone.localdate()
+        day = looked_at_option(date, "--date") if date else timezone.localdate()
         path = Path(output)
         check_writable(path)
-        customer = Customer.objects.filter(customer_ref=customer_ref).first()
+        # (A reference with a NUL or another control character names no one: the
+        # database would refuse the query itself.)
+        customers = Customer.objects.filter(customer_ref=customer_ref)
+        customer = customers.first() if customer_ref.isprintable() else None
         if customer is None:
             raise CommandError(f"No customer with reference {customer_ref!r}.")
         try:

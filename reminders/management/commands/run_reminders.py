@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import AuditedCommand
-from core.dates import parse_day_option
 from core.money import ZERO, format_money
+from receivables.bounds import looked_at_option
 from reminders import services
 
 
@@ -27,7 +27,7 @@ class Command(AuditedCommand):
 
     def handle(self, *args, date=None, dry_run=False, force=False, **options):
         today = timezone.localdate()
-        day = parse_day_option(date, "--date") if date else today
+        day = looked_at_option(date, "--date") if date else today
         if day > today and not (dry_run or force):
             raise CommandError(
                 _(
