@@ -117,7 +117,11 @@ def email_row(count: int, repeat: int) -> Row:
         def send() -> int:
             before = sink.accepted
             outcome = mail.send_batch(render())
-            refused.extend(v for v in outcome.values() if v is not None)
+            refused.extend(
+                f"{v.delivery}: {v.error}"
+                for v in outcome.values()
+                if v.delivery != mail.Delivery.SENT
+            )
             return sink.accepted - before
 
         def raw() -> int:
