@@ -47,9 +47,9 @@ def record_handover(reminder_id: int, *, token: int) -> None:
     command): from now on, a crash leaves its fate unknown. The attempt counts. One
     update, committed. Raises :class:`ClaimLost` (nothing is sent) when the row is no
     longer this sender's claim."""
-    if not Reminder.objects.filter(
-        pk=reminder_id, status=Status.SENDING, claim_token=token
-    ).update(handed_at=timezone.now(), attempts=F("attempts") + 1):
+    if not Reminder.objects.filter(pk=reminder_id, status=Status.SENDING, claim_token=token).update(
+        handed_at=timezone.now(), attempts=F("attempts") + 1
+    ):
         raise ClaimLost(
             f"reminder {reminder_id}: its claim {token} was taken back (the sender's "
             "database session ended); stopping before the message is handed over"
