@@ -20,13 +20,16 @@ has one timeline entry."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+import typing
 from collections import Counter
 
 import pytest
@@ -214,25 +217,37 @@ def test_database_restarts_mid_run_then_every_reminder_once(request, company_pro
         )
 
 
+# Each cluster's output, read when it stops (a pipe nobody reads could fill up).
+LOGS: dict[int, typing.IO[bytes]] = {}
+
+
 def _cluster(port: int) -> subprocess.Popen:
-    return subprocess.Popen(
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _stop)
+    process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,
         env=_environment(port) | {"Q_WORKERS": "2"},
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its workers are stopped with it
     )
+    LOGS[process.pid] = log
+    return process
 
 
 def _stop(process: subprocess.Popen) -> str:
+    """Stop a cluster as its service manager does (SIGTERM to the cluster), then make
+    sure nothing of it is left (its workers are in its process group)."""
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            return process.communicate(timeout=60)[0].decode()
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-    return process.communicate()[0].decode()
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=20)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    with LOGS.pop(process.pid) as log:
+        log.seek(0)
+        return log.read().decode(errors="replace")
 
 
 def test_two_clusters_on_the_same_schedule_send_each_reminder_once(
