@@ -81,6 +81,16 @@ def _terminate_runs() -> int:
         return cursor.fetchone()[0]
 
 
+def _run_sessions() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = %s",
+            [RUN_APPLICATION_NAME],
+        )
+        return cursor.fetchone()[0]
+
+
 def _allow_connections(allowed: bool) -> None:
     """Let the test database accept new connections or not (set from the maintenance
     database: PostgreSQL refuses it from a session of the database itself)."""
@@ -91,8 +101,8 @@ def _allow_connections(allowed: bool) -> None:
 
 def _restart_at_a_random_point(process: subprocess.Popen, sink: smtp_sink.Sink, rng) -> str:
     """Mostly right after the server accepted a message of this run (between its 250 and
-    its record), else after a random delay (start-up, planning, claiming); the database
-    then refuses connections for up to two seconds."""
+    its record), else at a random moment after it connected (planning, claiming, the
+    first messages); the database then refuses connections for up to two seconds."""
     if rng.random() < 0.75:
         target = len(sink.messages) + rng.randint(1, 6)
         deadline = time.monotonic() + 20
@@ -102,7 +112,11 @@ def _restart_at_a_random_point(process: subprocess.Popen, sink: smtp_sink.Sink, 
             time.sleep(0.001)
         where = "after a 250"
     else:
-        time.sleep(rng.uniform(0.2, 2.0))
+        # Once the run is connected: planning, claiming or the first messages.
+        deadline = time.monotonic() + 30
+        while not _run_sessions() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0, 0.6))
         where = "at a random time"
     if process.poll() is not None:
         return "already finished"
