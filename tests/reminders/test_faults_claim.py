@@ -18,7 +18,7 @@ from tests.reminders import smtp_sink
 D = datetime.date
 DAY = D(2026, 4, 2)  # Thursday: step 1 of invoices due 1 April
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture
