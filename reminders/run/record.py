@@ -36,13 +36,24 @@ def backoff(attempts: int) -> datetime.timedelta:
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
+class ClaimLost(Exception):
+    """The sender no longer holds the email it is about to hand over: a recovery judged
+    it gone (its database session ended, e.g. a database restart, and its lock with it)
+    and took its claims back, to be sent by someone else. It must stop before DATA."""
+
+
 def record_handover(reminder_id: int, *, token: int) -> None:
     """The message is about to be handed to the mail server (before the SMTP DATA
     command): from now on, a crash leaves its fate unknown. The attempt counts. One
-    update, committed."""
-    Reminder.objects.filter(pk=reminder_id, status=Status.SENDING, claim_token=token).update(
+    update, committed. Raises :class:`ClaimLost` (nothing is sent) when the row is no
+    longer this sender's claim."""
+    if not Reminder.objects.filter(pk=reminder_id, status=Status.SENDING, claim_token=token).update(
         handed_at=timezone.now(), attempts=F("attempts") + 1
-    )
+    ):
+        raise ClaimLost(
+            f"reminder {reminder_id}: its claim {token} was taken back (the sender's "
+            "database session ended); stopping before the message is handed over"
+        )
 
 
 def record_outcome(reminder: Reminder, outcome: Outcome, *, token: int, step_name: str) -> Delivery:

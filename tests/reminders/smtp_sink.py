@@ -31,12 +31,14 @@ def free_port() -> int:
 
 class Sink:
     """The handler: ``modes`` maps a recipient address to its behaviour (default
-    ``mode``); ``messages`` holds every message stored."""
+    ``mode``); ``messages`` holds every message stored; ``attempts`` the Message-ID of
+    every message handed over (every DATA, whatever the answer)."""
 
     def __init__(self) -> None:
         self.mode = ACCEPT
         self.modes: dict[str, str] = {}
         self.messages: list[bytes] = []
+        self.attempts: list[str] = []
 
     def mode_for(self, addresses) -> str:
         for address in addresses:
@@ -64,6 +66,8 @@ class Sink:
 
     async def handle_DATA(self, server, session, envelope):
         mode = self.mode_for(envelope.rcpt_tos)
+        if found := MESSAGE_ID.search(envelope.original_content or envelope.content or b""):
+            self.attempts.append(found.group(1).decode())
         if mode == TEMPORARY:
             return "451 4.3.0 Temporary failure, try again later"
         if mode == PERMANENT_DATA:

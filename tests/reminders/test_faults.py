@@ -66,23 +66,38 @@ def _next_business_day(day: datetime.date) -> datetime.date:
     return day
 
 
-def _run(day: datetime.date, port: int) -> subprocess.Popen:
+# The runs' database sessions carry this name (libpq's PGAPPNAME), so a test can end
+# them, and only them (tests/reminders/test_faults_database.py).
+RUN_APPLICATION_NAME = "relance-fault-run"
+
+
+def _database_url() -> str:
     settings = connection.settings_dict
-    url = (
+    return (
         f"postgres://{settings['USER']}:{settings['PASSWORD'] or ''}@{settings['HOST']}:"
         f"{settings['PORT'] or 5432}/{settings['NAME']}"
     )
-    env = os.environ | {
-        "DATABASE_URL": url,
+
+
+def _environment(port: int) -> dict[str, str]:
+    return os.environ | {
+        "DATABASE_URL": _database_url(),
         "EMAIL_URL": f"smtp://127.0.0.1:{port}",
         "SECRET_KEY": "fault-injection-" + "k" * 40,
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
+        "PGAPPNAME": RUN_APPLICATION_NAME,
     }
+
+
+def _run(day: datetime.date, port: int) -> subprocess.Popen:
+    # --force: the next business day's run is dated after today (run_reminders refuses
+    # a future date without it).
+    extra = ["--force"] if day > timezone.localdate() else []
     return subprocess.Popen(
-        [sys.executable, "manage.py", "run_reminders", "--date", day.isoformat()],
+        [sys.executable, "manage.py", "run_reminders", "--date", day.isoformat(), *extra],
         cwd=ROOT,
-        env=env,
+        env=_environment(port),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
