@@ -254,6 +254,15 @@ def test_a_credit_quoting_an_invoices_creditor_reference_is_matched(tmp_path, le
     assert by_ref("P2").status == "unmatched"
 
 
+@pytest.mark.parametrize("amount", ["NaN", "sNaN", "Infinity", "-Infinity", "1E+999", "abc"])
+def test_an_amount_that_is_no_number_is_refused_with_its_line(tmp_path, ledger, amount):
+    # Found by hypothesis in CI: "sNaN" raised InvalidOperation out of the reader.
+    before = snapshot()
+    _error, err = run_failing(camt(tmp_path, entry(amount, ref="N1", ustrd="F-100")))
+    assert "the entry has no valid amount." in err and "Traceback" not in err
+    assert snapshot() == before
+
+
 def test_a_payers_text_that_looks_like_a_formula_does_not_block_the_statement(tmp_path, ledger):
     # A payer chooses their remittance text: refusing it would let them block the import.
     path = write_csv(

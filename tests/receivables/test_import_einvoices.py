@@ -497,3 +497,11 @@ def test_the_command_exits_non_zero_with_a_message_and_no_traceback(tmp_path):
     assert "refused for safety" in result.stderr
     assert "CommandError: 1 of 1 file was refused" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("total", ["NaN", "sNaN", "Infinity", "1E+999", "12.345"])
+def test_a_total_that_is_no_amount_in_cents_is_refused(tmp_path, total):
+    _out, err = run_failing(write(tmp_path, "f.xml", cii(total=total)))
+    assert "total with tax" in err and "Traceback" not in err
+    assert snapshot() == ([], [], 0, [])

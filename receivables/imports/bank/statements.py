@@ -195,10 +195,10 @@ def _camt_entry_lines(entry: _Node, account: str, errors: ErrorList) -> list[Ban
     amounts = []
     for tx in txs:
         node = tx.find("Amt") or tx.find("AmtDtls", "TxAmt", "Amt")
-        try:
-            amounts.append(Decimal(_text_of(node)))
-        except InvalidOperation:
+        amount = _amount_of(node)
+        if amount is None:
             return [whole]
+        amounts.append(amount)
         if node is None or node.value("@Ccy").upper() != whole.currency:
             return [whole]
     if sum(amounts) != whole.amount or any(a <= 0 for a in amounts):
@@ -216,17 +216,30 @@ def _camt_entry_lines(entry: _Node, account: str, errors: ErrorList) -> list[Ban
     return lines
 
 
+def _amount_of(node: _Node | None) -> Decimal | None:
+    """The amount an ``Amt`` element holds, or None when it holds no finite number that
+    fits the ledger's cents ("NaN", "Infinity", "1E+999", text)."""
+    try:
+        amount = Decimal(_text_of(node))
+        if not amount.is_finite():
+            return None
+        amount.quantize(ZERO)  # raises when the number has too many digits for cents
+    except InvalidOperation:
+        return None
+    return amount
+
+
 def _camt_line(entry: _Node, account: str, errors: ErrorList, txs: list[_Node]) -> BankLine:
     line = BankLine(entry.line)
     amount_node = entry.find("Amt")
-    try:
-        line.amount = Decimal(_text_of(amount_node))
-    except InvalidOperation:
+    amount = _amount_of(amount_node)
+    if amount is None:
         errors.add(entry.line, _("the entry has no valid amount."))
-    if line.amount is not None and (line.amount <= 0 or line.amount != line.amount.quantize(ZERO)):
+    elif amount <= 0 or amount != amount.quantize(ZERO):
         errors.add(entry.line, _("amount %(amount)s is not a positive amount in cents.")
-                   % {"amount": line.amount})  # fmt: skip
-        line.amount = None
+                   % {"amount": amount})  # fmt: skip
+    else:
+        line.amount = amount
     line.currency = amount_node.value("@Ccy").upper() if amount_node is not None else ""
     if not re.fullmatch(r"[A-Z]{3}", line.currency):
         errors.add(entry.line, _("the entry's amount has no currency."))

@@ -198,11 +198,12 @@ def _amount(value: str, label: str, *, default: Decimal | None = None) -> Decima
         return default
     try:
         amount = Decimal(value)
-    except InvalidOperation:
+        in_cents = amount.is_finite() and amount == amount.quantize(Decimal("0.01"))
+    except InvalidOperation:  # not a number, or too many digits to hold cents
         raise ValueError(
             _("%(label)s: %(value)s is not an amount.") % {"label": label, "value": value[:40]}
         ) from None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+    if not in_cents:
         raise ValueError(
             _("%(label)s: %(value)s is not an amount in cents.")
             % {"label": label, "value": value[:40]}
