@@ -1,8 +1,18 @@
+import os
+
 import pytest
 from django.utils import translation
+from hypothesis import settings as hypothesis_settings
 
 from core import access
 from tests.factories import CustomerFactory, make_user
+
+# Property tests draw the same examples on every run by default, so a green suite stays
+# green and CI never fails on a draw nobody can replay; HYPOTHESIS_PROFILE=explore draws
+# new ones (and keeps what fails in .hypothesis/ to replay it) — run it to hunt for bugs.
+hypothesis_settings.register_profile("deterministic", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture(autouse=True)
