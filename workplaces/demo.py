@@ -14,14 +14,13 @@ import zoneinfo
 from decimal import Decimal
 
 from django.contrib.auth.models import Group, User
-from django.db import transaction
 from django.utils import timezone
 from stdnum import luhn
 
 from core import access
 from core.money import CENT, format_money
 from customers.models import Activity, Contact, Customer, UserPreferences
-from receivables import services
+from receivables import figures, services
 from receivables.interest import half_years_between
 from receivables.models import CompanyProfile, Dispute, Invoice, PromiseToPay, ReferenceRate
 from receivables.plans import PlanKind
@@ -191,7 +190,7 @@ def _stamp_replayed_day(at: datetime.datetime, *, after_activity: int) -> None:
     ReminderRun.objects.filter(run_date=at.date()).update(started_at=at, finished_at=at)
 
 
-@transaction.atomic
+@figures.batched  # one transaction; the figures refreshed once at the end
 def _seed_ledger(*, password: str, today: datetime.date) -> dict[str, int]:
     rng = random.Random(20261123)
     users = _users(password)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any, ClassVar, NoReturn
 
 from django.core.management.base import CommandError, CommandParser
-from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core.audit import AuditedCommand
+from receivables import figures
 from receivables.imports.base import ImportAborted, Importer, Outcome
 from receivables.imports.errors import ImportFileError, RowError
 from receivables.imports.reader import Table, read_table
@@ -72,7 +72,7 @@ class ImportCommand(AuditedCommand):
             )
         else:
             try:
-                with transaction.atomic():
+                with figures.batch():  # one transaction, the figures refreshed once
                     outcome = importer.apply(plan)
             except ImportAborted as exc:
                 self._fail([exc.error])

@@ -1,5 +1,5 @@
 """The ledger's models, one module per subject (company.py, disputes.py, imports.py,
-invoices.py, payments.py, snapshots.py); callers import from here."""
+invoices.py, payments.py, snapshots.py, figures.py); callers import from here."""
 
 from receivables.models.bank import (
     BankTransaction,
@@ -8,6 +8,7 @@ from receivables.models.bank import (
 )
 from receivables.models.company import CompanyProfile, ReferenceRate
 from receivables.models.disputes import Dispute, PromiseToPay, reminder_free_on
+from receivables.models.figures import CustomerFigures, FiguresDay, InvoiceFigures
 from receivables.models.imports import ColumnMapping, FecLine, ImportProgress, ImportRun
 from receivables.models.invoices import (
     LEDGER_CURRENCY,
@@ -26,12 +27,15 @@ __all__ = [
     "BankTransaction",
     "ColumnMapping",
     "CompanyProfile",
+    "CustomerFigures",
     "Dispute",
     "FecLine",
+    "FiguresDay",
     "ImportProgress",
     "ImportRun",
     "Installment",
     "Invoice",
+    "InvoiceFigures",
     "Payment",
     "PromiseToPay",
     "ReferenceRate",

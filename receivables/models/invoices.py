@@ -130,6 +130,8 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["customer", "issue_date"]),
             models.Index(fields=["due_date"]),
+            # The invoice list's order: its first page is read from the index.
+            models.Index(fields=["-issue_date", "-number"], name="invoice_newest_first"),
             models.Index(
                 fields=["payment_reference"],
                 condition=~Q(payment_reference=""),

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from core.access import AnyUser
 from core.money import ZERO, to_cents
+from receivables import figures
 from receivables.models import Invoice
 from receivables.selectors.balances import BUCKETS, end_of_day, scope_sql
 
@@ -128,6 +129,25 @@ WHERE (b.customer_id IS NOT NULL OR p.customer_id IS NOT NULL OR n.customer_id I
 """
 
 
+# Today's balances, stored (receivables/figures.py): the same columns as the statements
+# above, ``not_due`` before credit.
+_STORED_BALANCE_SQL = """
+SELECT c.id, c.customer_ref, c.name,
+       f.not_due + f.credit, f.d1_30, f.d31_60, f.d61_90, f.d90_plus, f.credit
+FROM receivables_customerfigures f
+JOIN customers_customer c ON c.id = f.customer_id
+WHERE (f.not_due <> 0 OR f.d1_30 <> 0 OR f.d31_60 <> 0 OR f.d61_90 <> 0 OR f.d90_plus <> 0)
+  {scope}
+"""
+
+
+def _stored(as_of: datetime.date, today: datetime.date | None) -> bool:
+    """Whether ``as_of`` is the day the stored figures are kept for (today, as the
+    clock says, when the caller's today is the same)."""
+    real_today = timezone.localdate()
+    return as_of == real_today and (today is None or today == real_today)
+
+
 def _params(as_of: datetime.date) -> dict[str, Any]:
     d = datetime.timedelta
     return {
@@ -156,19 +176,26 @@ def aged_balance(
     the database reads each table once, whatever the date, instead of evaluating
     correlated subqueries per customer. Written in SQL that PostgreSQL and SQLite share.
 
-    On or after today nothing is dated later (payments and credit notes are never dated
-    in the future), so the open installments' ``amount - paid_amount`` and the credits'
-    unallocated parts, kept by the allocation services, give the same figures while the
-    database reads only the open items instead of the whole history.
+    For today it reads the stored figures (receivables/figures.py), which the services
+    keep equal to the statements below. On or after today nothing is dated later
+    (payments and credit notes are never dated in the future), so the open
+    installments' ``amount - paid_amount`` and the credits' unallocated parts, kept by
+    the allocation services, give the same figures while the database reads only the
+    open items instead of the whole history.
     """
     params = _params(as_of)
     try:
         scope = scope_sql(user, params)
     except EmptyResultSet:  # a user with no role sees no customer
         return AgedBalance(as_of=as_of, rows=[], totals=dict.fromkeys((*BUCKETS, "total"), ZERO))
+    if _stored(as_of, today):
+        figures.ensure_current()
+        sql = _STORED_BALANCE_SQL
+    elif as_of >= (today or timezone.localdate()):
+        sql = _CURRENT_BALANCE_SQL
+    else:
+        sql = _AGED_BALANCE_SQL
     with connection.cursor() as cursor:
-        current = as_of >= (today or timezone.localdate())
-        sql = _CURRENT_BALANCE_SQL if current else _AGED_BALANCE_SQL
         cursor.execute(sql.format(scope=scope) + "ORDER BY c.customer_ref", params)
         fetched = cursor.fetchall()
     rows = []
@@ -182,6 +209,16 @@ def aged_balance(
     totals = {k: sum((r[k] for r in rows), ZERO) for k in (*BUCKETS, "total")}
     return AgedBalance(as_of=as_of, rows=rows, totals=totals)
 
+
+_STORED_OVER_LIMIT_SQL = """
+SELECT c.id
+FROM receivables_customerfigures f
+JOIN customers_customer c ON c.id = f.customer_id
+WHERE ((c.credit_limit IS NOT NULL AND f.total > c.credit_limit)
+       OR (c.insured_cover IS NOT NULL AND f.total > c.insured_cover))
+  {scope}
+ORDER BY f.total DESC, c.name, c.id
+"""
 
 _OVER_LIMIT_SQL = """
 SELECT t.id
@@ -209,7 +246,11 @@ def customers_over_credit_limit(*, user, today: datetime.date | None = None) -> 
         scope = scope_sql(user, params)
     except EmptyResultSet:
         return []
-    sql = _OVER_LIMIT_SQL.format(balances=_CURRENT_BALANCE_SQL.format(scope=scope))
+    if _stored(params["as_of"], today):
+        figures.ensure_current()
+        sql = _STORED_OVER_LIMIT_SQL.format(scope=scope)
+    else:
+        sql = _OVER_LIMIT_SQL.format(balances=_CURRENT_BALANCE_SQL.format(scope=scope))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]

@@ -21,6 +21,13 @@ counts nor holds anything, while any earlier day still reads it as it was. Nothi
 deleted from the ledger. :func:`ledger_balances` is that definition in plain Python over
 the ledger's rows: the reference.
 
+**Stored figures.** Today's balance of every customer is kept in
+:class:`receivables.models.CustomerFigures` by the services that change the ledger
+(receivables/figures.py: the open-items form below, refreshed per customer in the same
+transaction and for everyone when the day rolls over); the pages read it.
+tests/receivables/test_figures.py recomputes them from the ledger after random sequences
+of operations.
+
 **The computations**, each checked against the reference on random ledgers at several
 dates by tests/receivables/test_balance_definition.py:
 
@@ -66,6 +73,7 @@ from django.utils import timezone
 from core.access import AnyUser
 from core.money import MONEY_FIELD, ZERO
 from customers.models import Customer
+from receivables import figures
 from receivables.models import Allocation, Installment, Invoice, Payment
 
 if TYPE_CHECKING:
@@ -264,6 +272,8 @@ def with_balances(
     are added back, bucket by bucket.
     """
     today = today or timezone.localdate()
+    if as_of == today == timezone.localdate():
+        return _stored_balances(customers)
     inst = "invoices__installments__"
     counting = _counting(as_of, "invoices__")
     past = as_of < today
@@ -323,6 +333,16 @@ def with_balances(
         )
         .annotate(overdue=ungrouped(F("d1_30") + F("d31_60") + F("d61_90") + F("d90_plus")))
         .annotate(total=ungrouped(F("not_due") + F("overdue")))
+    )
+
+
+def _stored_balances(customers: QuerySet[Customer]) -> QuerySet[Any]:
+    """Today's balances, read from the stored figures (receivables/figures.py) rather than
+    recomputed: one join, whatever the ledger's size. A customer without a row has
+    nothing in the ledger."""
+    figures.ensure_current()
+    return customers.annotate(
+        **{name: _money(F(f"figures__{name}")) for name in (*BUCKETS, "credit", "overdue", "total")}
     )
 
 

@@ -8,9 +8,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Prefetch,
@@ -20,11 +22,12 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from core.access import AnyUser
+from core.money import MONEY_FIELD, ZERO
 from receivables.models import Allocation, Dispute, Installment, Invoice
-from receivables.selectors.balances import scalar_sum
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -69,21 +72,22 @@ type InvoicesWithStatus = QuerySet[WithAnnotations[Invoice, InvoiceStatusFields]
 def with_invoice_status(invoices: QuerySet[Invoice], as_of: datetime.date) -> InvoicesWithStatus:
     """Annotate invoices with ``left`` (what is still unpaid over their installments),
     ``disputed`` (an open dispute exists) and ``status`` (an :class:`InvoiceStatus`) as
-    of ``as_of``, as subqueries: one query whatever the number of invoices."""
-    installments = Installment.objects.filter(invoice=OuterRef("pk"))
-    left = scalar_sum(installments, "invoice", F("amount") - F("paid_amount"))
-    overdue = installments.filter(paid_amount__lt=F("amount"), due_date__lt=as_of)
+    of ``as_of``. ``left`` and the earliest unpaid due date are read from the stored
+    :class:`receivables.models.InvoiceFigures` (kept by the services): one join, and the
+    status filter needs no subquery over the installments."""
     return invoices.annotate(
-        left=left,
+        left=Coalesce(F("figures__open_amount"), Value(ZERO), output_field=MONEY_FIELD),
         disputed=Exists(Dispute.objects.open().filter(invoice=OuterRef("pk"))),
-        has_overdue=Exists(overdue),
+        has_overdue=ExpressionWrapper(
+            Q(figures__next_due_date__lt=as_of), output_field=BooleanField()
+        ),
     ).annotate(
         status=Case(
             When(cancelled_at__isnull=False, then=Value(InvoiceStatus.CANCELLED.value)),
             When(kind=Invoice.Kind.CREDIT_NOTE, then=Value(InvoiceStatus.CREDIT_NOTE.value)),
             When(left__lte=0, then=Value(InvoiceStatus.PAID.value)),
             When(disputed=True, then=Value(InvoiceStatus.DISPUTED.value)),
-            When(has_overdue=True, then=Value(InvoiceStatus.OVERDUE.value)),
+            When(figures__next_due_date__lt=as_of, then=Value(InvoiceStatus.OVERDUE.value)),
             default=Value(InvoiceStatus.OPEN.value),
             output_field=CharField(),
         )

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db.models import F
-from django.db.transaction import atomic
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from core import access
 from core.money import ZERO, format_money_active
 from customers.models import Activity, Customer
+from receivables import figures
 from receivables.models import LEDGER_CURRENCY, BankTransaction, Installment, Invoice, Payment
 from receivables.services.ledger import _allocate, payment_record
 
@@ -169,7 +169,7 @@ def _log(*, customer: Customer, user: User, summary: str, line: BankTransaction)
     )
 
 
-@atomic
+@figures.batched
 def bank_transaction_confirm(
     *, transaction: BankTransaction, invoice: Invoice, user: User
 ) -> BankTransaction:
@@ -200,7 +200,7 @@ def bank_transaction_confirm(
     return line
 
 
-@atomic
+@figures.batched
 def bank_transaction_split(
     *,
     transaction: BankTransaction,
@@ -265,7 +265,7 @@ def bank_transaction_split(
     return line
 
 
-@atomic
+@figures.batched
 def bank_transaction_assign(
     *, transaction: BankTransaction, customer: Customer, user: User
 ) -> BankTransaction:
@@ -288,7 +288,7 @@ def bank_transaction_assign(
     return line
 
 
-@atomic
+@figures.batched
 def bank_transaction_set_aside(
     *, transaction: BankTransaction, reason: str, user: User
 ) -> BankTransaction:
@@ -312,7 +312,7 @@ def bank_transaction_set_aside(
     return line
 
 
-@atomic
+@figures.batched
 def bank_transaction_set_aside_undo(*, transaction: BankTransaction, user: User) -> BankTransaction:
     """Put a credit set aside back in the matching queue."""
     access.require(user, access.Action.IMPORT)

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -22,6 +21,7 @@ from core import access
 from core.money import ZERO, format_money_active
 from customers.models import Customer
 from customers.services import correction_log
+from receivables import figures
 from receivables.models import (
     Allocation,
     CompanyProfile,
@@ -43,7 +43,7 @@ from receivables.services.ledger import (
 )
 
 
-@transaction.atomic
+@figures.batched
 def invoice_update(
     *,
     invoice: Invoice,
@@ -147,6 +147,7 @@ def invoice_update(
     invoice.save()
     if installments:
         Installment.objects.bulk_update(installments, ["amount", "due_date"])
+    figures.changed(customers=[invoice.customer_id], invoices=[invoice.pk])
     correction_log(
         customer=invoice.customer,
         user=user,
@@ -164,7 +165,7 @@ def _cancellation_reason(reason: str) -> str:
     return reason
 
 
-@transaction.atomic
+@figures.batched
 def invoice_cancel(*, invoice: Invoice, reason: str, user: User | None = None) -> Invoice:
     """Cancel an invoice or a credit note, with the reason, on the customer's timeline.
     From the day of the cancellation it no longer counts, and what had been allocated to
@@ -184,6 +185,7 @@ def invoice_cancel(*, invoice: Invoice, reason: str, user: User | None = None) -
     _release(Allocation.objects.filter(installment__invoice=invoice), on=today)
     invoice.cancelled_at = timezone.now()
     invoice.save(update_fields=["cancelled_at"])
+    figures.changed(customers=[invoice.customer_id], invoices=[invoice.pk])
     summary = (
         _("Credit note %(number)s cancelled (%(amount)s)")
         if invoice.is_credit_note
@@ -198,7 +200,7 @@ def invoice_cancel(*, invoice: Invoice, reason: str, user: User | None = None) -
     return invoice
 
 
-@transaction.atomic
+@figures.batched
 def credit_note_issue(
     *,
     customer: Customer,
@@ -248,7 +250,7 @@ def credit_note_issue(
     return note
 
 
-@transaction.atomic
+@figures.batched
 def payment_reallocate(
     *, payment: Payment, user: User, reason: str, invoice: Invoice | None = None
 ) -> Payment:
@@ -284,7 +286,7 @@ def _credit_note_left(note: Invoice) -> Decimal:
     return note.amount - (used or ZERO)
 
 
-@transaction.atomic
+@figures.batched
 def credit_note_allocate(
     *, note: Invoice, installments: Sequence[Installment], on: datetime.date | None = None
 ) -> Decimal:
@@ -307,7 +309,7 @@ def credit_note_allocate(
     )
 
 
-@transaction.atomic
+@figures.batched
 def credit_apply(*, customer: Customer, user: User, reason: str) -> Decimal:
     """Apply the customer's unallocated credit (payments, then credit notes, oldest first)
     to its open installments, oldest due first; returns the amount applied. Nothing to
@@ -341,7 +343,7 @@ def credit_apply(*, customer: Customer, user: User, reason: str) -> Decimal:
     return applied
 
 
-@transaction.atomic
+@figures.batched
 def balance_write_off(*, customer: Customer, user: User, reason: str) -> Invoice:
     """Write off what is left to pay on the customer's open installments when it is no
     more than the company's write-off threshold: a credit note marked as a write-off,
@@ -371,6 +373,7 @@ def balance_write_off(*, customer: Customer, user: User, reason: str) -> Invoice
         created_by=user,
     )
     note.save()
+    figures.changed(customers=[customer.pk], invoices=[note.pk])
     _allocate(installments=installments, available=left, date=today, credit_note=note)
     correction_log(
         customer=customer,

@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -22,7 +21,7 @@ from django.utils.translation import gettext as _
 from core.confirm import raise_unless_confirmed
 from core.money import ZERO, format_money_active
 from customers.models import Activity, Customer
-from receivables import bounds
+from receivables import bounds, figures
 from receivables.models import (
     LEDGER_CURRENCY,
     Allocation,
@@ -37,7 +36,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-@transaction.atomic
+@figures.batched
 def invoice_create(
     *,
     customer: Customer,
@@ -93,6 +92,7 @@ def invoice_create(
         Installment(invoice=invoice, sequence=i, due_date=p.due_date, amount=p.amount)
         for i, p in enumerate(plan_parts, start=1)
     )
+    figures.changed(customers=[customer.pk], invoices=[invoice.pk])
     return invoice
 
 
@@ -126,6 +126,11 @@ def _allocate(
         left -= share
     Allocation.objects.bulk_create(allocations)
     Installment.objects.bulk_update(touched, ["paid_amount"])
+    source = payment or credit_note
+    if touched and source is not None:
+        figures.changed(
+            customers=[source.customer_id], invoices={inst.invoice_id for inst in touched}
+        )
     return available - left
 
 
@@ -140,7 +145,7 @@ def _open_installments_for_update(customer: Customer, invoice: Invoice | None = 
     )
 
 
-@transaction.atomic
+@figures.batched
 def payment_record(
     *,
     customer: Customer,
@@ -174,11 +179,12 @@ def payment_record(
         import_key=import_key,
         created_by=created_by,
     )
+    figures.changed(customers=[customer.pk])
     payment_allocate(payment=payment, invoice=invoice, installments=installments)
     return payment
 
 
-@transaction.atomic
+@figures.batched
 def payment_allocate(
     *,
     payment: Payment,
@@ -219,7 +225,7 @@ def payment_allocate(
     return allocated
 
 
-@transaction.atomic
+@figures.batched
 def credit_note_create(
     *,
     customer: Customer,
@@ -256,6 +262,7 @@ def credit_note_create(
     )
     note.full_clean(validate_constraints=False)
     note.save()
+    figures.changed(customers=[customer.pk], invoices=[note.pk])
     if credited_invoice is not None:
         targets = list(
             _open_installments_for_update(customer, credited_invoice).order_by(
@@ -266,7 +273,7 @@ def credit_note_create(
     return note
 
 
-@transaction.atomic
+@figures.batched
 def allocations_release(*, allocations: QuerySet[Allocation], on: datetime.date) -> None:
     """Release the live ones of ``allocations`` with reversals dated ``on`` (what an
     accounting export no longer letters together): the installments are open again, the
@@ -310,13 +317,18 @@ def _release(allocations: QuerySet[Allocation], *, on: datetime.date) -> None:
     for i in insts:
         i.paid_amount -= inst_updates[i.pk]
     Installment.objects.bulk_update(insts, ["paid_amount"])
+    invoice_ids = {i.invoice_id for i in insts}
+    figures.changed(
+        customers=Invoice.objects.filter(pk__in=invoice_ids).values_list("customer_id", flat=True),
+        invoices=invoice_ids,
+    )
 
 
 # --- corrections by finance staff ------------------------------------------------------
 # Each records its reason on the customer's timeline (customers.services.correction_log).
 
 
-@transaction.atomic
+@figures.batched
 def payment_return(*, payment: Payment, on: datetime.date, reason: str) -> Payment:
     """A payment the bank sent back (a returned SEPA direct debit): its allocations are
     released (reversals dated ``on``, so the history keeps what it had paid), the
@@ -333,6 +345,7 @@ def payment_return(*, payment: Payment, on: datetime.date, reason: str) -> Payme
     payment.refresh_from_db()
     payment.returned_on = on
     payment.save(update_fields=["returned_on"])
+    figures.changed(customers=[payment.customer_id])
     # Due today as a next action, so it is on the finance worklist ("Next actions due")
     # until someone calls the customer or notes what was agreed.
     Activity.objects.create(

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from receivables import figures
 from receivables.imports.base import ImportAborted, Outcome
 from receivables.imports.errors import ImportFileError, RowError
 from receivables.imports.reader import MAX_FILE_BYTES
@@ -305,7 +306,8 @@ def import_run_commit(*, run_id: int) -> ImportRun:
                     raise RunRefused(planned.errors)
                 if planned.importer is not None:
                     planned.importer.progress = reporter
-                outcome = planned.apply(planned.plan)
+                with figures.batch():  # the figures refreshed once, at the end
+                    outcome = planned.apply(planned.plan)
                 run.counts = _counts(outcome)
                 run.notes = [str(n) for n in outcome.notes]
             run.status = Status.IMPORTED

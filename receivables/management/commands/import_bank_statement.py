@@ -3,9 +3,9 @@
 from typing import Any
 
 from django.core.management.base import CommandParser
-from django.db import transaction
 from django.utils.translation import gettext as _
 
+from receivables import figures
 from receivables.imports.bank import BankImporter
 from receivables.imports.base import ImportAborted
 from receivables.imports.command import ImportCommand
@@ -46,7 +46,7 @@ class Command(ImportCommand):
             self.stdout.write(_("Dry run of %(path)s: nothing was written.") % {"path": path})
         else:
             try:
-                with transaction.atomic():
+                with figures.batch():  # one transaction, the figures refreshed once
                     outcome = importer.apply(plan)
             except ImportAborted as exc:
                 self._fail([exc.error])

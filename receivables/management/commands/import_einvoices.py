@@ -3,11 +3,11 @@
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core.audit import AuditedCommand
+from receivables import figures
 from receivables.imports import einvoices
 from receivables.imports.base import ImportAborted
 from receivables.imports.errors import ImportFileError
@@ -60,7 +60,7 @@ class Command(AuditedCommand):
                     % {"path": path, "syntax": document.syntax, "number": document.number}
                 )
             else:
-                with transaction.atomic():
+                with figures.batch():  # one transaction, the figures refreshed once
                     outcome = einvoices.apply(plan)
                 self.stdout.write(
                     _("Imported %(path)s (%(syntax)s %(number)s).")

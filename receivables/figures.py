@@ -1,0 +1,288 @@
+"""The stored figures (receivables/models/figures.py): kept by the services that change
+the ledger, in their own transaction, and refreshed set-based when the day rolls over.
+
+**Writing.** Every primitive of the ledger (receivables/services/ledger.py and the
+corrections) ends with :func:`changed`, naming the customers and invoices it touched.
+Inside :func:`batch` (every public service, every import) the names are collected and
+refreshed once when the outermost batch ends, still inside its transaction: an import of
+10,000 rows refreshes its customers in two statements, not 10,000 times. Outside a batch
+:func:`changed` refreshes at once. A refresh recomputes the named rows from the ledger
+(one statement for the invoices, one for the customers), so it is right whatever the
+change was: nothing is incremented, nothing can drift.
+
+**The day.** Ageing buckets move with the date: when :class:`FiguresDay` is not today,
+every customer is refreshed in one statement, by the daily schedule
+(``receivables.tasks.figures_roll_over``, just after midnight) or else by the first change
+or the first read of the day (:func:`ensure_current`, called by every reader).
+
+**Concurrency** (PostgreSQL). A refresh reads the ledger as committed when its statement
+starts; two transactions refreshing the same customer could each miss the other's
+change. So a refresh first takes a transaction-level advisory lock per customer (in id
+order), then computes in a new statement, which sees everything committed before the lock
+was granted; the roll-over of every customer takes the lock exclusive over all of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from receivables.models import Invoice
+from receivables.models.figures import CustomerFigures, FiguresDay, InvoiceFigures
+
+# Advisory lock keys: (FIGURES_LOCK_CLASS, customer id) per customer; (FIGURES_ALL, 0),
+# shared by every per-customer refresh and exclusive for the day's roll-over.
+FIGURES_LOCK_CLASS = 0x464947  # "FIG"
+FIGURES_ALL = 0x464941  # "FIA"
+
+
+@dataclass
+class _Pending:
+    customers: set[int] = field(default_factory=set)
+    invoices: set[int] = field(default_factory=set)
+
+
+_pending: ContextVar[_Pending | None] = ContextVar("figures_pending", default=None)
+
+
+def changed(*, customers: Iterable[int] = (), invoices: Iterable[int] = ()) -> None:
+    """The figures of these customers and invoices (ids) no longer hold: refreshed at the
+    end of the current :func:`batch`, or now when there is none."""
+    pending = _pending.get()
+    if pending is not None:
+        pending.customers.update(customers)
+        pending.invoices.update(invoices)
+        return
+    refresh(customers=customers, invoices=invoices)
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Collect :func:`changed` inside; refresh once when the outermost batch ends
+    without an error, inside a transaction (the caller's, if any)."""
+    if _pending.get() is not None:
+        yield
+        return
+    pending = _Pending()
+    token = _pending.set(pending)
+    try:
+        with transaction.atomic():
+            yield
+            _pending.reset(token)
+            refresh(customers=pending.customers, invoices=pending.invoices)
+    finally:
+        if _pending.get() is pending:
+            _pending.reset(token)
+
+
+def batched[**P, R](function: Callable[P, R]) -> Callable[P, R]:
+    """A service in one transaction whose figure changes are refreshed once, at its end."""
+
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with batch():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def refresh(*, customers: Iterable[int] = (), invoices: Iterable[int] = ()) -> None:
+    """Recompute the stored figures of these invoices and customers from the ledger."""
+    invoice_ids = sorted(set(invoices))
+    customer_ids = sorted(set(customers))
+    if not invoice_ids and not customer_ids:
+        return
+    today = timezone.localdate()
+    with transaction.atomic():
+        if invoice_ids:
+            _refresh_invoices(invoice_ids)
+        if not customer_ids:
+            return
+        if not FiguresDay.objects.filter(pk=1, as_of=today).exists():
+            # The first change of a new day: every customer, these included.
+            roll_over(today)
+            return
+        _lock(customer_ids)
+        _refresh_customers(customer_ids, today)
+
+
+def ensure_current() -> datetime.date:
+    """Make sure the customers' figures are today's (see the module docstring); returns
+    today. One primary-key read when they are."""
+    today = timezone.localdate()
+    if FiguresDay.objects.filter(pk=1, as_of=today).exists():
+        return today
+    roll_over(today)
+    return today
+
+
+def roll_over(today: datetime.date | None = None) -> None:
+    """Refresh every customer's figures for ``today`` (default: the local date), set-based,
+    unless another process has just done it."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [FIGURES_ALL])
+            if FiguresDay.objects.filter(pk=1, as_of=today).exists():
+                return
+        _refresh_customers(None, today)
+        FiguresDay.objects.update_or_create(pk=1, defaults={"as_of": today})
+
+
+def refresh_all() -> None:
+    """Recompute every stored figure (after a bulk load that bypassed the services, such
+    as the benchmark's generator, or to repair)."""
+    with transaction.atomic():
+        _refresh_invoices(None)
+        FiguresDay.objects.filter(pk=1).delete()
+        roll_over()
+
+
+def _lock(customer_ids: list[int]) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite: one writer at a time
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", [FIGURES_ALL])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, s.id) FROM (SELECT DISTINCT unnest(%s::int[]) AS id"
+            " ORDER BY id) s",
+            [FIGURES_LOCK_CLASS, customer_ids],
+        )
+
+
+def _in(column: str, ids: list[int] | None, params: dict[str, Any], prefix: str) -> str:
+    """``AND column IN (…)`` for ``ids`` (None: no restriction), parameters added."""
+    if ids is None:
+        return ""
+    names = []
+    for index, value in enumerate(ids):
+        params[f"{prefix}{index}"] = value
+        names.append(f"%({prefix}{index})s")
+    return f" AND {column} IN ({', '.join(names)})"
+
+
+_INVOICES_SQL = """
+INSERT INTO {figures} (invoice_id, open_amount, next_due_date)
+SELECT v.id,
+       COALESCE(SUM(i.amount - i.paid_amount), 0),
+       MIN(CASE WHEN i.paid_amount < i.amount THEN i.due_date END)
+FROM receivables_invoice v
+LEFT JOIN receivables_installment i ON i.invoice_id = v.id
+WHERE 1 = 1 {only}
+GROUP BY v.id
+ON CONFLICT (invoice_id) DO UPDATE
+SET open_amount = excluded.open_amount, next_due_date = excluded.next_due_date
+"""
+
+
+def _refresh_invoices(ids: list[int] | None) -> None:
+    params: dict[str, Any] = {}
+    only = _in("v.id", ids, params, "v")
+    sql = _INVOICES_SQL.format(figures=InvoiceFigures._meta.db_table, only=only)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+# The definition of a balance (receivables/selectors/balances.py) for today: nothing is
+# dated later than today, so an installment's unpaid part is ``amount - paid_amount`` and
+# the credit the unallocated parts of payments and credit notes (plus what was allocated
+# to invoices issued in the future). The customer filter sits inside each derived table
+# so that refreshing one customer reads only that customer's rows.
+_CUSTOMERS_SQL = """
+INSERT INTO {figures}
+    (customer_id, not_due, d1_30, d31_60, d61_90, d90_plus, credit, overdue, total)
+SELECT t.id, t.not_due - t.credit, t.d1_30, t.d31_60, t.d61_90, t.d90_plus, t.credit,
+       t.d1_30 + t.d31_60 + t.d61_90 + t.d90_plus,
+       t.not_due - t.credit + t.d1_30 + t.d31_60 + t.d61_90 + t.d90_plus
+FROM (
+    SELECT c.id,
+           COALESCE(b.not_due, 0) AS not_due, COALESCE(b.d1_30, 0) AS d1_30,
+           COALESCE(b.d31_60, 0) AS d31_60, COALESCE(b.d61_90, 0) AS d61_90,
+           COALESCE(b.d90_plus, 0) AS d90_plus,
+           COALESCE(p.credit, 0) + COALESCE(n.credit, 0) + COALESCE(f.paid, 0) AS credit
+    FROM customers_customer c
+    LEFT JOIN (
+        SELECT v.customer_id,
+               SUM(CASE WHEN i.due_date >= %(as_of)s THEN i.amount - i.paid_amount ELSE 0 END)
+                   AS not_due,
+               SUM(CASE WHEN i.due_date BETWEEN %(d30)s AND %(d1)s
+                        THEN i.amount - i.paid_amount ELSE 0 END) AS d1_30,
+               SUM(CASE WHEN i.due_date BETWEEN %(d60)s AND %(d31)s
+                        THEN i.amount - i.paid_amount ELSE 0 END) AS d31_60,
+               SUM(CASE WHEN i.due_date BETWEEN %(d90)s AND %(d61)s
+                        THEN i.amount - i.paid_amount ELSE 0 END) AS d61_90,
+               SUM(CASE WHEN i.due_date <= %(d91)s THEN i.amount - i.paid_amount ELSE 0 END)
+                   AS d90_plus
+        FROM receivables_installment i
+        JOIN receivables_invoice v ON v.id = i.invoice_id
+        WHERE i.paid_amount < i.amount
+          AND v.cancelled_at IS NULL AND v.kind = %(invoice)s AND v.issue_date <= %(as_of)s
+          {only_v}
+        GROUP BY v.customer_id
+    ) b ON b.customer_id = c.id
+    LEFT JOIN (
+        SELECT customer_id, SUM(amount - allocated_amount) AS credit FROM receivables_payment
+        WHERE allocated_amount < amount AND date <= %(as_of)s AND returned_on IS NULL
+          {only_p}
+        GROUP BY customer_id
+    ) p ON p.customer_id = c.id
+    LEFT JOIN (
+        SELECT n.customer_id,
+               SUM(n.amount - COALESCE((SELECT SUM(a.amount) FROM receivables_allocation a
+                                        WHERE a.credit_note_id = n.id), 0)) AS credit
+        FROM receivables_invoice n
+        WHERE n.kind = %(credit_note)s AND n.cancelled_at IS NULL AND n.issue_date <= %(as_of)s
+          {only_n}
+        GROUP BY n.customer_id
+    ) n ON n.customer_id = c.id
+    LEFT JOIN (
+        SELECT v.customer_id, SUM(i.paid_amount) AS paid
+        FROM receivables_installment i
+        JOIN receivables_invoice v ON v.id = i.invoice_id
+        WHERE i.paid_amount > 0 AND v.issue_date > %(as_of)s
+          AND v.cancelled_at IS NULL AND v.kind = %(invoice)s
+          {only_v}
+        GROUP BY v.customer_id
+    ) f ON f.customer_id = c.id
+    WHERE 1 = 1 {only_c}
+) t
+WHERE 1 = 1
+ON CONFLICT (customer_id) DO UPDATE
+SET not_due = excluded.not_due, d1_30 = excluded.d1_30, d31_60 = excluded.d31_60,
+    d61_90 = excluded.d61_90, d90_plus = excluded.d90_plus, credit = excluded.credit,
+    overdue = excluded.overdue, total = excluded.total
+"""
+
+
+def _refresh_customers(ids: list[int] | None, today: datetime.date) -> None:
+    d = datetime.timedelta
+    params: dict[str, Any] = {
+        "as_of": today,
+        "d1": today - d(1),
+        "d30": today - d(30),
+        "d31": today - d(31),
+        "d60": today - d(60),
+        "d61": today - d(61),
+        "d90": today - d(90),
+        "d91": today - d(91),
+        "invoice": Invoice.Kind.INVOICE,
+        "credit_note": Invoice.Kind.CREDIT_NOTE,
+    }
+    sql = _CUSTOMERS_SQL.format(
+        figures=CustomerFigures._meta.db_table,
+        only_v=_in("v.customer_id", ids, params, "c"),
+        only_p=_in("customer_id", ids, params, "c"),
+        only_n=_in("n.customer_id", ids, params, "c"),
+        only_c=_in("c.id", ids, params, "c"),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
