@@ -57,6 +57,9 @@ LEDGER_TABLES = (
     "reminders_reminderrun",
     "reminders_reminder",
     "reminders_reminderitem",
+    "receivables_invoicefigures",
+    "receivables_customerfigures",
+    "receivables_figuresday",
 )
 
 
@@ -398,6 +401,10 @@ def generate(*, invoices: int, customers: int, snapshots: int = 0, verbosity: in
             # The foreign keys are checked now rather than at the commit (the same work):
             # the load leaves no pending check behind it, even inside an outer transaction.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # The rows were written around the services: their stored figures, set-based.
+        from receivables import figures
+
+        figures.refresh_all()
         _prepare_company()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

@@ -7,7 +7,7 @@ import datetime
 from django.utils import timezone
 
 from core.audit import audited_task
-from receivables import snapshots
+from receivables import figures, snapshots
 
 
 @audited_task
@@ -55,3 +55,11 @@ def import_run_work(run_id: int, step: str) -> dict:
     else:
         raise ValueError(f"unknown import step {step!r}")
     return {"run": run.pk, "status": run.status}
+
+
+@audited_task
+def figures_roll_over() -> str:
+    """The daily schedule, just after midnight: every customer's stored figures moved to
+    the new day (receivables/figures.py), so that no page waits for it."""
+    figures.ensure_current()
+    return timezone.localdate().isoformat()
