@@ -112,6 +112,14 @@ def refresh(*, customers: Iterable[int] = (), invoices: Iterable[int] = ()) -> N
             return
         _lock(customer_ids)
         _refresh_customers(customer_ids, today)
+        _refresh_kpis(customer_ids, today)
+
+
+def is_today(as_of: datetime.date, today: datetime.date | None = None) -> bool:
+    """Whether figures as of ``as_of`` are the stored ones: today as the clock says (and
+    as the caller says, when it names its today)."""
+    real_today = timezone.localdate()
+    return as_of == real_today and (today is None or today == real_today)
 
 
 def ensure_current() -> datetime.date:
@@ -135,6 +143,7 @@ def roll_over(today: datetime.date | None = None) -> None:
             if FiguresDay.objects.filter(pk=1, as_of=today).exists():
                 return
         _refresh_customers(None, today)
+        _refresh_kpis(None, today)
         FiguresDay.objects.update_or_create(pk=1, defaults={"as_of": today})
 
 
@@ -199,10 +208,12 @@ def _refresh_invoices(ids: list[int] | None) -> None:
 # so that refreshing one customer reads only that customer's rows.
 _CUSTOMERS_SQL = """
 INSERT INTO {figures}
-    (customer_id, not_due, d1_30, d31_60, d61_90, d90_plus, credit, overdue, total)
+    (customer_id, not_due, d1_30, d31_60, d61_90, d90_plus, credit, overdue, total,
+     {kpi_columns})
 SELECT t.id, t.not_due - t.credit, t.d1_30, t.d31_60, t.d61_90, t.d90_plus, t.credit,
        t.d1_30 + t.d31_60 + t.d61_90 + t.d90_plus,
-       t.not_due - t.credit + t.d1_30 + t.d31_60 + t.d61_90 + t.d90_plus
+       t.not_due - t.credit + t.d1_30 + t.d31_60 + t.d61_90 + t.d90_plus,
+       {kpi_zeros}
 FROM (
     SELECT c.id,
            COALESCE(b.not_due, 0) AS not_due, COALESCE(b.d1_30, 0) AS d1_30,
@@ -279,6 +290,9 @@ def _refresh_customers(ids: list[int] | None, today: datetime.date) -> None:
     }
     sql = _CUSTOMERS_SQL.format(
         figures=CustomerFigures._meta.db_table,
+        # Set by _refresh_kpis right after; a new row starts at zero.
+        kpi_columns=", ".join(KPI_COLUMNS),
+        kpi_zeros=", ".join("0" for _column in KPI_COLUMNS),
         only_v=_in("v.customer_id", ids, params, "c"),
         only_p=_in("customer_id", ids, params, "c"),
         only_n=_in("n.customer_id", ids, params, "c"),
@@ -286,3 +300,57 @@ def _refresh_customers(ids: list[int] | None, today: datetime.date) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+KPI_COLUMNS = (
+    "paid_12m",
+    "late_weight_12m",
+    "on_time_12m",
+    "disputed",
+    "expected_4w",
+    "expected_8w",
+    "expected_12w",
+    "expected_later",
+)
+
+
+def _refresh_kpis(ids: list[int] | None, today: datetime.date) -> None:
+    """The customers' payment behaviour and collection forecast as of ``today`` (the
+    definitions: receivables/kpis/behaviour.py, whose queries this reuses): reset, then
+    set from one grouped statement each, the forecast reading the delays just stored."""
+    from customers.models import Customer
+    from receivables.kpis import behaviour
+
+    table = CustomerFigures._meta.db_table
+    rows = CustomerFigures.objects.all()
+    customers = Customer.objects.all()
+    if ids is not None:
+        rows = rows.filter(customer_id__in=ids)
+        customers = customers.filter(pk__in=ids)
+    rows.update(**dict.fromkeys(KPI_COLUMNS, 0))
+    sums_sql, sums_params = behaviour.behaviour_sums(customers, today).query.sql_with_params()
+    delays: tuple[str, list] = (
+        "SELECT customer_id, ROUND(CAST(late_weight_12m AS FLOAT) / CAST(paid_12m AS FLOAT))"  # noqa: S608
+        f" AS delay FROM {table} WHERE paid_12m > 0",
+        [],
+    )
+    forecast_sql, forecast_params = behaviour.forecast_by_customer_sql(
+        customers, today, delays=delays
+    )
+    stored = ", ".join(
+        f"{column} = COALESCE(x.{name}, 0)"
+        for column, name in zip(behaviour.STORED, behaviour.FORECAST_COLUMNS, strict=True)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET paid_12m = COALESCE(x.paid, 0),"  # noqa: S608
+            " late_weight_12m = COALESCE(x.weighted, 0), on_time_12m = COALESCE(x.on_time, 0)"
+            f" FROM ({sums_sql}) x"
+            f" WHERE {table}.customer_id = x.customer_id",
+            sums_params,
+        )
+        cursor.execute(
+            f"UPDATE {table} SET disputed = COALESCE(x.disputed, 0), {stored}"  # noqa: S608
+            f" FROM ({forecast_sql}) x WHERE {table}.customer_id = x.customer_id",
+            forecast_params,
+        )

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from core import access
 from core.confirm import raise_unless_confirmed
 from customers.models import Activity, Customer
-from receivables import bounds
+from receivables import bounds, figures
 from receivables import services as receivables_services
 from receivables.models import CompanyProfile, Dispute, Invoice, PromiseToPay
 from reminders.models import (
@@ -190,6 +190,7 @@ def dispute_open(*, invoice: Invoice, user: User, reason: str, description: str 
     dispute = Dispute.objects.create(
         invoice=invoice, reason=reason, description=description, opened_by=user
     )
+    figures.changed(customers=[invoice.customer_id])  # the forecast sets it apart
     Activity.objects.create(
         customer_id=invoice.customer_id,
         kind=Activity.Kind.DISPUTE,
@@ -214,6 +215,7 @@ def dispute_resolve(*, dispute: Dispute, user: User, resolution: str = "") -> Di
     if not updated:
         raise ValidationError(_("This dispute is already resolved."))
     dispute.refresh_from_db()
+    figures.changed(customers=[dispute.invoice.customer_id])
     Activity.objects.create(
         customer_id=dispute.invoice.customer_id,
         kind=Activity.Kind.DISPUTE,

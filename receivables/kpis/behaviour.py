@@ -25,6 +25,8 @@ from django.db.models.functions import Cast, Greatest, Round
 
 from core.access import AnyUser
 from core.money import MONEY_FIELD, ZERO, to_cents
+from customers.models import Customer
+from receivables import figures
 from receivables.kpis.figures import (
     BEHAVIOUR_MONTHS,
     FORECAST_WEEKS,
@@ -37,6 +39,7 @@ from receivables.kpis.figures import (
 )
 from receivables.models import (
     Allocation,
+    CustomerFigures,
     Dispute,
     Installment,
     Invoice,
@@ -91,18 +94,43 @@ class PaymentBehaviour:
     on_time_share: Decimal | None
 
 
-def payment_behaviour(*, user: AnyUser, as_of: datetime.date) -> PaymentBehaviour:
-    """Amount-weighted average days late and on-time share of the payments allocated in
-    the 12 months ending on ``as_of`` (see the module docstring), in one query."""
-    sums = (
+def behaviour_sums(customers: QuerySet[Customer], as_of: datetime.date) -> QuerySet:
+    """Per customer of ``customers`` who paid something in the 12 months ending on
+    ``as_of``: ``customer_id``, ``paid``, ``weighted`` (amount × days late) and
+    ``on_time``, in one grouped query (stored by receivables/figures.py for today)."""
+    return (
         payment_allocations(as_of)
-        .filter(installment__invoice__customer__in=visible_customers(user))
-        .aggregate(
+        .filter(installment__invoice__customer__in=customers)
+        .order_by()
+        .values(customer_id=F("installment__invoice__customer"))
+        .annotate(
             paid=Sum("amount", output_field=MONEY_FIELD),
             weighted=Sum(weighted_lateness(), output_field=WEIGHT_FIELD),
             on_time=Sum("amount", filter=Q(days_late__lte=0), output_field=MONEY_FIELD),
         )
     )
+
+
+def payment_behaviour(*, user: AnyUser, as_of: datetime.date) -> PaymentBehaviour:
+    """Amount-weighted average days late and on-time share of the payments allocated in
+    the 12 months ending on ``as_of`` (see the module docstring), in one query: for today
+    a sum of the customers' stored figures (receivables/figures.py), else over the
+    allocations."""
+    if figures.is_today(as_of):
+        figures.ensure_current()
+        sums = CustomerFigures.objects.filter(customer__in=visible_customers(user)).aggregate(
+            paid=Sum("paid_12m"), weighted=Sum("late_weight_12m"), on_time=Sum("on_time_12m")
+        )
+    else:
+        sums = (
+            payment_allocations(as_of)
+            .filter(installment__invoice__customer__in=visible_customers(user))
+            .aggregate(
+                paid=Sum("amount", output_field=MONEY_FIELD),
+                weighted=Sum(weighted_lateness(), output_field=WEIGHT_FIELD),
+                on_time=Sum("amount", filter=Q(days_late__lte=0), output_field=MONEY_FIELD),
+            )
+        )
     paid = to_cents(sums["paid"])
     weighted = to_cents(sums["weighted"])
     return PaymentBehaviour(
@@ -124,11 +152,7 @@ def customer_delays(*, user: AnyUser, as_of: datetime.date) -> QuerySet:
         .filter(installment__invoice__customer__in=visible_customers(user))
         .order_by()
         .values(customer_id=F("installment__invoice__customer"))
-        .annotate(
-            delay=Round(
-                Cast(Sum(weighted_lateness()), FloatField()) / Cast(Sum("amount"), FloatField())
-            )
-        )
+        .annotate(delay=_delay(Sum(weighted_lateness()), Sum("amount")))
     )
 
 
@@ -150,32 +174,39 @@ class Forecast:
     disputed: Decimal
 
 
-# The delays are a MATERIALIZED common table expression: computed once, whatever plan
-# the database picks (with stale statistics after a bulk import, PostgreSQL would
-# otherwise re-run a derived table for every open installment).
-_FORECAST_SQL = """
+# Per customer: what is disputed, and the open installments in each horizon, their due
+# date shifted by the customer's delay (``delays``: customer_id, delay). The delays are a
+# MATERIALIZED common table expression: computed once, whatever plan the database picks
+# (with stale statistics after a bulk import, PostgreSQL would otherwise re-run a derived
+# table for every open installment).
+_FORECAST_BY_CUSTOMER_SQL = """
 WITH cd AS MATERIALIZED ({delays})
-SELECT SUM(CASE WHEN f.f_disputed THEN f.f_left ELSE 0 END),
+SELECT f.f_customer AS customer_id,
+       SUM(CASE WHEN f.f_disputed THEN f.f_left ELSE 0 END) AS disputed,
        {buckets}
 FROM ({installments}) f
 LEFT JOIN cd ON cd.customer_id = f.f_customer
+GROUP BY f.f_customer
 """
 _FORECAST_BUCKET = (
     "SUM(CASE WHEN NOT f.f_disputed AND f.f_days + COALESCE(cd.delay, 0) > %s"
-    " AND f.f_days + COALESCE(cd.delay, 0) <= %s THEN f.f_left ELSE 0 END)"
+    " AND f.f_days + COALESCE(cd.delay, 0) <= %s THEN f.f_left ELSE 0 END) AS {name}"
 )
+# The horizons' columns: one per week count of FORECAST_WEEKS, then "later".
+FORECAST_COLUMNS: tuple[str, ...] = (*(f"h{i}" for i in range(len(FORECAST_WEEKS))), "later")
 
 
-def collection_forecast(*, user: AnyUser, as_of: datetime.date) -> Forecast:
-    """Cash expected in the next 4, 8 and 12 weeks from the open installments (see the
-    module docstring for the rule), in one statement: the open installments (with the
-    days to their due date and whether their invoice is disputed) are joined to
-    :func:`customer_delays`, so each customer's delay is computed once, not once per
-    installment, and the horizons are conditional sums."""
+def forecast_by_customer_sql(
+    customers: QuerySet[Customer], as_of: datetime.date, *, delays: tuple[str, list] | None = None
+) -> tuple[str, list]:
+    """The statement (and its parameters) giving, per customer of ``customers`` with an
+    open installment, ``disputed`` and the horizons of :data:`FORECAST_COLUMNS` (see the
+    module docstring for the rule). ``delays``: the SQL of (customer_id, delay) to use,
+    by default :func:`customer_delays` computed from the allocations."""
     has_dispute = Exists(Dispute.objects.open().filter(invoice=OuterRef("invoice")))
     installments = (
         Installment.objects.open()
-        .filter(invoice__customer__in=visible_customers(user))
+        .filter(invoice__customer__in=customers)
         .order_by()
         .annotate(
             f_customer=F("invoice__customer"),
@@ -186,12 +217,16 @@ def collection_forecast(*, user: AnyUser, as_of: datetime.date) -> Forecast:
         .values("f_customer", "f_left", "f_disputed", "f_days")
     )
     installments_sql, installments_params = installments.query.sql_with_params()
-    delays_sql, delays_params = customer_delays(user=user, as_of=as_of).query.sql_with_params()
+    if delays is None:
+        delays = _delays_sql(customers, as_of)
+    delays_sql, delays_params = delays
     # "Now" has no lower bound: what should already have been paid falls in the first
     # horizon; "later" has no upper bound.
     bounds = [-(10**6), *(weeks * 7 for weeks in FORECAST_WEEKS), 10**6]
-    sql = _FORECAST_SQL.format(
-        buckets=",\n       ".join([_FORECAST_BUCKET] * (len(bounds) - 1)),
+    sql = _FORECAST_BY_CUSTOMER_SQL.format(
+        buckets=",\n       ".join(
+            _FORECAST_BUCKET.replace("{name}", name) for name in FORECAST_COLUMNS
+        ),
         installments=installments_sql,
         delays=delays_sql,
     )
@@ -199,9 +234,46 @@ def collection_forecast(*, user: AnyUser, as_of: datetime.date) -> Forecast:
     params = [*delays_params]
     params += [bound for pair in itertools.pairwise(bounds) for bound in pair]
     params += installments_params
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        disputed, *amounts = cursor.fetchone()
+    return sql, params
+
+
+def _delays_sql(customers: QuerySet[Customer], as_of: datetime.date) -> tuple[str, list]:
+    sql, params = (
+        payment_allocations(as_of)
+        .filter(installment__invoice__customer__in=customers)
+        .order_by()
+        .values(customer_id=F("installment__invoice__customer"))
+        .annotate(delay=_delay(Sum(weighted_lateness()), Sum("amount")))
+        .query.sql_with_params()
+    )
+    return sql, list(params)
+
+
+def _delay(weighted, paid) -> Round:
+    """Whole days: the weighted lateness over what was paid, divided in floating point
+    (SQLite would divide whole amounts as integers)."""
+    return Round(Cast(weighted, FloatField()) / Cast(paid, FloatField()))
+
+
+def collection_forecast(*, user: AnyUser, as_of: datetime.date) -> Forecast:
+    """Cash expected in the next 4, 8 and 12 weeks from the open installments (see the
+    module docstring for the rule): for today a sum of the customers' stored figures
+    (receivables/figures.py), else one statement over the open installments joined to
+    :func:`customer_delays` (each customer's delay computed once, not per installment)."""
+    customers = visible_customers(user)
+    if figures.is_today(as_of):
+        figures.ensure_current()
+        sums = CustomerFigures.objects.filter(customer__in=customers).aggregate(
+            disputed=Sum("disputed"),
+            **{c: Sum(f) for c, f in zip(FORECAST_COLUMNS, STORED, strict=True)},
+        )
+        disputed, amounts = sums["disputed"], [sums[c] for c in FORECAST_COLUMNS]
+    else:
+        sql, params = forecast_by_customer_sql(customers, as_of)
+        columns = ", ".join(f"SUM(x.{c})" for c in FORECAST_COLUMNS)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT SUM(x.disputed), {columns} FROM ({sql}) x", params)  # noqa: S608
+            disputed, *amounts = cursor.fetchone()
     horizons: list[ForecastHorizon] = []
     cumulative = ZERO
     for weeks, raw in zip(FORECAST_WEEKS, amounts, strict=False):
@@ -214,3 +286,8 @@ def collection_forecast(*, user: AnyUser, as_of: datetime.date) -> Forecast:
         later=to_cents(amounts[-1]),
         disputed=to_cents(disputed),
     )
+
+
+# The stored figures' columns of FORECAST_COLUMNS, in order.
+STORED = ("expected_4w", "expected_8w", "expected_12w", "expected_later")
+assert FORECAST_WEEKS == (4, 8, 12), "the stored forecast has a column per horizon"

@@ -58,6 +58,20 @@ class CustomerFigures(models.Model):
     credit = MoneyField(_("credit"), default=ZERO)
     overdue = MoneyField(_("overdue"), default=ZERO)
     total = MoneyField(_("balance"), default=ZERO)
+    # Payment behaviour over the 12 months ending on that day (receivables.kpis): what was
+    # paid, the amount-weighted days late, and what was paid on time.
+    paid_12m = MoneyField(_("paid in 12 months"), default=ZERO)
+    late_weight_12m = models.DecimalField(
+        _("amount × days late in 12 months"), max_digits=24, decimal_places=2, default=ZERO
+    )
+    on_time_12m = MoneyField(_("paid on time in 12 months"), default=ZERO)
+    # The collection forecast from that day: open installments expected in 4, 8 and 12
+    # weeks and later (due date shifted by the customer's delay), and those disputed.
+    expected_4w = MoneyField(_("expected within 4 weeks"), default=ZERO)
+    expected_8w = MoneyField(_("expected in weeks 5–8"), default=ZERO)
+    expected_12w = MoneyField(_("expected in weeks 9–12"), default=ZERO)
+    expected_later = MoneyField(_("expected later"), default=ZERO)
+    disputed = MoneyField(_("disputed"), default=ZERO)
 
     class Meta:
         verbose_name = _("customer figures")

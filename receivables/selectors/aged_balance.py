@@ -141,13 +141,6 @@ WHERE (f.not_due <> 0 OR f.d1_30 <> 0 OR f.d31_60 <> 0 OR f.d61_90 <> 0 OR f.d90
 """
 
 
-def _stored(as_of: datetime.date, today: datetime.date | None) -> bool:
-    """Whether ``as_of`` is the day the stored figures are kept for (today, as the
-    clock says, when the caller's today is the same)."""
-    real_today = timezone.localdate()
-    return as_of == real_today and (today is None or today == real_today)
-
-
 def _params(as_of: datetime.date) -> dict[str, Any]:
     d = datetime.timedelta
     return {
@@ -188,7 +181,7 @@ def aged_balance(
         scope = scope_sql(user, params)
     except EmptyResultSet:  # a user with no role sees no customer
         return AgedBalance(as_of=as_of, rows=[], totals=dict.fromkeys((*BUCKETS, "total"), ZERO))
-    if _stored(as_of, today):
+    if figures.is_today(as_of, today):
         figures.ensure_current()
         sql = _STORED_BALANCE_SQL
     elif as_of >= (today or timezone.localdate()):
@@ -246,7 +239,7 @@ def customers_over_credit_limit(*, user, today: datetime.date | None = None) -> 
         scope = scope_sql(user, params)
     except EmptyResultSet:
         return []
-    if _stored(params["as_of"], today):
+    if figures.is_today(params["as_of"], today):
         figures.ensure_current()
         sql = _STORED_OVER_LIMIT_SQL.format(scope=scope)
     else:

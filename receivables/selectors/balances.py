@@ -272,7 +272,7 @@ def with_balances(
     are added back, bucket by bucket.
     """
     today = today or timezone.localdate()
-    if as_of == today == timezone.localdate():
+    if figures.is_today(as_of, today):
         return _stored_balances(customers)
     inst = "invoices__installments__"
     counting = _counting(as_of, "invoices__")

@@ -28,6 +28,7 @@ from receivables.selectors import (
     ledger_balances,
     with_balances,
 )
+from reminders import services as reminder_services
 from tests.factories import CustomerFactory, make_user
 from workplaces.selectors import customers as pages
 from workplaces.selectors import sales
@@ -136,7 +137,12 @@ def build(ops, customers: list[Customer], today: datetime.date, finance=None) ->
                 )
         elif kind == "dispute" and documents:
             document = documents[op[1] % len(documents)]
-            if not Dispute.objects.open().filter(invoice=document).exists():
+            if finance is not None:  # through the service, as finance staff do
+                with contextlib.suppress(ValidationError):
+                    reminder_services.dispute_open(
+                        invoice=document, user=finance, reason=Dispute.Reason.PRICE
+                    )
+            elif not Dispute.objects.open().filter(invoice=document).exists():
                 Dispute.objects.create(invoice=document, reason=Dispute.Reason.PRICE)
         elif kind == "allocate" and payments:
             services.payment_allocate(payment=payments[op[1] % len(payments)])

@@ -7,6 +7,7 @@ import datetime
 import threading
 from collections import defaultdict
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -19,9 +20,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from core import access
-from core.money import ZERO
+from core.money import ZERO, to_cents
 from customers.models import Customer
-from receivables import figures, services
+from receivables import figures, kpis, services
+from receivables.kpis import behaviour
 from receivables.models import (
     Allocation,
     CustomerFigures,
@@ -39,6 +41,7 @@ from tests.receivables.test_balance_definition import build, operations
 D = Decimal
 DAY = datetime.timedelta(days=1)
 STORED = (*BUCKETS, "credit", "overdue", "total")
+KPI_COLUMNS = ("paid_12m", "late_weight_12m", "on_time_12m", "disputed", *behaviour.STORED)
 
 # Beyond the balance definition's operations: a payment the bank sends back, and an
 # invoice's details corrected (its issue date and, on one installment, due date and amount).
@@ -107,6 +110,36 @@ def assert_figures_match_the_ledger() -> None:
         row = stored.get(pk)
         got = tuple(getattr(row, name) if row else ZERO for name in STORED)
         assert got == tuple(getattr(balance, name) for name in STORED), pk
+    # Payment behaviour and forecast, per customer, from the allocations and installments.
+    everyone = Customer.objects.all()
+    sums = {r["customer_id"]: r for r in behaviour.behaviour_sums(everyone, today)}
+    sql, params = behaviour.forecast_by_customer_sql(everyone, today)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        forecast = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+    for pk in ids:
+        row = stored.get(pk)
+        got = tuple(getattr(row, name) if row else ZERO for name in KPI_COLUMNS)
+        paid = sums.get(pk, {})
+        expected_kpis = (
+            to_cents(paid.get("paid")),
+            to_cents(paid.get("weighted")),
+            to_cents(paid.get("on_time")),
+            to_cents(forecast.get(pk, {}).get("disputed")),
+            *(to_cents(forecast.get(pk, {}).get(c)) for c in behaviour.FORECAST_COLUMNS),
+        )
+        assert got == expected_kpis, pk
+
+
+def assert_manager_kpis_equal_the_computed_ones(user) -> None:
+    """The manager's page as read from the stored figures and as computed from the
+    ledger: the same figures."""
+    today = timezone.localdate()
+    stored = kpis.manager_kpis(user=user, as_of=today)
+    with mock.patch.object(figures, "is_today", return_value=False):
+        computed = kpis.manager_kpis(user=user, as_of=today)
+    assert stored == computed
 
 
 class FiguresFollowTheLedger(HypothesisTestCase):
@@ -123,6 +156,7 @@ class FiguresFollowTheLedger(HypothesisTestCase):
         build(ops, self.customers, today, self.finance)
         apply_more(more, today, self.finance)
         assert_figures_match_the_ledger()
+        assert_manager_kpis_equal_the_computed_ones(self.finance)
 
 
 @pytest.mark.django_db
