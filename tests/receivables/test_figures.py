@@ -33,7 +33,8 @@ from receivables.models import (
     InvoiceFigures,
     Payment,
 )
-from receivables.selectors import BUCKETS, ledger_balances
+from receivables.selectors import BUCKETS, InvoiceStatus, ledger_balances, with_invoice_status
+from receivables.selectors.invoices import status_q
 from tests.factories import CustomerFactory, make_invoice, make_user
 from tests.receivables.import_helpers import run_command, write_csv
 from tests.receivables.test_balance_definition import build, operations
@@ -132,6 +133,17 @@ def assert_figures_match_the_ledger() -> None:
         assert got == expected_kpis, pk
 
 
+def assert_status_filters_select_the_statuses(today: datetime.date) -> None:
+    """The invoice list's status filter (conditions the indexes serve) picks exactly the
+    invoices whose computed status it names, on several days."""
+    for as_of in (today - 40 * DAY, today, today + 40 * DAY):
+        annotated = with_invoice_status(Invoice.objects.all(), as_of)
+        for status in InvoiceStatus.values:
+            by_status = set(annotated.filter(status=status).values_list("pk", flat=True))
+            by_filter = set(annotated.filter(status_q(status, as_of)).values_list("pk", flat=True))
+            assert by_filter == by_status, (status, as_of)
+
+
 def assert_manager_kpis_equal_the_computed_ones(user) -> None:
     """The manager's page as read from the stored figures and as computed from the
     ledger: the same figures."""
@@ -157,6 +169,7 @@ class FiguresFollowTheLedger(HypothesisTestCase):
         apply_more(more, today, self.finance)
         assert_figures_match_the_ledger()
         assert_manager_kpis_equal_the_computed_ones(self.finance)
+        assert_status_filters_select_the_statuses(today)
 
 
 @pytest.mark.django_db
