@@ -107,9 +107,9 @@ def refresh(*, customers: Iterable[int] = (), invoices: Iterable[int] = ()) -> N
         if not customer_ids:
             return
         if not FiguresDay.objects.filter(pk=1, as_of=today).exists():
-            # The first change of a new day: every customer, these included.
+            # The first change of a new day: every customer. These ones again below: a
+            # roll-over another process committed first could not see this change.
             roll_over(today)
-            return
         _lock(customer_ids)
         _refresh_customers(customer_ids, today)
         _refresh_kpis(customer_ids, today)
