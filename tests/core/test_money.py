@@ -98,6 +98,8 @@ NOT_MONEY = {
     "receivables.CompanyProfile.late_interest_rate",
     "receivables.CompanyProfileEvent.late_interest_rate",
     "receivables.ReferenceRate.rate",
+    # amount × days late: a weight, not an amount of money
+    "receivables.CustomerFigures.late_weight_12m",
 }
 
 
