@@ -251,7 +251,7 @@ def test_an_import_refreshes_its_customers_once_at_the_end(tmp_path):
     assert_figures_match_the_ledger()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_two_payments_of_one_customer_at_the_same_time_leave_right_figures():
     """Two transactions pay two invoices of one customer at the same moment: each
