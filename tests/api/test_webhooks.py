@@ -123,3 +123,23 @@ def test_given_up_after_the_last_retry(settings, customer, clock):
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     assert webhooks.deliver(delivery.pk) == WebhookDelivery.Status.PENDING
     assert webhooks.deliver(delivery.pk) == WebhookDelivery.Status.FAILED
+
+
+def test_the_admin_registers_endpoints_and_reads_their_delivery_log(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "x")
+    client.force_login(admin)
+    add = client.get("/admin/core/webhookendpoint/add/")
+    assert add.status_code == 200
+    assert "whsec_" in add.content.decode()  # a fresh secret is proposed
+    refused = client.post(
+        "/admin/core/webhookendpoint/add/",
+        {"url": "ftp://example.com/", "secret": "whsec_x", "active": "on"},
+    )
+    assert refused.status_code == 200 and not WebhookEndpoint.objects.exists()
+    endpoint = WebhookEndpoint.objects.create(
+        url="http://127.0.0.1:9/", secret=webhooks.new_secret()
+    )
+    webhooks.emit("dispute.opened", {"dispute": 1})
+    assert client.get(f"/admin/core/webhookendpoint/{endpoint.pk}/change/").status_code == 200
+    assert client.get("/admin/core/webhookdelivery/").status_code == 200
+    assert client.get("/admin/core/apitoken/").status_code == 200
