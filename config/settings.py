@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "receivables",
     "reminders",
     "workplaces",
+    "api",
+    "ninja",  # its Swagger UI static files: the API's docs page needs no CDN
 ]
 
 MIDDLEWARE = [
@@ -258,6 +260,13 @@ Q_CLUSTER = {
     "label": "Tâches",
     "sync": TESTING,
 }
+
+# The API (api/, README "API"): requests per token per window (429 with Retry-After
+# beyond), and the webhooks' timeout for each delivery attempt (core/webhooks.py).
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
+API_RATE_WINDOW = env.int("API_RATE_WINDOW", default=60)
+WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=10)
+NINJA_PAGINATION_MAX_LIMIT = 200
 
 LOGGING = {
     "version": 1,

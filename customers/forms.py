@@ -12,9 +12,26 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core import access
+from core.dates import DayField
 from customers.models import Contact, Customer, UserPreferences
 from customers.services import CONTACT_FIELDS, CUSTOMER_FIELDS
 from customers.validators import compact_siren, compact_vat_number
+
+
+class ApiTokenForm(forms.Form):
+    """A new personal API token (core.tokens): its name, scope and optional expiry."""
+
+    name = forms.CharField(label=_("Token name"), max_length=100)
+    read_only = forms.BooleanField(
+        label=_("Read-only"),
+        required=False,
+        help_text=_("A read-only token may read but never write, whatever your role."),
+    )
+    expires_on = DayField(
+        label=_("Expires after"),
+        required=False,
+        help_text=_("Optional: the last day it works."),
+    )
 
 
 class PreferencesForm(forms.ModelForm):

@@ -5,17 +5,38 @@ combine customers with balances and reminders live in workplaces/."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
-from core import access
+from core import access, tokens
 from core.access import AuthenticatedHttpRequest
+from core.models import ApiToken
 from customers import selectors, services
-from customers.forms import ContactForm, CustomerForm, PreferencesForm
+from customers.forms import ApiTokenForm, ContactForm, CustomerForm, PreferencesForm
 from customers.models import Contact, Customer
+
+
+def _preferences_page(
+    request: AuthenticatedHttpRequest,
+    *,
+    form: PreferencesForm | None = None,
+    token_form: ApiTokenForm | None = None,
+    new_token: str = "",
+) -> HttpResponse:
+    context = {
+        "form": form or PreferencesForm(instance=selectors.preferences_of(request.user)),
+        "token_form": token_form or ApiTokenForm(),
+        "tokens": tokens.tokens_of(request.user),
+        "new_token": new_token,
+    }
+    response = render(request, "customers/preferences.html", context)
+    if new_token:
+        response["Cache-Control"] = "no-store"  # the secret is shown once, never cached
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -26,7 +47,33 @@ def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, _("Preferences saved."))
         return redirect("customers:preferences")
-    return render(request, "customers/preferences.html", {"form": form})
+    return _preferences_page(request, form=form)
+
+
+@require_POST
+def token_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """A new personal API token: its secret is shown on this answer only."""
+    form = ApiTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            _token, secret = tokens.token_create(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for name, errors in error.error_dict.items():
+                form.add_error(name, errors)
+        else:
+            return _preferences_page(request, new_token=secret)
+    return _preferences_page(request, token_form=form)
+
+
+@require_POST
+def token_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Revoke one of the user's own tokens (anybody else's answers 404)."""
+    try:
+        revoked = tokens.token_revoke(user=request.user, token_id=pk)
+    except ApiToken.DoesNotExist as exc:
+        raise Http404 from exc
+    messages.success(request, _("Token %(name)s revoked.") % {"name": revoked.name})
+    return redirect("customers:preferences")
 
 
 @require_POST

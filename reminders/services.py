@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import access
+from core import access, webhooks
 from core.confirm import raise_unless_confirmed
 from customers.models import Activity, Customer
 from receivables import bounds, figures
@@ -202,7 +202,19 @@ def dispute_open(*, invoice: Invoice, user: User, reason: str, description: str 
         body=description,
         outcome="opened",
     )
+    webhooks.emit("dispute.opened", _dispute_event(dispute))
     return dispute
+
+
+def _dispute_event(dispute: Dispute) -> dict:
+    return {
+        "dispute": dispute.pk,
+        "invoice": dispute.invoice_id,
+        "number": dispute.invoice.number,
+        "customer": dispute.invoice.customer_id,
+        "reason": dispute.reason,
+        "resolution": dispute.resolution,
+    }
 
 
 @transaction.atomic
@@ -224,6 +236,7 @@ def dispute_resolve(*, dispute: Dispute, user: User, resolution: str = "") -> Di
         body=resolution,
         outcome="resolved",
     )
+    webhooks.emit("dispute.resolved", _dispute_event(dispute))
     return dispute
 
 
@@ -268,6 +281,16 @@ def promise_record(
         body=note,
         outcome="pending",
         next_action_date=promised_date,
+    )
+    webhooks.emit(
+        "promise.recorded",
+        {
+            "promise": promise.pk,
+            "customer": customer.pk,
+            "promised_date": promised_date,
+            "amount": amount,
+            "invoices": [inv.pk for inv in invoices],
+        },
     )
     return promise
 

@@ -41,6 +41,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.views import static
 
+from core.tokens import token_create
 from customers.models import Activity, Contact
 from receivables.models import BankTransaction, Dispute, ImportRun, PromiseToPay
 from receivables.snapshots import snapshot_take_month_end
@@ -167,6 +168,35 @@ GET  password_reset_done             -                              200   200 20
 GET  password_reset_confirm          uidb64=x,token=y               200   200 200 200 200 200
 POST password_reset_confirm          uidb64=x,token=y               200   200 200 200 200 200
 GET  password_reset_complete         -                              200   200 200 200 200 200
+POST customers:token_create          -                              login 200 200 200 200 200
+POST customers:token_revoke          pk=token                       login 404 404 404 302 404
+GET  api:api-root                    -                              404   404 404 404 404 404
+GET  api:openapi-json                -                              200   200 200 200 200 200
+GET  api:openapi-view                -                              200   200 200 200 200 200
+GET  api:customers                   -                              401   200 200 200 200 200
+POST api:customers                   -                              401   403 422 403 403 403
+GET  api:customer                    customer_id=customer           401   404 200 200 200 404
+GET  api:invoices                    -                              401   200 200 200 200 200
+POST api:invoices                    -                              401   403 422 403 403 403
+GET  api:invoice                     invoice_id=invoice             401   404 200 200 200 404
+GET  api:invoice_by_number           number=M-1                     401   404 200 200 200 404
+POST api:credit_notes                -                              401   403 422 403 403 403
+GET  api:payments                    -                              401   200 200 200 200 200
+POST api:payments                    -                              401   403 422 403 403 403
+GET  api:payment                     payment_id=payment             401   404 200 200 200 404
+GET  api:aged_balance                -                              401   200 200 200 200 200
+GET  api:disputes                    -                              401   200 200 200 200 200
+POST api:disputes                    -                              401   403 422 403 403 403
+POST api:dispute_resolve             dispute_id=dispute             401   403 200 403 403 403
+GET  api:promises                    -                              401   200 200 200 200 200
+POST api:promises                    -                              401   403 422 403 422 422
+GET  api:activities                  -                              401   200 200 200 200 200
+POST api:activities                  -                              401   403 422 403 422 422
+GET  api:reminders                   -                              401   200 200 200 200 200
+GET  api:imports                     -                              401   403 200 403 403 403
+POST api:imports                     -                              401   403 422 403 403 403
+GET  api:import_run                  run_id=importrun               401   403 200 403 403 403
+POST api:import_commit               run_id=importrun               401   403 422 403 403 403
 """  # noqa: E501  (the logout row: a redirect to the login page for all)
 
 
@@ -317,14 +347,18 @@ def world(
         columns=["a", "b"],
     )
     import_run.file.save("f.csv", ContentFile(b"a,b\n1,2\n"))
+    users = {
+        "norole": make_user(None, "norole_t"),
+        "finance": finance_user,
+        "manager": manager_user,
+        "owner": sales_user,
+        "other": other_sales_user,
+    }
     return {
-        "users": {
-            "norole": make_user(None, "norole_t"),
-            "finance": finance_user,
-            "manager": manager_user,
-            "owner": sales_user,
-            "other": other_sales_user,
-        },
+        "users": users,
+        # The API's people: a personal token each (sent as "Authorization: Bearer").
+        "tokens": {role: token_create(user=u, name="matrix")[1] for role, u in users.items()},
+        "token": token_create(user=sales_user, name="revocable")[0],
         "customer": customer,
         "contact": Contact.objects.filter(customer=customer).first(),
         "invoice": invoice,
@@ -391,15 +425,27 @@ def outcome(response) -> str:
 
 
 def ask(client, world, role: str, method: str, url: str) -> str:
-    """One request, its writes rolled back: each person finds the rows as they were made."""
+    """One request, its writes rolled back: each person finds the rows as they were made.
+    The API (/api/) is asked with each person's token instead of a session, a POST with
+    an empty JSON object."""
     client.logout()
-    if role != "anonymous":
+    headers = {"accept-language": "en"}
+    kwargs: dict[str, Any] = {}
+    if url.startswith(API_PREFIX):
+        if role != "anonymous":
+            headers["Authorization"] = f"Bearer {world['tokens'][role]}"
+        if method == "POST":
+            kwargs = {"data": "{}", "content_type": "application/json"}
+    elif role != "anonymous":
         client.force_login(world["users"][role])
     send = client.get if method == "GET" else client.post
     with transaction.atomic():
-        response = send(url, headers={"accept-language": "en"})
+        response = send(url, headers=headers, **kwargs)
         transaction.set_rollback(True)
     return outcome(response)
+
+
+API_PREFIX = "/api/"
 
 
 @pytest.mark.parametrize("route", all_routes(), ids=lambda r: r.name or r.route)

@@ -14,10 +14,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from core import webhooks
 from core.confirm import raise_unless_confirmed
 from core.money import ZERO, format_money_active
 from customers.models import Activity, Customer
@@ -131,7 +132,31 @@ def _allocate(
         figures.changed(
             customers=[source.customer_id], invoices={inst.invoice_id for inst in touched}
         )
+    emit_invoices_paid({inst.invoice_id for inst in touched})
     return available - left
+
+
+def emit_invoices_paid(invoice_ids: set[int]) -> None:
+    """Tell the webhooks of each of ``invoice_ids`` that nothing is left to pay on now
+    (one query for them all, none when there are none)."""
+    if not invoice_ids:
+        return
+    unpaid = Installment.objects.filter(invoice=OuterRef("pk"), paid_amount__lt=F("amount"))
+    paid = (
+        Invoice.objects.filter(pk__in=invoice_ids, kind=Invoice.Kind.INVOICE)
+        .exclude(Exists(unpaid))
+        .values("pk", "number", "customer_id", "amount")
+    )
+    for row in paid:
+        webhooks.emit(
+            "invoice.paid",
+            {
+                "invoice": row["pk"],
+                "number": row["number"],
+                "customer": row["customer_id"],
+                "amount": row["amount"],
+            },
+        )
 
 
 def _open_installments_for_update(customer: Customer, invoice: Invoice | None = None):
@@ -181,6 +206,18 @@ def payment_record(
     )
     figures.changed(customers=[customer.pk])
     payment_allocate(payment=payment, invoice=invoice, installments=installments)
+    webhooks.emit(
+        "payment.received",
+        {
+            "payment": payment.pk,
+            "customer": customer.pk,
+            "date": payment.date,
+            "amount": payment.amount,
+            "allocated_amount": payment.allocated_amount,
+            "method": payment.method,
+            "reference": payment.reference,
+        },
+    )
     return payment
 
 

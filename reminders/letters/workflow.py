@@ -41,7 +41,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import access
+from core import access, webhooks
 from core.access import AnyUser
 from customers.models import Activity
 from receivables.models import Installment
@@ -181,8 +181,25 @@ def letter_approve(*, user: User, reminder_id: int) -> Reminder:
         _("Letter %(ref)s, payment deadline %(deadline)s.")
         % {"ref": context.reference, "deadline": context.deadline.isoformat()},
     )
+    notice_event("notice.approved", reminder, total=context.total)
     transaction.on_commit(lambda: queue_letter_render(reminder.pk))
     return reminder
+
+
+def notice_event(event_type: str, reminder: Reminder, **extra: object) -> None:
+    """Tell the webhooks a formal notice was approved or posted."""
+    webhooks.emit(
+        event_type,
+        {
+            "reminder": reminder.pk,
+            "customer": reminder.customer_id,
+            "step": reminder.step_id,
+            "approved_at": reminder.approved_at,
+            "tracking_number": reminder.tracking_number,
+            "sent_at": reminder.sent_at,
+            **extra,
+        },
+    )
 
 
 def notice_record_claim(*, reminder: Reminder, context: LetterContext) -> None:
@@ -299,6 +316,7 @@ def letter_record_posting(
         user,
         _("Formal notice posted, registered letter %(number)s") % {"number": tracking_number},
     )
+    notice_event("notice.posted", reminder)
     return reminder
 
 

@@ -18,12 +18,13 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import webhooks
 from core.money import ZERO
 from customers.models import Activity, Customer
 from receivables.models import CompanyProfile, Installment, PromiseToPay
 from reminders import emails as mail
 from reminders.letters.context import build_letter_context, letter_date_of
-from reminders.letters.workflow import notice_record_claim, queue_letter_render
+from reminders.letters.workflow import notice_event, notice_record_claim, queue_letter_render
 from reminders.models import (
     Reminder,
     ReminderItem,
@@ -142,6 +143,16 @@ def settle_promises(*, run_date: datetime.date) -> int:
             ],
             batch_size=BULK_BATCH,
         )
+        for pk, customer_id, promised, amount in broken:
+            webhooks.emit(
+                "promise.broken",
+                {
+                    "promise": pk,
+                    "customer": customer_id,
+                    "promised_date": promised,
+                    "amount": amount,
+                },
+            )
     expired.update(status=PromiseToPay.Status.KEPT)
     return len(broken)
 
@@ -403,6 +414,7 @@ def approve_by_run(reminder: Reminder) -> None:
         logger.warning("Letter %s: its claim could not be computed (%s).", reminder.pk, exc)
         return
     notice_record_claim(reminder=letter, context=context)
+    notice_event("notice.approved", letter, total=context.total)
 
 
 def _task(customer_id, step_id, channel, run_date, actor, total) -> Reminder:

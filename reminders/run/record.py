@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import webhooks
 from customers.models import Activity
 from reminders.emails import Delivery, Outcome
 from reminders.models import Reminder
@@ -56,6 +57,18 @@ def record_handover(reminder_id: int, *, token: int) -> None:
         )
 
 
+def reminder_event(reminder: Reminder, sent_at: datetime.datetime) -> dict:
+    """What a webhook is told of a reminder sent (an email, or a letter posted)."""
+    return {
+        "reminder": reminder.pk,
+        "customer": reminder.customer_id,
+        "channel": Reminder.Channel.EMAIL,  # the run records emails (letters: notice.*)
+        "step": reminder.step_id,
+        "sent_at": sent_at,
+        "message_id": reminder.message_id,
+    }
+
+
 def record_outcome(reminder: Reminder, outcome: Outcome, *, token: int, step_name: str) -> Delivery:
     """Record what the server said about one message (``reminder.attempts`` is the count
     before this attempt, which counts: at its hand-over, else here). Returns how it
@@ -71,6 +84,7 @@ def record_outcome(reminder: Reminder, outcome: Outcome, *, token: int, step_nam
                 status=Status.SENT, sent_at=now, last_error="", next_attempt_at=None, **counted
             ):
                 _sent_activity(reminder, step_name, now).save()
+                webhooks.emit("reminder.sent", reminder_event(reminder, now))
         return Delivery.SENT
     if outcome.delivery == Delivery.UNKNOWN:
         error = _(
