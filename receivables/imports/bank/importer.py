@@ -19,6 +19,7 @@ from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
 from core.money import ZERO
+from customers.models import Customer
 from receivables import bounds, services
 from receivables.imports.bank.matching import (
     invoice_numbers_named,
@@ -31,10 +32,16 @@ from receivables.imports.errors import ErrorList, ImportFileError
 from receivables.models import (
     LEDGER_CURRENCY,
     BankTransaction,
+    Installment,
     Invoice,
     Payment,
     return_reason,
     status_reason_text,
+)
+from receivables.references import (
+    customer_creditor_reference,
+    invoice_creditor_reference,
+    named_by_references,
 )
 
 if TYPE_CHECKING:
@@ -64,6 +71,8 @@ class BankImporter(Progressive):
     a file rather than a table, so its ``validate`` takes the path."""
 
     aliases: dict[str, str]  # an invoice's payment reference -> its number
+    # a customer's creditor reference -> [the customer, what is still open on it]
+    customer_due: dict[str, list]
 
     def validate(self, path: str | Path) -> tuple[BankPlan, ErrorList]:
         errors = ErrorList()
@@ -102,6 +111,11 @@ class BankImporter(Progressive):
         by_reference = list(fetch_in(payable, "payment_reference", candidates))
         invoices.update((i.number, i) for i in by_reference)
         self.aliases = {i.payment_reference: i.number for i in by_reference}
+        invoice_ids, customer_ids = named_by_references(candidates)
+        for i in fetch_in(payable, "pk", invoice_ids):
+            invoices[i.number] = i
+            self.aliases[invoice_creditor_reference(invoice_id=i.pk)] = i.number
+        self.customer_due = self._customers_due(customer_ids)
         left = {n: i.open_amount or ZERO for n, i in invoices.items()}
         open_numbers = {n for n, amount in left.items() if amount > 0}
         claimed: set[int] = set()  # payments already returned by an earlier line
@@ -135,6 +149,8 @@ class BankImporter(Progressive):
             _reason(line, "currency", currency=line.currency, ledger=LEDGER_CURRENCY)
             return
         named = invoice_numbers_named(line.references(), open_numbers, self.aliases)
+        if not named and self._decide_customer(line):
+            return
         if not named:
             _reason(line, "none_named")
         elif len(named) > 1:
@@ -156,6 +172,46 @@ class BankImporter(Progressive):
             line.invoice = invoices[number]
             line.status = BankTransaction.Status.MATCHED
             line.status_reason, line.status_code, line.status_params = "", "", {}
+
+    def _customers_due(self, customer_ids: set[int]) -> dict[str, list]:
+        """For the customers our creditor references name: reference -> [customer,
+        what is open on its invoices' installments]."""
+        if not customer_ids:
+            return {}
+        due = {
+            row["invoice__customer"]: row["due"] or ZERO
+            for row in Installment.objects.filter(
+                invoice__customer_id__in=customer_ids,
+                invoice__in=Invoice.objects.active().invoices(),
+            )
+            .values("invoice__customer")
+            .annotate(due=Sum(F("amount") - F("paid_amount")))
+        }
+        return {
+            customer_creditor_reference(c.pk): [c, due.get(c.pk, ZERO)]
+            for c in Customer.objects.filter(pk__in=customer_ids)
+        }
+
+    def _decide_customer(self, line: BankLine) -> bool:
+        """A credit quoting one customer's creditor reference (the amount due of a
+        reminder, the customer's page, the QR code) and no invoice: matched for sure
+        when it is no more than what is open on that customer, then paid oldest
+        installment first. False when it names no customer of ours."""
+        assert line.amount is not None
+        quoted = reference_tokens(line.references()) & self.customer_due.keys()
+        customers = {self.customer_due[ref][0].pk: ref for ref in quoted}
+        if len(customers) != 1:
+            return False
+        ref = next(iter(customers.values()))
+        customer, left = self.customer_due[ref]
+        if line.amount > left:
+            _reason(line, "more_than_due", amount=str(line.amount), open=str(left), reference=ref)
+            return True
+        self.customer_due[ref][1] = left - line.amount
+        line.customer = customer
+        line.status = BankTransaction.Status.MATCHED
+        line.status_reason, line.status_code, line.status_params = "", "", {}
+        return True
 
     def _decide_return(self, line: BankLine, claimed: set[int]) -> None:
         """A returned direct debit (or a reversed credit): find the payment it sends
@@ -217,8 +273,8 @@ class BankImporter(Progressive):
                     )
                     customer = payment.customer
                 elif line.status == BankTransaction.Status.MATCHED:
-                    assert line.invoice is not None
-                    customer = line.invoice.customer
+                    customer = line.invoice.customer if line.invoice else line.customer
+                    assert customer is not None
                     payment = services.payment_record(
                         customer=customer,
                         invoice=line.invoice,
