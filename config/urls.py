@@ -34,6 +34,7 @@ urlpatterns = [
     path("reports/", include("workplaces.report_urls")),
     path("letters/", include("reminders.letters.urls")),
     path("imports/", include("workplaces.import_urls")),
+    path("p/", include("portal.urls")),
 ]
 # Stored files (letters, invoice PDFs) are never served from MEDIA_ROOT by URL, not even
 # under DEBUG: each has a view that fetches its row through visible_to(request.user).

@@ -16,6 +16,7 @@ from receivables.models.invoices import (
     validate_ledger_currency,
 )
 from receivables.models.payments import Allocation, Payment
+from receivables.models.portal import CustomerRequest, PaymentClaim
 from receivables.models.snapshots import AgedBalanceSnapshot, AgedBalanceSnapshotRow
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "BankTransaction",
     "ColumnMapping",
     "CompanyProfile",
+    "CustomerRequest",
     "Dispute",
     "FecLine",
     "ImportProgress",
@@ -33,6 +35,7 @@ __all__ = [
     "Installment",
     "Invoice",
     "Payment",
+    "PaymentClaim",
     "PromiseToPay",
     "ReferenceRate",
     "reminder_free_on",
