@@ -3,10 +3,12 @@
 A token is 26 letters and digits (base32), short enough to be typed from a formal
 notice (printed in groups of five): the customer's id, the day it was issued and an
 80-bit HMAC (``django.utils.crypto.salted_hmac``, keyed by ``SECRET_KEY``) of both and of
-the customer's :class:`~customers.models.PortalAccess` nonce. So it cannot be forged or
-altered (the HMAC), it names one customer only, it expires ``PORTAL_LINK_DAYS`` after it
-was issued (setting, 60 days by default), and issuing a new link or revoking the access
-(a new nonce, ``revoked_at``) kills every earlier one. Nothing is stored per link.
+the customer's :class:`~customers.models.PortalAccess` nonce (empty while the customer
+has no such row: rendering an email or a letter, even a preview, writes nothing). So it
+cannot be forged or altered (the HMAC), it names one customer only, it expires
+``PORTAL_LINK_DAYS`` after it was issued (setting, 60 days by default), and issuing a
+new link or revoking the access (a new nonce, ``revoked_at``) kills every earlier one.
+Nothing is stored per link.
 """
 
 from __future__ import annotations
@@ -42,19 +44,14 @@ def _mac(customer_id: int, day_number: int, nonce: str) -> bytes:
     ]
 
 
-def access_for(customer: Customer) -> PortalAccess:
-    """The customer's access row, created on first use."""
-    access, _created = PortalAccess.objects.get_or_create(customer=customer)
-    return access
-
-
-def make_token(access: PortalAccess, *, on: datetime.date | None = None) -> str:
-    """A token for ``access`` issued on ``on`` (today by default)."""
+def make_token(customer_id: int, nonce: str, *, on: datetime.date | None = None) -> str:
+    """A token for the customer ``customer_id`` whose access nonce is ``nonce``, issued
+    on ``on`` (today by default)."""
     day_number = ((on or timezone.localdate()) - EPOCH).days
     raw = (
-        access.customer_id.to_bytes(4, "big")
+        customer_id.to_bytes(4, "big")
         + day_number.to_bytes(2, "big")
-        + _mac(access.customer_id, day_number, access.nonce)
+        + _mac(customer_id, day_number, nonce)
     )
     return base64.b32encode(raw).decode().rstrip("=")
 
@@ -65,33 +62,39 @@ def normalise(token: str) -> str:
     return re.sub(r"[\s\-.]", "", token).upper().translate(str.maketrans("018", "OIB"))
 
 
-def access_for_token(token: str, *, today: datetime.date | None = None) -> PortalAccess | None:
-    """The access a token opens, or None, whatever the reason (malformed, altered,
-    another customer's nonce, revoked, expired, issued in the future): callers show the
-    same page for every failure, so a visitor learns nothing of why."""
+def customer_for_token(token: str, *, today: datetime.date | None = None) -> Customer | None:
+    """The customer a token opens the page of, or None, whatever the reason (malformed,
+    altered, an earlier nonce, revoked, expired, issued in the future, no such customer):
+    callers show the same page for every failure, so a visitor learns nothing of why."""
     token = normalise(token)[:64]
     if not _TOKEN.fullmatch(token):
         return None
     raw = base64.b32decode(token + "======")
     customer_id = int.from_bytes(raw[:4], "big")
     day_number = int.from_bytes(raw[4:6], "big")
-    access = PortalAccess.objects.select_related("customer").filter(customer_id=customer_id).first()
-    if access is None or access.is_revoked:
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
         return None
-    if not constant_time_compare(raw[6:], _mac(customer_id, day_number, access.nonce)):
+    access = PortalAccess.objects.filter(customer=customer).first()
+    if access is not None and access.is_revoked:
+        return None
+    nonce = access.nonce if access is not None else ""
+    if not constant_time_compare(raw[6:], _mac(customer_id, day_number, nonce)):
         return None
     issued = EPOCH + datetime.timedelta(days=day_number)
     today = today or timezone.localdate()
     if issued > today or (today - issued).days > link_days():
         return None
-    return access
+    return customer
 
 
 def token_for(customer: Customer, *, on: datetime.date | None = None) -> str | None:
     """A fresh token for ``customer`` (None when finance staff revoked the access: no
-    email or letter carries a link then)."""
-    access = access_for(customer)
-    return None if access.is_revoked else make_token(access, on=on)
+    email or letter carries a link then). Reads, never writes."""
+    access = PortalAccess.objects.filter(customer=customer).first()
+    if access is not None and access.is_revoked:
+        return None
+    return make_token(customer.pk, access.nonce if access is not None else "", on=on)
 
 
 def portal_path(token: str) -> str:
@@ -122,7 +125,7 @@ def access_reissue(*, customer: Customer, user: AnyUser) -> str:
     access.revoked_at = None
     access.revoked_by = None
     access.save()
-    return make_token(access)
+    return make_token(customer.pk, access.nonce)
 
 
 @transaction.atomic
@@ -130,7 +133,7 @@ def access_revoke(*, customer: Customer, user: AnyUser) -> PortalAccess:
     """Revoke: every link fails, and reminders carry none, until a new one is issued.
     Finance staff only."""
     require(user, Action.EDIT_LEDGER)
-    access = access_for(customer)
+    access, _created = PortalAccess.objects.get_or_create(customer=customer)
     access.nonce = new_nonce()
     access.revoked_at = timezone.now()
     access.revoked_by = user if user.is_authenticated else None

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.auth import client_ip
 from customers.models import Customer
-from customers.portal_links import access_for_token, link_days, short_code
+from customers.portal_links import customer_for_token, link_days, short_code
 from portal import forms, selectors, services
 from portal.models import PortalVisit
 from receivables.models import CompanyProfile
@@ -63,11 +63,10 @@ def portal_view(action: str) -> Callable[[View], View]:
             if _over_limit(request):
                 _log(request, action, Outcome.LIMITED)
                 return _polite(request, status=429, template="portal/limited.html")
-            access = access_for_token(token)
-            if access is None:
+            customer = customer_for_token(token)
+            if customer is None:
                 _log(request, action, Outcome.INVALID)
                 return _polite(request, status=404, template="portal/invalid.html")
-            customer = access.customer
             language = customer.language if customer.language in ("fr", "en") else "fr"
             with translation.override(language):
                 request.LANGUAGE_CODE = language
