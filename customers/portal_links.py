@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import datetime
 import re
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
@@ -88,13 +89,28 @@ def customer_for_token(token: str, *, today: datetime.date | None = None) -> Cus
     return customer
 
 
-def token_for(customer: Customer, *, on: datetime.date | None = None) -> str | None:
-    """A fresh token for ``customer`` (None when finance staff revoked the access: no
-    email or letter carries a link then). Reads, never writes."""
-    access = PortalAccess.objects.filter(customer=customer).first()
+def token_for(customer_id: int, *, on: datetime.date | None = None) -> str | None:
+    """A fresh token for the customer ``customer_id`` (None when finance staff revoked
+    the access: no email or letter carries a link then). Reads, never writes."""
+    access = PortalAccess.objects.filter(customer_id=customer_id).first()
     if access is not None and access.is_revoked:
         return None
-    return make_token(customer.pk, access.nonce if access is not None else "", on=on)
+    return make_token(customer_id, access.nonce if access is not None else "", on=on)
+
+
+def tokens_for(
+    customer_ids: Iterable[int], *, on: datetime.date | None = None
+) -> dict[int, str | None]:
+    """:func:`token_for` for many customers in one query (a run's emails)."""
+    ids = list(customer_ids)
+    accesses = {a.customer_id: a for a in PortalAccess.objects.filter(customer_id__in=ids)}
+    tokens: dict[int, str | None] = {}
+    for customer_id in ids:
+        access = accesses.get(customer_id)
+        revoked = access is not None and access.is_revoked
+        nonce = access.nonce if access is not None else ""
+        tokens[customer_id] = None if revoked else make_token(customer_id, nonce, on=on)
+    return tokens
 
 
 def portal_path(token: str) -> str:

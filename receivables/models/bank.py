@@ -41,7 +41,6 @@ STATUS_REASONS = {
     "none_named": _("no open invoice named."),
     "several_named": _("several open invoices named: %(numbers)s."),
     "more_than_open": _("%(amount)s is more than the %(open)s open on %(number)s."),
-    "more_than_due": _("%(amount)s is more than the %(open)s due on reference %(reference)s."),
     "return_not_found": _(
         "returned direct debit (%(reason)s): no single payment found to reverse."
     ),

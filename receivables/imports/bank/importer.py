@@ -32,7 +32,6 @@ from receivables.imports.errors import ErrorList, ImportFileError
 from receivables.models import (
     LEDGER_CURRENCY,
     BankTransaction,
-    Installment,
     Invoice,
     Payment,
     return_reason,
@@ -71,8 +70,7 @@ class BankImporter(Progressive):
     a file rather than a table, so its ``validate`` takes the path."""
 
     aliases: dict[str, str]  # an invoice's payment reference -> its number
-    # a customer's creditor reference -> [the customer, what is still open on it]
-    customer_due: dict[str, list]
+    customer_refs: dict[str, Customer]  # a customer's creditor reference -> the customer
 
     def validate(self, path: str | Path) -> tuple[BankPlan, ErrorList]:
         errors = ErrorList()
@@ -115,7 +113,10 @@ class BankImporter(Progressive):
         for i in fetch_in(payable, "pk", invoice_ids):
             invoices[i.number] = i
             self.aliases[invoice_creditor_reference(invoice_id=i.pk)] = i.number
-        self.customer_due = self._customers_due(customer_ids)
+        self.customer_refs = {
+            customer_creditor_reference(c.pk): c
+            for c in Customer.objects.filter(pk__in=customer_ids)
+        }
         left = {n: i.open_amount or ZERO for n, i in invoices.items()}
         open_numbers = {n for n, amount in left.items() if amount > 0}
         claimed: set[int] = set()  # payments already returned by an earlier line
@@ -125,6 +126,10 @@ class BankImporter(Progressive):
                 continue
             plan.lines.append(line)
             self._decide(line, invoices, left, open_numbers, claimed)
+        # A customer's reference pays oldest first, which may be an invoice another line
+        # of the file names: those are recorded last, after the invoices' own credits.
+        by_customer = [ln for ln in plan.lines if ln.customer is not None]
+        plan.lines = [ln for ln in plan.lines if ln.customer is None] + by_customer
         return plan, errors
 
     def _decide(
@@ -173,41 +178,18 @@ class BankImporter(Progressive):
             line.status = BankTransaction.Status.MATCHED
             line.status_reason, line.status_code, line.status_params = "", "", {}
 
-    def _customers_due(self, customer_ids: set[int]) -> dict[str, list]:
-        """For the customers our creditor references name: reference -> [customer,
-        what is open on its invoices' installments]."""
-        if not customer_ids:
-            return {}
-        due = {
-            row["invoice__customer"]: row["due"] or ZERO
-            for row in Installment.objects.filter(
-                invoice__customer_id__in=customer_ids,
-                invoice__in=Invoice.objects.active().invoices(),
-            )
-            .values("invoice__customer")
-            .annotate(due=Sum(F("amount") - F("paid_amount")))
-        }
-        return {
-            customer_creditor_reference(c.pk): [c, due.get(c.pk, ZERO)]
-            for c in Customer.objects.filter(pk__in=customer_ids)
-        }
-
     def _decide_customer(self, line: BankLine) -> bool:
         """A credit quoting one customer's creditor reference (the amount due of a
-        reminder, the customer's page, the QR code) and no invoice: matched for sure
-        when it is no more than what is open on that customer, then paid oldest
-        installment first. False when it names no customer of ours."""
+        reminder, a formal notice, the customer's page, the QR code) and no invoice:
+        matched for sure, paid oldest installment first; what exceeds what is open (the
+        interest and indemnities a formal notice claims) stays as the customer's
+        unallocated credit. False when it names no single customer of ours."""
         assert line.amount is not None
-        quoted = reference_tokens(line.references()) & self.customer_due.keys()
-        customers = {self.customer_due[ref][0].pk: ref for ref in quoted}
+        quoted = reference_tokens(line.references()) & self.customer_refs.keys()
+        customers = {self.customer_refs[ref] for ref in quoted}
         if len(customers) != 1:
             return False
-        ref = next(iter(customers.values()))
-        customer, left = self.customer_due[ref]
-        if line.amount > left:
-            _reason(line, "more_than_due", amount=str(line.amount), open=str(left), reference=ref)
-            return True
-        self.customer_due[ref][1] = left - line.amount
+        customer = customers.pop()
         line.customer = customer
         line.status = BankTransaction.Status.MATCHED
         line.status_reason, line.status_code, line.status_params = "", "", {}
