@@ -348,7 +348,7 @@ def world(
         "importrun": import_run,
         "claim": claim,
         # The customer's page is reached by its link, whoever asks (no login).
-        "portal_token": token_for(customer),
+        "portal_token": token_for(customer.pk),
         "bankline": BankTransaction.objects.create(
             import_key="matrix-1",
             date=today - day,
