@@ -34,8 +34,8 @@ def test_a_customer_opens_the_link_of_a_reminder_and_promises_to_pay(
     page,
     live_server,
     settings,
-    smtp_server,
-    clock,  # noqa: F811
+    smtp_server,  # noqa: F811  (the fixture imported above)
+    clock,
 ):
     settings.PORTAL_BASE_URL = live_server.url
     make_company_profile(
