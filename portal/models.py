@@ -12,8 +12,10 @@ from customers.models import Customer
 
 
 class PortalVisitQuerySet(models.QuerySet["PortalVisit"]):
-    def from_address_since(self, ip: str, since: datetime.datetime) -> PortalVisitQuerySet:
-        return self.filter(ip=ip, at__gte=since)
+    def from_address_since(self, ip: str | None, since: datetime.datetime) -> PortalVisitQuerySet:
+        """An address's requests since ``since`` (those without an address count together)."""
+        where = {"ip": ip} if ip else {"ip__isnull": True}
+        return self.filter(at__gte=since, **where)
 
 
 class PortalVisit(models.Model):

@@ -45,7 +45,7 @@ def _log(request: HttpRequest, action: str, outcome: str, customer: Customer | N
 def _over_limit(request: HttpRequest) -> bool:
     since = timezone.now() - datetime.timedelta(minutes=settings.PORTAL_RATE_WINDOW_MINUTES)
     return (
-        PortalVisit.objects.from_address_since(client_ip(request), since).count()
+        PortalVisit.objects.from_address_since(client_ip(request) or None, since).count()
         >= settings.PORTAL_RATE_LIMIT
     )
 
