@@ -38,7 +38,9 @@ def _log(request: HttpRequest, action: str, outcome: str, customer: Customer | N
         customer=customer,
         action=action,
         outcome=outcome,
-        detail=request.path[:255],
+        # A path may carry anything a visitor typed, NUL bytes included (PostgreSQL
+        # refuses them in text): control characters are dropped (found by hypothesis).
+        detail="".join(ch for ch in request.path if ch.isprintable())[:255],
     )
 
 

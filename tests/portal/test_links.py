@@ -143,3 +143,37 @@ def test_the_page_speaks_the_customers_language_whatever_the_browser(acme):
     body = page(token_for(acme.pk), language="en").content.decode()
     assert "Votre compte chez nous" in body and "Montant à payer" in body
     assert "Référence à indiquer" in body
+
+
+def test_no_drawn_token_opens_a_page_or_breaks_it(acme):
+    """Hostile tokens (any text, base32 of the right length, the real one with one
+    character changed): never a 500, never a page."""
+    from urllib.parse import quote
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.hostile import strategies as hs
+
+    real = token_for(acme.pk)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    tokens = st.one_of(
+        hs.hostile_text(300),
+        st.text(alphabet=alphabet, min_size=26, max_size=26),
+        st.tuples(st.integers(0, 25), st.sampled_from(alphabet)).map(
+            lambda change: real[: change[0]] + change[1] + real[change[0] + 1 :]
+        ),
+    )
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(token=tokens)
+    def check(token):
+        if normalise(token) == real:
+            return
+        assert customer_for_token(token) is None
+        path = quote(token.replace("/", ""), safe="")
+        if path:
+            status = Client().get(f"/p/{path}/").status_code
+            assert status in (404, 429), status
+
+    check()
