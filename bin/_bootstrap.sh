@@ -78,9 +78,10 @@ install_locked() {
 }
 
 # System packages: WeasyPrint's Pango and HarfBuzz subsetting, fonts, gettext for the
-# translations, poppler for PDF checks, Chromium for the browser tests.
+# translations, poppler for PDF checks, zbar to decode the payment QR codes, Chromium for
+# the browser tests.
 APT_PACKAGES_RUNTIME=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core gettext)
-APT_PACKAGES_TEST=(poppler-utils)
+APT_PACKAGES_TEST=(poppler-utils zbar-tools)
 APT_PACKAGES_BROWSER=(chromium chromium-driver)
 
 ensure_apt() {

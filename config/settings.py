@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "workplaces",
     "api",
     "ninja",  # its Swagger UI static files: the API's docs page needs no CDN
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,14 @@ def mailer_from_url(url: str) -> dict:
 
 
 MAILERS = {"default": mailer_from_url(env.str("EMAIL_URL", default="consolemail://"))}
+# The customer's page (the portal): where its links point, how long a link lasts, how many
+# requests one address may make in PORTAL_RATE_WINDOW_MINUTES, the largest upload.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://localhost:8000")
+PORTAL_LINK_DAYS = env.int("PORTAL_LINK_DAYS", default=60)
+PORTAL_RATE_LIMIT = env.int("PORTAL_RATE_LIMIT", default=60)
+PORTAL_RATE_WINDOW_MINUTES = env.int("PORTAL_RATE_WINDOW_MINUTES", default=10)
+PORTAL_UPLOAD_MAX_BYTES = env.int("PORTAL_UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
+
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Relance <relance@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 

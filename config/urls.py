@@ -35,6 +35,7 @@ urlpatterns = [
     path("letters/", include("reminders.letters.urls")),
     path("imports/", include("workplaces.import_urls")),
     path("api/v1/", include("api.urls")),
+    path("p/", include("portal.urls")),
 ]
 # Stored files (letters, invoice PDFs) are never served from MEDIA_ROOT by URL, not even
 # under DEBUG: each has a view that fetches its row through visible_to(request.user).

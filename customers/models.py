@@ -239,6 +239,8 @@ class Activity(models.Model):
     body = models.TextField(_("details"), blank=True)
     outcome = models.CharField(_("outcome"), max_length=100, blank=True)
     next_action_date = models.DateField(_("next action"), null=True, blank=True)
+    # Said by the customer on their own page (the portal), not by a person of the company.
+    by_customer = models.BooleanField(_("by the customer, from their page"), default=False)
 
     objects = ActivityQuerySet.as_manager()
 
@@ -276,3 +278,40 @@ class UserPreferences(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.language})"
+
+
+def new_nonce() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
+class PortalAccess(models.Model):
+    """The customer's access to their own page (the portal): the links that reminders,
+    formal notices and finance staff hand out are signed with this row's ``nonce``
+    (customers/portal_links.py), so issuing a new link (a new nonce) or revoking the
+    access makes every earlier link fail. One row per customer, created on first use."""
+
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, related_name="portal_access"
+    )
+    nonce = models.CharField(max_length=64, default=new_nonce, editable=False)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("customer page access")
+        verbose_name_plural = _("customer page accesses")
+
+    def __str__(self) -> str:
+        return str(self.customer)
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -16,8 +16,10 @@ import datetime
 import logging
 import smtplib
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
+from email import policy as email_policy
 from email.utils import parseaddr
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -25,12 +27,20 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers, make_msgid
 from django.template import engines
+from django.template.loader import render_to_string
 from django.utils import translation
 
 from core.money import ZERO, format_money
+from core.payqr import qr_png
 from customers.models import Contact
+from customers.portal_links import portal_url, short_code, token_for
 from receivables.models import CompanyProfile
-from receivables.references import payment_reference
+from receivables.paying import customer_transfer
+from receivables.references import (
+    customer_creditor_reference,
+    format_creditor_reference,
+    payment_reference,
+)
 from reminders.default_texts import fallback_template
 from reminders.models import ReminderTemplate
 
@@ -109,6 +119,37 @@ class RenderedEmail:
     subject: str
     body_text: str
     body_html: str
+    qr_payload: str = ""  # the EPC QR code the HTML part shows inline (QR_CID)
+
+
+# The Content-ID of the EPC QR code in the HTML part ("cid:" URL): an inline image in a
+# multipart/related part, which common mail clients show (a data: URI many block).
+QR_CID = "payqr@relance"
+
+
+def payment_block(
+    *,
+    customer_id: int,
+    company: CompanyProfile,
+    amount: Decimal,
+    language: str,
+    tokens: Mapping[int, str | None] | None = None,
+) -> dict:
+    """What every reminder adds after the administrators' text, and what its templates
+    may quote: the customer's creditor reference, the link to their page (none when
+    finance staff revoked it) and the EPC QR code's payload (none without the company's
+    IBAN). ``tokens``: the run's links, read at once (:func:`tokens_for`)."""
+    token = tokens[customer_id] if tokens is not None else token_for(customer_id)
+    transfer = customer_transfer(company, customer_id=customer_id, amount=amount)
+    return {
+        "creditor_reference": format_creditor_reference(customer_creditor_reference(customer_id)),
+        "portal_url": portal_url(token) if token else "",
+        "portal_code": short_code(token) if token else "",
+        "qr_payload": transfer.payload() if transfer is not None else "",
+        "qr_cid": QR_CID,
+        "company": company,
+        "language": language,
+    }
 
 
 def render_email(
@@ -117,6 +158,7 @@ def render_email(
     recipients: Recipients,
     company: CompanyProfile,
     book: TemplateBook,
+    tokens: Mapping[int, str | None] | None = None,
 ) -> RenderedEmail:
     """Render a customer's email for its plan, in the customer's language, in the tone
     of its highest step."""
@@ -142,14 +184,34 @@ def render_email(
             invoice_numbers=[i.installment.invoice_number for i in plan.emails],
         ),
     }
+    paying = payment_block(
+        customer_id=plan.customer.id,
+        company=company,
+        amount=plan.email_total,
+        language=language,
+        tokens=tokens,
+    )
+    context |= {k: paying[k] for k in ("creditor_reference", "portal_url", "portal_code")}
     compiled = book.get(step, language)
     with translation.override(language):
         subject = " ".join(compiled.subject.render(context).split())
         return RenderedEmail(
             subject=subject[:255],
-            body_text=compiled.text.render(context),
-            body_html=compiled.html.render(context),
+            body_text=compiled.text.render(context).rstrip("\n")
+            + "\n\n"
+            + render_to_string("reminders/email_payment.txt", paying),
+            body_html=_append_html(
+                compiled.html.render(context),
+                render_to_string("reminders/email_payment.html", paying),
+            ),
+            qr_payload=paying["qr_payload"],
         )
+
+
+def _append_html(html: str, block: str) -> str:
+    """``block`` at the end of the HTML part's body (before ``</body>`` when it has one)."""
+    at = html.lower().rfind("</body>")
+    return html + block if at < 0 else html[:at] + block + html[at:]
 
 
 @dataclass
@@ -164,10 +226,35 @@ class Outgoing:
     cc: list[str]
     message_id: str
     reply_to: list[str]
+    qr_payload: str = ""
+
+
+class ReminderMessage(EmailMultiAlternatives):
+    """A reminder whose HTML part carries the EPC QR code as an inline image: the HTML
+    and the PNG form a multipart/related part (Content-ID :data:`QR_CID`), inside the
+    multipart/alternative beside the plain text, as mail clients expect."""
+
+    qr_png: bytes = b""
+
+    def message(self, *, policy=email_policy.default):
+        msg = super().message(policy=policy)
+        if self.qr_png:
+            for part in msg.walk():
+                if part.get_content_type() == "text/html":
+                    part.add_related(
+                        self.qr_png,
+                        maintype="image",
+                        subtype="png",
+                        cid=f"<{QR_CID}>",
+                        disposition="inline",
+                        filename="payment-qr.png",
+                    )
+                    break
+        return msg
 
 
 def build_message(out: Outgoing) -> EmailMultiAlternatives:
-    message = EmailMultiAlternatives(
+    message = ReminderMessage(
         subject=out.subject,
         body=out.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -178,6 +265,8 @@ def build_message(out: Outgoing) -> EmailMultiAlternatives:
     )
     if out.body_html:
         message.attach_alternative(out.body_html, "text/html")
+        if out.qr_payload and f"cid:{QR_CID}" in out.body_html:
+            message.qr_png = qr_png(out.qr_payload, scale=5)
     return message
 
 

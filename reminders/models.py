@@ -241,6 +241,8 @@ class Reminder(models.Model):
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body_text = models.TextField(_("plain-text body"), blank=True)
     body_html = models.TextField(_("HTML body"), blank=True)
+    # The EPC QR code's payload, shown inline in the HTML part (reminders/emails.py).
+    qr_payload = models.TextField(_("payment QR code"), blank=True)
     recipients = models.JSONField(_("recipients"), default=dict, blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=255, blank=True, db_index=True)
     actor = models.ForeignKey(

@@ -43,7 +43,8 @@ from django.views import static
 
 from core.tokens import token_create
 from customers.models import Activity, Contact
-from receivables.models import BankTransaction, Dispute, ImportRun, PromiseToPay
+from customers.portal_links import token_for
+from receivables.models import BankTransaction, Dispute, ImportRun, PaymentClaim, PromiseToPay
 from receivables.snapshots import snapshot_take_month_end
 from reminders.models import Reminder, ReminderItem, ScenarioStep
 from tests.factories import make_invoice, make_payment, make_reminder_customer, make_user
@@ -162,6 +163,16 @@ POST imports:bank_split              pk=bankline                    login 403 30
 POST imports:bank_assign             pk=bankline                    login 403 302 403 403 403
 POST imports:bank_set_aside          pk=bankline                    login 403 302 403 403 403
 POST imports:bank_undo               pk=bankline                    login 403 302 403 403 403
+POST workplaces:portal_link_issue    pk=customer                    login 404 302 403 403 404
+POST workplaces:portal_link_revoke   pk=customer                    login 404 302 403 403 404
+GET  workplaces:portal_file          pk=customer,kind=proof,file_pk=claim login 404 200 403 403 404
+GET  portal:home                     token=portal_token             200   200 200 200 200 200
+GET  portal:invoice_pdf              token=portal_token,pk=pdf_invoice 200 200 200 200 200 200
+POST portal:paid                     token=portal_token             400   400 400 400 400 400
+POST portal:promise                  token=portal_token             400   400 400 400 400 400
+POST portal:dispute                  token=portal_token             400   400 400 400 400 400
+POST portal:copy                     token=portal_token             400   400 400 400 400 400
+POST portal:send_to                  token=portal_token             400   400 400 400 400 400
 GET  password_reset                  -                              200   200 200 200 200 200
 POST password_reset                  -                              200   200 200 200 200 200
 GET  password_reset_done             -                              200   200 200 200 200 200
@@ -347,6 +358,10 @@ def world(
         columns=["a", "b"],
     )
     import_run.file.save("f.csv", ContentFile(b"a,b\n1,2\n"))
+    claim = PaymentClaim.objects.create(
+        customer=customer, paid_on=today - day, amount=Decimal("10.00"), hold_until=today
+    )
+    claim.proof.save("proof.pdf", ContentFile(b"%PDF-1.7 proof"))
     users = {
         "norole": make_user(None, "norole_t"),
         "finance": finance_user,
@@ -365,6 +380,9 @@ def world(
         "payment": make_payment(customer, date=today - 5 * day, amount="10.00"),
         "pdf_invoice": pdf_invoice,
         "importrun": import_run,
+        "claim": claim,
+        # The customer's page is reached by its link, whoever asks (no login).
+        "portal_token": token_for(customer.pk),
         "bankline": BankTransaction.objects.create(
             import_key="matrix-1",
             date=today - day,
@@ -414,7 +432,9 @@ def url_of(route: Route, row: Row | None, world: dict[str, Any]) -> str:
     for param in route.params:
         value = params.get(param, "?")
         target = world.get(value)
-        kwargs[param] = target.pk if hasattr(target, "pk") else value
+        kwargs[param] = (
+            target.pk if hasattr(target, "pk") else target if isinstance(target, str) else value
+        )
     return reverse(route.name, kwargs=kwargs)
 
 

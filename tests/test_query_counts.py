@@ -148,3 +148,21 @@ def test_invoice_page(finance_client, sales_user):
         invoices["current"] = inv
 
     assert_constant(finance_client, lambda: invoices["current"].get_absolute_url(), grow)
+
+
+def test_customers_own_page(client, company_profile):
+    """The customer's page (the portal): its statement and QR codes at a fixed cost."""
+    from customers.portal_links import token_for
+
+    c = CustomerFactory()
+    made = []
+
+    def grow(size):
+        while len(made) < size:
+            inv = make_invoice(c, issue_date=d(2026, 1, 1), amount="300.00", plan="30_30_40")
+            if len(made) % 2:
+                Dispute.objects.create(invoice=inv, reason=Dispute.Reason.PRICE)
+            make_payment(c, date=d(2026, 2, 1), amount="150.00")
+            made.append(1)
+
+    assert_constant(client, lambda: f"/p/{token_for(c.pk)}/", grow, sizes=(2, 12))

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from workplaces.views import corrections, customers, dashboard
+from workplaces.views import corrections, customers, dashboard, portal_links
 
 app_name = "workplaces"
 
@@ -12,6 +12,22 @@ urlpatterns = [
     path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
     path("customers/<int:pk>/history/", customers.customer_history, name="customer_history"),
     path("customers/mine/", customers.sales_view, name="sales"),
+    # The customer's page (the portal): its link, and the files sent from it.
+    path(
+        "customers/<int:pk>/portal/link/",
+        portal_links.portal_link_issue,
+        name="portal_link_issue",
+    ),
+    path(
+        "customers/<int:pk>/portal/revoke/",
+        portal_links.portal_link_revoke,
+        name="portal_link_revoke",
+    ),
+    path(
+        "customers/<int:pk>/portal/files/<slug:kind>/<int:file_pk>/",
+        portal_links.portal_file,
+        name="portal_file",
+    ),
     path("customers/dashboard/", dashboard.finance_dashboard, name="dashboard"),
     # Corrections reaching beyond the ledger (the invoice's reminders in progress).
     path(

@@ -17,6 +17,7 @@ from receivables.models.invoices import (
     validate_ledger_currency,
 )
 from receivables.models.payments import Allocation, Payment
+from receivables.models.portal import CustomerRequest, PaymentClaim
 from receivables.models.snapshots import AgedBalanceSnapshot, AgedBalanceSnapshotRow
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "ColumnMapping",
     "CompanyProfile",
     "CustomerFigures",
+    "CustomerRequest",
     "Dispute",
     "FecLine",
     "FiguresDay",
@@ -37,6 +39,7 @@ __all__ = [
     "Invoice",
     "InvoiceFigures",
     "Payment",
+    "PaymentClaim",
     "PromiseToPay",
     "ReferenceRate",
     "reminder_free_on",

@@ -52,6 +52,22 @@ class CompanyProfile(models.Model):
     promise_grace_days = models.PositiveSmallIntegerField(
         _("grace after a promised date (days)"), default=3
     )
+    portal_promise_max_days = models.PositiveSmallIntegerField(
+        _("latest promise on the customer's page (days ahead)"),
+        default=30,
+        help_text=_(
+            "A customer may promise on their page to pay at most this many days ahead "
+            "(never beyond the ledger's limit for any promise)."
+        ),
+    )
+    portal_paid_hold_days = models.PositiveSmallIntegerField(
+        _('reminders held after "I have paid" (days)'),
+        default=10,
+        help_text=_(
+            "When a customer says on their page that they paid, the reminders of those "
+            "invoices wait this many days while finance staff check the bank."
+        ),
+    )
     write_off_threshold = MoneyField(
         _("write-off threshold"),
         default=Decimal("10.00"),

@@ -16,6 +16,7 @@ from core.access import AnyUser
 from core.money import MoneyField
 from customers.models import Customer
 from receivables.models.company import CompanyProfile
+from receivables.models.portal import PaymentClaim, portal_storage
 
 
 class DisputeQuerySet(models.QuerySet):
@@ -52,6 +53,10 @@ class Dispute(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolution = models.TextField(_("resolution"), blank=True)
+    by_customer = models.BooleanField(_("by the customer, from their page"), default=False)
+    attachment = models.FileField(
+        _("file"), storage=portal_storage, upload_to="portal/%Y/%m/", blank=True
+    )
 
     objects = DisputeQuerySet.as_manager()
 
@@ -148,6 +153,7 @@ class PromiseToPay(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    by_customer = models.BooleanField(_("by the customer, from their page"), default=False)
 
     objects = PromiseQuerySet.as_manager()
 
@@ -168,7 +174,8 @@ def reminder_free_on(day: datetime.date, *, grace_days: int | None = None) -> Q:
     issued by ``day``, the customer's reminders are not paused through ``day``, and no
     pending promise to pay covers the installment on ``day``. A promise covers the
     invoices it names (all the customer's when it names none) up to its promised date
-    plus ``grace_days`` (default: the company's :attr:`CompanyProfile.promise_grace_days`).
+    plus ``grace_days`` (default: the company's :attr:`CompanyProfile.promise_grace_days`),
+    and no "I have paid" of the customer's page (:class:`PaymentClaim`) holds it.
     "Send now" is the one action that overrides it (a person decided)."""
     if grace_days is None:
         grace_days = CompanyProfile.get().promise_grace_days
@@ -181,4 +188,5 @@ def reminder_free_on(day: datetime.date, *, grace_days: int | None = None) -> Q:
         )
         & ~Exists(holding.filter(invoices=OuterRef("invoice")))
         & ~Exists(holding.filter(customer=OuterRef("invoice__customer"), invoices__isnull=True))
+        & ~Q(Exists(PaymentClaim.objects.holding_on(day).filter(invoices=OuterRef("invoice"))))
     )

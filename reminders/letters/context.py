@@ -17,8 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.money import NBSP, ZERO, format_money, to_cents
+from core.payqr import qr_svg
 from core.pdf import asset_url, render_pdf
 from customers.models import Customer
+from customers.portal_links import portal_url, short_code, token_for
 from receivables.interest import (
     DAYS_PER_YEAR,
     LEGAL_MARGIN,
@@ -29,7 +31,12 @@ from receivables.interest import (
     customer_late_claims,
 )
 from receivables.models import CompanyProfile
-from receivables.references import payment_reference
+from receivables.paying import customer_transfer
+from receivables.references import (
+    customer_creditor_reference,
+    format_creditor_reference,
+    payment_reference,
+)
 from receivables.selectors import with_balances
 from reminders.models import Reminder
 
@@ -158,6 +165,12 @@ class LetterContext:
     rate_basis: str  # how the rate is set, in the letter's language
     days_per_year: int
     fonts: dict[str, str]
+    # Pay without typing: the customer's creditor reference, the EPC QR code (inline SVG,
+    # "" without the company's IBAN) and the link to the customer's page with its code.
+    creditor_reference: str = ""
+    qr_svg: str = ""
+    portal_url: str = ""
+    portal_code: str = ""
 
     def as_template_context(self) -> dict:
         return {"letter": self, "customer": self.customer, "company": self.company}
@@ -324,7 +337,21 @@ def build_letter_context(
             "regular": asset_url("fonts/DejaVuSans.ttf"),
             "bold": asset_url("fonts/DejaVuSans-Bold.ttf"),
         },
+        **_pay_without_typing(customer, company, total, letter_date),
     )
+
+
+def _pay_without_typing(
+    customer: Customer, company: CompanyProfile, total: Decimal, letter_date: datetime.date
+) -> dict[str, str]:
+    transfer = customer_transfer(company, customer_id=customer.pk, amount=total)
+    token = token_for(customer.pk, on=min(letter_date, timezone.localdate()))
+    return {
+        "creditor_reference": format_creditor_reference(customer_creditor_reference(customer.pk)),
+        "qr_svg": qr_svg(transfer.payload(), scale=2) if transfer is not None else "",
+        "portal_url": portal_url(token) if token else "",
+        "portal_code": short_code(token) if token else "",
+    }
 
 
 def render_letter_html(context: LetterContext) -> str:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from core import webhooks
 from core.money import ZERO
 from customers.models import Activity, Customer
+from customers.portal_links import tokens_for
 from receivables.models import CompanyProfile, Installment, PromiseToPay
 from reminders import emails as mail
 from reminders.letters.context import build_letter_context, letter_date_of
@@ -234,6 +235,7 @@ def persist_plans(
     company = CompanyProfile.get()
     recipients = mail.load_recipients(p.customer.id for p in plans if p.emails)
     book = mail.TemplateBook() if any(p.emails for p in plans) else None
+    tokens = tokens_for(p.customer.id for p in plans if p.emails)
     # The planner already holds a letter while the customer has a notice in progress;
     # checked again here against the database, after locking the customers concerned so
     # that a run of another date at the same time waits and then sees this one's notice
@@ -260,7 +262,9 @@ def persist_plans(
             assert book is not None and plan.email_step is not None
             rec = recipients[cid]
             try:
-                rendered = mail.render_email(plan=plan, recipients=rec, company=company, book=book)
+                rendered = mail.render_email(
+                    plan=plan, recipients=rec, company=company, book=book, tokens=tokens
+                )
             except Exception as exc:  # one customer's data never stops the run
                 if skipped is None:
                     raise
@@ -286,6 +290,7 @@ def persist_plans(
                     subject=rendered.subject,
                     body_text=rendered.body_text,
                     body_html=rendered.body_html,
+                    qr_payload=rendered.qr_payload,
                     recipients=rec.as_json(),
                     message_id=mail.new_message_id(),
                     actor=actor,
@@ -453,6 +458,7 @@ def claim_batch(
                 "subject",
                 "body_text",
                 "body_html",
+                "qr_payload",
                 "recipients",
                 "message_id",
                 "attempts",

@@ -85,6 +85,7 @@ def _send(batch: list[Reminder], *, token: int, reply_to: list[str], delivered: 
             subject=r.subject,
             body_text=r.body_text,
             body_html=r.body_html,
+            qr_payload=r.qr_payload,
             to=list(r.recipients.get("to", [])),
             cc=list(r.recipients.get("cc", [])),
             message_id=r.message_id,

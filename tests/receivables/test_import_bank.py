@@ -483,3 +483,45 @@ def test_an_entry_batching_transactions_gives_one_line_each(tmp_path, ledger):
     before = snapshot()
     run(path)
     assert snapshot() == before
+
+
+def test_a_credit_quoting_a_customers_creditor_reference_is_matched_for_sure(tmp_path, ledger):
+    """The reference of the amount due (emails, letters, the customer's page, the QR
+    code) names the customer: paid oldest installment first, the excess (a formal
+    notice's interest) kept as the customer's credit."""
+    from receivables.references import (
+        customer_creditor_reference,
+        format_creditor_reference,
+        invoice_creditor_reference,
+    )
+
+    acme, other, invoices = ledger
+    acme_ref = customer_creditor_reference(acme.pk)
+    f200 = invoices["F-200"].pk
+    statement = camt(
+        tmp_path,
+        # Spaced as printed, in the structured field, by a payer nobody knows.
+        entry("550.00", ref="C1", strd=format_creditor_reference(acme_ref), name="Unknown"),
+        # More than what is open on Beta (340.00, 90.00 once C3 is paid): matched, the
+        # rest left as credit.
+        entry("400.00", ref="C2", ustrd=customer_creditor_reference(other.pk), name="Z"),
+        # An invoice's reference of ours names that invoice.
+        entry("250.00", ref="C3", ustrd=invoice_creditor_reference(invoice_id=f200)),
+        # A customer that does not exist names nobody.
+        entry("10.00", ref="C4", ustrd=customer_creditor_reference(10**9)),
+    )
+    out, err = run(statement)
+    assert err == "" and "credits matched and allocated: 3" in out
+    c1 = by_ref("C1")
+    assert c1.status == "matched" and c1.payment.customer == acme and c1.customer == acme
+    assert invoices["F-100"].installments.get().paid_amount == Decimal("500.00")
+    assert invoices["F-101"].installments.get().paid_amount == Decimal("50.00")
+    assert by_ref("C2").status == "matched" and by_ref("C2").payment.customer == other
+    # The credits naming an invoice are recorded first (C3 pays F-200), then the
+    # customer's: C2 pays what is left (F-300), the rest is Beta's credit.
+    assert by_ref("C3").status == "matched"
+    assert by_ref("C3").payment.allocations.get().installment.invoice == invoices["F-200"]
+    assert invoices["F-200"].installments.get().paid_amount == Decimal("250.00")
+    assert invoices["F-300"].installments.get().paid_amount == Decimal("90.00")
+    assert unallocated_credit(other) == Decimal("310.00")
+    assert by_ref("C4").status == "unmatched" and by_ref("C4").status_code == "none_named"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import heapq
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -23,9 +23,17 @@ from django.utils import timezone
 
 from core.access import AnyUser
 from core.money import MONEY_FIELD, ZERO, to_cents
-from customers.models import Activity, Contact, Customer
+from customers.models import Activity, Contact, Customer, PortalAccess
 from receivables import kpis
-from receivables.models import Allocation, Dispute, Installment, Payment, PromiseToPay
+from receivables.models import (
+    Allocation,
+    CustomerRequest,
+    Dispute,
+    Installment,
+    Payment,
+    PaymentClaim,
+    PromiseToPay,
+)
 from receivables.selectors import with_balances
 from reminders.models import Reminder
 from reminders.selectors import customer_reminder_log
@@ -45,6 +53,7 @@ RECENT_PAYMENTS = 20
 TIMELINE_PAGE = 25
 TIMELINE_MAX_PAGES = 20  # 500 entries: older history is in the admin and the recovery file
 REMINDER_LOG_PAGE = 20
+PORTAL_RECENT = 5  # what a customer said from their page, on the customer page
 # Timeline entries written as echoes of a record the timeline shows itself (a sent email,
 # a letter, a dispute, a promise): the record is richer (status, amounts, who), so the
 # echo is left out rather than shown twice.
@@ -265,6 +274,10 @@ class CustomerPage:
     behaviour: PaymentBehaviour | None = None
     timeline: Timeline | None = None
     reminder_log: Page | None = None
+    # The customer's page (the portal): its access, and what the customer said there.
+    portal_access: PortalAccess | None = None
+    payment_claims: list[PaymentClaim] = field(default_factory=list)
+    requests: list[CustomerRequest] = field(default_factory=list)
 
     @property
     def open_left(self) -> Decimal:
@@ -334,4 +347,15 @@ def customer_page(
         behaviour=payment_behaviour(customer=customer, as_of=as_of),
         timeline=timeline,
         reminder_log=reminder_log_page(customer=customer, page=log_page),
+        portal_access=PortalAccess.objects.filter(customer=customer).first(),
+        payment_claims=list(
+            PaymentClaim.objects.filter(customer=customer)
+            .prefetch_related("invoices")
+            .order_by("-created_at")[:PORTAL_RECENT]
+        ),
+        requests=list(
+            CustomerRequest.objects.filter(customer=customer)
+            .select_related("invoice")
+            .order_by("-created_at")[:PORTAL_RECENT]
+        ),
     )

@@ -19,6 +19,7 @@ from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
 from core.money import ZERO
+from customers.models import Customer
 from receivables import bounds, services
 from receivables.imports.bank.matching import (
     invoice_numbers_named,
@@ -35,6 +36,11 @@ from receivables.models import (
     Payment,
     return_reason,
     status_reason_text,
+)
+from receivables.references import (
+    customer_creditor_reference,
+    invoice_creditor_reference,
+    named_by_references,
 )
 
 if TYPE_CHECKING:
@@ -64,6 +70,7 @@ class BankImporter(Progressive):
     a file rather than a table, so its ``validate`` takes the path."""
 
     aliases: dict[str, str]  # an invoice's payment reference -> its number
+    customer_refs: dict[str, Customer]  # a customer's creditor reference -> the customer
 
     def validate(self, path: str | Path) -> tuple[BankPlan, ErrorList]:
         errors = ErrorList()
@@ -102,6 +109,14 @@ class BankImporter(Progressive):
         by_reference = list(fetch_in(payable, "payment_reference", candidates))
         invoices.update((i.number, i) for i in by_reference)
         self.aliases = {i.payment_reference: i.number for i in by_reference}
+        invoice_ids, customer_ids = named_by_references(candidates)
+        for i in fetch_in(payable, "pk", invoice_ids):
+            invoices[i.number] = i
+            self.aliases[invoice_creditor_reference(invoice_id=i.pk)] = i.number
+        self.customer_refs = {
+            customer_creditor_reference(c.pk): c
+            for c in Customer.objects.filter(pk__in=customer_ids)
+        }
         left = {n: i.open_amount or ZERO for n, i in invoices.items()}
         open_numbers = {n for n, amount in left.items() if amount > 0}
         claimed: set[int] = set()  # payments already returned by an earlier line
@@ -111,6 +126,10 @@ class BankImporter(Progressive):
                 continue
             plan.lines.append(line)
             self._decide(line, invoices, left, open_numbers, claimed)
+        # A customer's reference pays oldest first, which may be an invoice another line
+        # of the file names: those are recorded last, after the invoices' own credits.
+        by_customer = [ln for ln in plan.lines if ln.customer is not None]
+        plan.lines = [ln for ln in plan.lines if ln.customer is None] + by_customer
         return plan, errors
 
     def _decide(
@@ -135,6 +154,8 @@ class BankImporter(Progressive):
             _reason(line, "currency", currency=line.currency, ledger=LEDGER_CURRENCY)
             return
         named = invoice_numbers_named(line.references(), open_numbers, self.aliases)
+        if not named and self._decide_customer(line):
+            return
         if not named:
             _reason(line, "none_named")
         elif len(named) > 1:
@@ -156,6 +177,23 @@ class BankImporter(Progressive):
             line.invoice = invoices[number]
             line.status = BankTransaction.Status.MATCHED
             line.status_reason, line.status_code, line.status_params = "", "", {}
+
+    def _decide_customer(self, line: BankLine) -> bool:
+        """A credit quoting one customer's creditor reference (the amount due of a
+        reminder, a formal notice, the customer's page, the QR code) and no invoice:
+        matched for sure, paid oldest installment first; what exceeds what is open (the
+        interest and indemnities a formal notice claims) stays as the customer's
+        unallocated credit. False when it names no single customer of ours."""
+        assert line.amount is not None
+        quoted = reference_tokens(line.references()) & self.customer_refs.keys()
+        customers = {self.customer_refs[ref] for ref in quoted}
+        if len(customers) != 1:
+            return False
+        customer = customers.pop()
+        line.customer = customer
+        line.status = BankTransaction.Status.MATCHED
+        line.status_reason, line.status_code, line.status_params = "", "", {}
+        return True
 
     def _decide_return(self, line: BankLine, claimed: set[int]) -> None:
         """A returned direct debit (or a reversed credit): find the payment it sends
@@ -217,8 +255,8 @@ class BankImporter(Progressive):
                     )
                     customer = payment.customer
                 elif line.status == BankTransaction.Status.MATCHED:
-                    assert line.invoice is not None
-                    customer = line.invoice.customer
+                    customer = line.invoice.customer if line.invoice else line.customer
+                    assert customer is not None
                     payment = services.payment_record(
                         customer=customer,
                         invoice=line.invoice,

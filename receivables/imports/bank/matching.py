@@ -13,7 +13,7 @@ from customers.models import Customer
 from receivables.imports.bank.statements import BankLine
 from receivables.imports.parsing import fold
 from receivables.models import BankTransaction, Invoice, Payment
-from receivables.references import creditor_references_in
+from receivables.references import creditor_references_in, named_by_references
 
 # A token that may be an invoice number: letters, digits and the usual separators.
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
@@ -77,7 +77,8 @@ def customers_named(line: BankLine) -> set[int]:
     its return) names, else by an invoice number or payment reference in its references,
     else by a
     counterparty IBAN seen on an earlier line of a customer, else by the counterparty's
-    exact name (case apart)."""
+    exact name (case apart). Our own creditor references (a customer's or an invoice's)
+    name their customer too."""
     if line.mandate_id:
         found = set(
             Customer.objects.filter(sepa_mandate=line.mandate_id).values_list("pk", flat=True)
@@ -86,7 +87,13 @@ def customers_named(line: BankLine) -> set[int]:
             return found
     tokens = reference_tokens(line.references())
     if tokens:
+        invoice_ids, customer_ids = named_by_references(tokens)
         found = set(
+            Customer.objects.filter(
+                Q(pk__in=customer_ids) | Q(invoices__pk__in=invoice_ids)
+            ).values_list("pk", flat=True)
+        )
+        found |= set(
             Invoice.objects.filter(
                 Q(number__in=tokens | {t.lower() for t in tokens}) | Q(payment_reference__in=tokens)
             ).values_list("customer_id", flat=True)

@@ -20,6 +20,7 @@ from xml.parsers import expat
 from django.utils.translation import gettext as _
 
 from core.money import ZERO
+from customers.models import Customer
 from receivables.imports.base import RowReader
 from receivables.imports.errors import ErrorList, ImportFileError
 from receivables.imports.parsing import parse_amount, parse_currency, parse_date
@@ -61,6 +62,7 @@ class BankLine:
     status_code: str = ""  # the same as a key of STATUS_REASONS, stored with its values
     status_params: dict[str, str] = field(default_factory=dict)
     invoice: Invoice | None = None
+    customer: Customer | None = None  # named by its creditor reference, not by an invoice
     returned: Payment | None = None
     return_reason: str = ""
 
