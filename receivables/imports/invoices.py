@@ -450,24 +450,35 @@ class InvoiceImporter(Importer):
                 for ref, email in plan.new_contacts
             )
             Contact.objects.bulk_update(plan.changed_contacts, ["email", "reminder_role"])
-        # The ceiling and the customers' PO requirements read once, not once per invoice.
+        # The ceiling and the customers' PO requirements read once, not once per invoice;
+        # the numbers are new and the customers saved (the plan says so): the invoices are
+        # written in batches, and a refusal still names its line.
+        rows = plan.new_invoices
+        entries = []
+        for row in rows:
+            # A row planned for creation is valid: every cell parsed.
+            assert row.issue_date and row.due_date and row.amount is not None
+            entries.append(
+                services.NewInvoice(
+                    customer=plan.customers[row.customer_ref],
+                    number=row.number,
+                    issue_date=row.issue_date,
+                    due_date=row.due_date,
+                    amount=row.amount,
+                    currency=row.currency,
+                    po_number=row.po_number,
+                    plan=PlanKind.SINGLE,
+                    confirmed=row.confirmed,
+                )
+            )
+        self.tick(0)
         with bounds.batch(c.pk for c in plan.customers.values()):
-            for done, row in enumerate(plan.new_invoices):
-                self.tick(done)
-                # A row planned for creation is valid: every cell parsed.
-                assert row.issue_date and row.due_date and row.amount is not None
-                with writing_line(row.line):
-                    services.invoice_create(
-                        customer=plan.customers[row.customer_ref],
-                        number=row.number,
-                        issue_date=row.issue_date,
-                        due_date=row.due_date,
-                        amount=row.amount,
-                        currency=row.currency,
-                        po_number=row.po_number,
-                        plan=PlanKind.SINGLE,
-                        confirmed=row.confirmed,
-                    )
+            try:
+                with writing_line(None):
+                    services.invoices_create_many(entries, progress=self.tick)
+            except services.EntryRefused as exc:
+                with writing_line(rows[exc.index].line):
+                    raise exc.error from exc
         return self.describe(plan)
 
 
