@@ -64,6 +64,23 @@ def audit_context(**metadata: Any) -> Iterator[None]:
         yield
 
 
+def many_writes() -> None:
+    """Call before writing many rows of tracked models in the current transaction. Each
+    audit trigger first asks whether ``pgtrigger.ignore`` names it; while that setting
+    was never set, asking raises an error the function catches, a subtransaction per row
+    that slows a long transaction more and more (20,000 invoices: 10 s, against 2 s).
+    Set to an empty list (ignore nothing) for the rest of the transaction, it answers in
+    a lookup. A list set by ``pgtrigger.ignore()`` is left alone. A no-op where the trail
+    is not recorded."""
+    if not recorded():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pgtrigger.ignore', '{}', true)"
+            " WHERE COALESCE(current_setting('pgtrigger.ignore', true), '') = ''"
+        )
+
+
 class AuditMiddleware:
     """Tags the changes a request makes with its user and its path. Placed after the
     authentication middleware (it reads ``request.user``)."""

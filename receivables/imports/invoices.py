@@ -31,7 +31,7 @@ from receivables.imports.base import (
     writing_line,
 )
 from receivables.imports.errors import ErrorList
-from receivables.imports.parsing import fold, parse_amount, parse_currency, parse_date
+from receivables.imports.parsing import fold, parse_amount, parse_currency, parse_date, remembered
 from receivables.imports.reader import Table
 from receivables.models import LEDGER_CURRENCY, Invoice, validate_ledger_currency
 from receivables.plans import PlanKind
@@ -159,22 +159,22 @@ class InvoiceImporter(Importer):
         rows: list[InvoiceRow] = []
         first_line: dict[str, int] = {}
         ceiling = bounds.max_amount()
+        today = timezone.localdate()
         email_validator = EmailValidator()
+        valid_emails: dict[str, bool] = {}  # a customer's email is on each of its rows
+        ref_max, name_max = _max_length(Customer, "customer_ref"), _max_length(Customer, "name")
+        number_max, po_max = _max_length(Invoice, "number"), _max_length(Invoice, "po_number")
+        email_max = _max_length(Contact, "email")
+        day = remembered(parse_date)  # a file holds a few hundred distinct days
         for line, raw in table.rows:
             cells = RowReader(line, raw, errors)
-            ref = cells.check_length(
-                "customer_ref",
-                cells.required("customer_ref"),
-                _max_length(Customer, "customer_ref"),
-            )
-            name = cells.check_length(
-                "customer_name", cells.required("customer_name"), _max_length(Customer, "name")
-            )
+            ref = cells.check_length("customer_ref", cells.required("customer_ref"), ref_max)
+            name = cells.check_length("customer_name", cells.required("customer_name"), name_max)
             number = cells.check_length(
-                "invoice_number", cells.required("invoice_number"), _max_length(Invoice, "number")
+                "invoice_number", cells.required("invoice_number"), number_max
             )
-            issue_date = cells.parse("issue_date", parse_date)
-            due_date = cells.parse("due_date", parse_date)
+            issue_date = cells.parse("issue_date", day)
+            due_date = cells.parse("due_date", day)
             amount = cells.parse("amount", parse_amount)
             if amount is not None and amount < 0:
                 cells.error(
@@ -189,19 +189,21 @@ class InvoiceImporter(Importer):
                 validate_ledger_currency(currency)
             except ValidationError as exc:
                 cells.error(f"currency: {' '.join(exc.messages)}")
-            po_number = cells.check_length(
-                "po_number", cells.optional("po_number"), _max_length(Invoice, "po_number")
-            )
+            po_number = cells.check_length("po_number", cells.optional("po_number"), po_max)
             email = cells.optional("customer_email")
             if email:
-                try:
-                    email_validator(email)
-                except ValidationError:
+                if email not in valid_emails:
+                    try:
+                        email_validator(email)
+                        valid_emails[email] = True
+                    except ValidationError:
+                        valid_emails[email] = False
+                if not valid_emails[email]:
                     cells.error(
                         _("customer_email: %(email)s is not a valid email address.")
                         % {"email": email}
                     )
-                cells.check_length("customer_email", email, _max_length(Contact, "email"))
+                cells.check_length("customer_email", email, email_max)
             sales_rep = cells.optional("sales_rep")
             if issue_date and due_date and due_date < issue_date:
                 cells.error(
@@ -209,7 +211,7 @@ class InvoiceImporter(Importer):
                     % {"due": due_date.isoformat(), "issue": issue_date.isoformat()}
                 )
             if issue_date:
-                for message in bounds.issue_date_refusals(issue_date, due_date):
+                for message in bounds.issue_date_refusals(issue_date, due_date, today=today):
                     cells.error(f"issue_date: {message}")
             confirmed = fold(cells.optional("confirmed")) in CONFIRMED
             if number:
@@ -370,10 +372,12 @@ class InvoiceImporter(Importer):
         invoice (same customer, same data), then it is left unchanged. A new invoice that
         the form would warn about (dated more than a year ago, no PO number for a customer
         who requires one) is reported unless its ``confirmed`` cell says yes."""
+        today = timezone.localdate()
+        named: dict[tuple[str, str], Customer] = {}  # the customer as the row names it
         for row in rows:
             existing = invoices.get(row.number) if row.number else None
             if existing is None:
-                warnings = self._warnings(row, po_required)
+                warnings = self._warnings(row, po_required, today, named)
                 for message in warnings:
                     errors.add(
                         row.line,
@@ -414,11 +418,19 @@ class InvoiceImporter(Importer):
                 plan.unchanged.append(row)
 
     @staticmethod
-    def _warnings(row: InvoiceRow, po_required: set[str]) -> list[str]:
+    def _warnings(
+        row: InvoiceRow,
+        po_required: set[str],
+        today: datetime.date,
+        named: dict[tuple[str, str], Customer],
+    ) -> list[str]:
         if row.confirmed or row.issue_date is None:
             return []
-        customer = Customer(customer_ref=row.customer_ref, name=row.customer_name)
-        return bounds.old_date_warnings(row.issue_date) + bounds.po_warnings(
+        key = (row.customer_ref, row.customer_name)
+        customer = named.get(key)
+        if customer is None:
+            customer = named[key] = Customer(customer_ref=row.customer_ref, name=row.customer_name)
+        return bounds.old_date_warnings(row.issue_date, today=today) + bounds.po_warnings(
             customer, row.po_number, required=row.customer_ref in po_required
         )
 
@@ -450,24 +462,30 @@ class InvoiceImporter(Importer):
                 for ref, email in plan.new_contacts
             )
             Contact.objects.bulk_update(plan.changed_contacts, ["email", "reminder_role"])
-        # The ceiling and the customers' PO requirements read once, not once per invoice.
+        # The ceiling and the customers' PO requirements read once, not once per invoice;
+        # the numbers are new and the customers saved (the plan says so): the invoices are
+        # written in batches, and a refusal still names its line.
+        rows = plan.new_invoices
+        entries = []
+        for row in rows:
+            # A row planned for creation is valid: every cell parsed.
+            assert row.issue_date and row.due_date and row.amount is not None
+            entries.append(
+                services.NewInvoice(
+                    customer=plan.customers[row.customer_ref], number=row.number,
+                    issue_date=row.issue_date, due_date=row.due_date, amount=row.amount,
+                    currency=row.currency, po_number=row.po_number, plan=PlanKind.SINGLE,
+                    confirmed=row.confirmed,
+                )
+            )  # fmt: skip
+        self.tick(0)
         with bounds.batch(c.pk for c in plan.customers.values()):
-            for done, row in enumerate(plan.new_invoices):
-                self.tick(done)
-                # A row planned for creation is valid: every cell parsed.
-                assert row.issue_date and row.due_date and row.amount is not None
-                with writing_line(row.line):
-                    services.invoice_create(
-                        customer=plan.customers[row.customer_ref],
-                        number=row.number,
-                        issue_date=row.issue_date,
-                        due_date=row.due_date,
-                        amount=row.amount,
-                        currency=row.currency,
-                        po_number=row.po_number,
-                        plan=PlanKind.SINGLE,
-                        confirmed=row.confirmed,
-                    )
+            try:
+                with writing_line(None):
+                    services.invoices_create_many(entries, progress=self.tick)
+            except services.EntryRefused as exc:
+                with writing_line(rows[exc.index].line):
+                    raise exc.error from exc
         return self.describe(plan)
 
 

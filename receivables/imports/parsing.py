@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
+from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
@@ -23,6 +24,8 @@ from core.money import CENT, DECIMAL_PLACES, MAX_DIGITS
 _GROUP_SPACES = " \u00a0\u202f\u2009"
 # Integer part: plain digits, or 1-3 digits then groups of 3 separated by one space.
 _AMOUNT = re.compile(r"^(?P<sign>[+-]?)(?P<int>\d+|\d{1,3}(?: \d{3})+)(?:[.,](?P<dec>\d+))?$")
+_CURRENCY = re.compile(r"[A-Za-z]{3}")
+_SPACES_DASHES = re.compile(r"[\s\-]+")
 # Money columns store 14 digits with 2 decimals.
 MAX_INTEGER_DIGITS = MAX_DIGITS - DECIMAL_PLACES
 
@@ -34,6 +37,8 @@ class CellError(ValueError):
 def cell_text(value: object) -> str:
     """The text of a cell, stripped. XLSX numbers that are whole (an invoice number typed
     as 1001 comes back as 1001 or 1001.0) print without a decimal part."""
+    if type(value) is str:  # a CSV's every cell: first, as the cheapest
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -49,6 +54,21 @@ def cell_text(value: object) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     return str(value).strip()
+
+
+def remembered[T](parser: Callable[[object], T]) -> Callable[[object], T]:
+    """``parser`` remembering what it made of each text cell, for a column whose values
+    repeat (the days of a file): parsed once each. A cell it refuses raises each time."""
+    known: dict[str, T] = {}
+
+    def parse(value: object) -> T:
+        if type(value) is not str:
+            return parser(value)
+        if value not in known:
+            known[value] = parser(value)
+        return known[value]
+
+    return parse
 
 
 def parse_date(value: object) -> datetime.date:
@@ -134,7 +154,7 @@ def parse_currency(value: object, default: str = "EUR") -> str:
     text = cell_text(value)
     if not text:
         return default
-    if not re.fullmatch(r"[A-Za-z]{3}", text):
+    if not _CURRENCY.fullmatch(text):
         raise CellError(
             _("%(value)s is not a currency code; write three letters such as EUR.")
             % {"value": text}
@@ -145,6 +165,8 @@ def parse_currency(value: object, default: str = "EUR") -> str:
 def fold(text: str) -> str:
     """Lower-case ``text`` without accents, with spaces and dashes as underscores, so
     ``Prélèvement`` and ``prelevement`` or ``direct debit`` compare equal."""
+    if not text:
+        return ""
     decomposed = unicodedata.normalize("NFKD", text.strip().lower())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[\s\-]+", "_", plain)
+    return _SPACES_DASHES.sub("_", plain)

@@ -18,15 +18,20 @@ from receivables.services.corrections import (
     payment_reallocate,
 )
 from receivables.services.ledger import (
+    EntryRefused,
+    NewInvoice,
     allocations_release,
     credit_note_create,
     invoice_create,
+    invoices_create_many,
     payment_allocate,
     payment_record,
     payment_return,
 )
 
 __all__ = [
+    "EntryRefused",
+    "NewInvoice",
     "allocations_release",
     "balance_write_off",
     "bank_transaction_assign",
@@ -41,6 +46,7 @@ __all__ = [
     "invoice_cancel",
     "invoice_create",
     "invoice_update",
+    "invoices_create_many",
     "payment_allocate",
     "payment_reallocate",
     "payment_record",

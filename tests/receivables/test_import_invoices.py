@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.core.management import load_command_class
 
 from customers.models import Contact, Customer
-from receivables import services
 from receivables.models import Installment, Invoice
 from tests.factories import ContactFactory, CustomerFactory, make_invoice, make_user
 from tests.receivables.import_helpers import run_command, run_command_failing, write_csv
@@ -440,14 +439,16 @@ def test_inactive_sales_rep_is_refused(tmp_path, db):
 
 
 def test_a_refusal_while_writing_rolls_everything_back(tmp_path, db, monkeypatch):
-    real = services.invoice_create
+    from receivables.services import ledger
 
-    def flaky(**kwargs):
-        if kwargs["number"] == "F2026-003":
+    real = ledger._checked
+
+    def flaky(entry, **kwargs):
+        if entry.number == "F2026-003":
             raise ValidationError("Refused by the ledger.")
-        return real(**kwargs)
+        return real(entry, **kwargs)
 
-    monkeypatch.setattr(services, "invoice_create", flaky)
+    monkeypatch.setattr(ledger, "_checked", flaky)
     make_user("sales", "rep1")
     _exc, err = run_failing(csv_file(tmp_path, GOOD))
     assert "line 4: Refused by the ledger." in err
@@ -496,3 +497,127 @@ def test_manage_py_exits_1_without_traceback(tmp_path, content, message):
         result.stderr.strip().splitlines()[-1]
         == "CommandError: 1 error found: nothing was imported."
     )
+
+
+# --- written in batches ---------------------------------------------------------------
+
+
+def many_lines(count: int, *, prefix: str = "B") -> list[str]:
+    """``count`` new invoices of ``count // 3 + 1`` new customers, each with an email."""
+    return [
+        f"{prefix}C{n // 3},Client {n // 3},{prefix}-{n:04d},2026-10-{1 + n % 28:02d},"
+        f"2026-11-{1 + n % 28:02d},{100 + n}.{n % 100:02d},EUR,PO-{n},c{n // 3}@example.com,"
+        for n in range(count)
+    ]
+
+
+def count_queries(path) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        run(path)
+    return len(queries)
+
+
+@pytest.mark.django_db
+def test_the_queries_of_an_import_do_not_grow_with_its_rows(tmp_path):
+    """10 rows or 200 (one batch): the same queries; each invoice has its installment,
+    and the stored figures equal the ledger. (A first import sets up the day's figures
+    and the company profile.)"""
+    from tests.receivables.test_figures import assert_figures_match_the_ledger
+
+    run(csv_file(tmp_path, many_lines(1, prefix="W"), name="first.csv"))
+    few = count_queries(csv_file(tmp_path, many_lines(10, prefix="F"), name="few.csv"))
+    many = count_queries(csv_file(tmp_path, many_lines(200, prefix="M"), name="many.csv"))
+
+    assert many == few
+    assert Invoice.objects.count() == 211
+    assert Installment.objects.filter(sequence=1).count() == 211
+    assert Invoice.objects.get(number="M-0199").installments.get().amount == Decimal("299.99")
+    assert_figures_match_the_ledger()
+
+
+@pytest.mark.django_db
+def test_the_invoices_are_written_batch_by_batch_with_progress(tmp_path, monkeypatch):
+    from receivables.imports.invoices import InvoiceImporter
+    from receivables.imports.reader import read_table
+    from receivables.services import ledger
+    from tests.receivables.test_figures import assert_figures_match_the_ledger
+
+    monkeypatch.setattr(ledger, "CREATE_BATCH", 7)
+    importer = InvoiceImporter()
+    ticks: list[int] = []
+    importer.progress = ticks.append
+    table = read_table(
+        csv_file(tmp_path, many_lines(20)), required=importer.required, optional=importer.optional
+    )
+    plan, errors = importer.validate(table)
+    assert not errors
+    from receivables import figures
+
+    with figures.batch():
+        importer.apply(plan)
+
+    assert ticks == [0, 7, 14, 20]
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == [
+        f"B-{n:04d}" for n in range(20)
+    ]
+    assert Installment.objects.count() == 20
+    assert_figures_match_the_ledger()
+
+
+def _validated(tmp_path, lines):
+    from receivables.imports.invoices import InvoiceImporter
+    from receivables.imports.reader import read_table
+
+    importer = InvoiceImporter()
+    table = read_table(
+        csv_file(tmp_path, lines), required=importer.required, optional=importer.optional
+    )
+    plan, errors = importer.validate(table)
+    assert not errors
+    return importer, plan
+
+
+@pytest.mark.django_db
+def test_a_rule_refusing_a_row_while_writing_names_its_line(tmp_path):
+    """The ceiling lowered between the validation and the writing: the service's own
+    check refuses the row above it, on its line, and nothing stays written."""
+    from django.db import transaction
+
+    from receivables.imports.base import ImportAborted
+    from receivables.models import CompanyProfile
+
+    importer, plan = _validated(tmp_path, many_lines(12))
+    profile = CompanyProfile.get()
+    profile.max_amount = Decimal("110.00")  # line 12 (B-0010) is 110.10
+    profile.save()
+    before = snapshot()
+
+    with pytest.raises(ImportAborted) as info, transaction.atomic():
+        importer.apply(plan)
+
+    assert info.value.error.line == 12
+    assert "above the largest amount" in info.value.error.message
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_a_number_written_meanwhile_is_refused_on_its_line(tmp_path):
+    """Another import wrote one of the numbers between the validation and the writing:
+    the database refuses the batch, and the row is still reported on its own line."""
+    from django.db import transaction
+
+    from receivables.imports.base import ImportAborted
+
+    importer, plan = _validated(tmp_path, many_lines(12))
+    make_invoice(number="B-0007")
+    before = snapshot()
+
+    with pytest.raises(ImportAborted) as info, transaction.atomic():
+        importer.apply(plan)
+
+    assert info.value.error.line == 9
+    assert "the database refused the write" in info.value.error.message
+    assert snapshot() == before
