@@ -1,7 +1,7 @@
 """The stored figures (receivables/models/figures.py): kept by the services that change
 the ledger, in their own transaction, and refreshed set-based when the day rolls over.
 
-**Writing.** Every primitive of the ledger (receivables/services/ledger.py and the
+**Writing.** Every primitive of the ledger (receivables/services/invoices.py, ledger.py and the
 corrections) ends with :func:`changed`, naming the customers and invoices it touched.
 Inside :func:`batch` (every public service, every import) the names are collected and
 refreshed once when the outermost batch ends, still inside its transaction: an import of

@@ -1,4 +1,5 @@
-"""Writes to the ledger (``ledger``), its audited corrections (``corrections``) and the
+"""Writes to the ledger (``invoices``: creating invoices; ``ledger``: payments, credit
+notes, allocation), its audited corrections (``corrections``) and the
 bank matching queue (``bank``)."""
 
 from receivables.services.bank import (
@@ -17,13 +18,15 @@ from receivables.services.corrections import (
     invoice_update,
     payment_reallocate,
 )
-from receivables.services.ledger import (
+from receivables.services.invoices import (
     EntryRefused,
     NewInvoice,
-    allocations_release,
-    credit_note_create,
     invoice_create,
     invoices_create_many,
+)
+from receivables.services.ledger import (
+    allocations_release,
+    credit_note_create,
     payment_allocate,
     payment_record,
     payment_return,

@@ -439,7 +439,7 @@ def test_inactive_sales_rep_is_refused(tmp_path, db):
 
 
 def test_a_refusal_while_writing_rolls_everything_back(tmp_path, db, monkeypatch):
-    from receivables.services import ledger
+    from receivables.services import invoices as ledger
 
     real = ledger._checked
 
@@ -542,7 +542,7 @@ def test_the_queries_of_an_import_do_not_grow_with_its_rows(tmp_path):
 def test_the_invoices_are_written_batch_by_batch_with_progress(tmp_path, monkeypatch):
     from receivables.imports.invoices import InvoiceImporter
     from receivables.imports.reader import read_table
-    from receivables.services import ledger
+    from receivables.services import invoices as ledger
     from tests.receivables.test_figures import assert_figures_match_the_ledger
 
     monkeypatch.setattr(ledger, "CREATE_BATCH", 7)

@@ -422,7 +422,7 @@ def test_a_large_commit_tells_its_progress_batch_by_batch(finance_user, monkeypa
     """The task writing a large file reports the rows written as it goes (here after
     every batch of two: no throttling), and the page reads it; the progress row goes
     when it ends."""
-    from receivables.services import ledger
+    from receivables.services import invoices as ledger
 
     monkeypatch.setattr(ledger, "CREATE_BATCH", 2)
     seen: list[int] = []
