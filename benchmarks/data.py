@@ -284,7 +284,7 @@ class Loader:
                 if not any_paid and due < today and rng.random() < 0.02:
                     disputes.append((len(disputes) + self.counts.disputes + 1,
                                      rng.choice(["price", "quality", "not_received"]),
-                                     "", now, None, "", None, None, n))  # fmt: skip
+                                     "", now, None, "", None, None, n, False, ""))  # fmt: skip
             if rng.random() < 0.002:  # a payment on account, not allocated yet
                 ids["pay"] += 1
                 payments.append((ids["pay"], today - datetime.timedelta(days=rng.randint(1, 60)),
@@ -298,11 +298,11 @@ class Loader:
                 pk = len(promises) + 1
                 promised = today + datetime.timedelta(days=rng.randint(1, 20))
                 promises.append((pk, promised, _cents(rng.randint(50_000, 1_000_000)),
-                                 "pending", "", now, c, None))  # fmt: skip
+                                 "pending", "", now, c, None, False))  # fmt: skip
         self.counts.promises = self.copy(
             "receivables_promisetopay",
             ("id", "promised_date", "amount", "status", "note", "created_at", "customer_id",
-             "recorded_by_id"),
+             "recorded_by_id", "by_customer"),
             iter(promises),
         )  # fmt: skip
 
@@ -354,7 +354,7 @@ class Loader:
         c.disputes += self.copy(
             "receivables_dispute",
             ("id", "reason", "description", "opened_at", "resolved_at", "resolution",
-             "opened_by_id", "resolved_by_id", "invoice_id"),
+             "opened_by_id", "resolved_by_id", "invoice_id", "by_customer", "attachment"),
             iter(disputes),
         )  # fmt: skip
         for rows in (invoices, installments, payments, allocations, disputes):
