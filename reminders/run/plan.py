@@ -41,6 +41,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import holidays
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.money import ZERO
@@ -102,15 +103,26 @@ class Scenarios:
     default_id: int | None
     by_scenario: dict[int, list[Step]]
     by_id: dict[int, Step]
+    # next_step's answers, by (scenario, position): asked for every installment.
+    _next: dict[tuple[int | None, int], Step | None] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def effective(self, scenario_id: int | None) -> int | None:
         return scenario_id if scenario_id is not None else self.default_id
 
     def next_step(self, scenario_id: int | None, after_position: int) -> Step | None:
-        for step in self.by_scenario.get(scenario_id or -1, ()):
-            if step.position > after_position:
-                return step
-        return None
+        key = (scenario_id, after_position)
+        try:
+            return self._next[key]
+        except KeyError:
+            pass
+        found = next(
+            (s for s in self.by_scenario.get(scenario_id or -1, ()) if s.position > after_position),
+            None,
+        )
+        self._next[key] = found
+        return found
 
     def tone_floor(self, scenario_id: int | None, level: Step | None) -> Step | None:
         """The mildest email a customer at ``level`` may get from the run: the last email
@@ -287,13 +299,16 @@ class Skipped:
     reason: str
 
 
-def unplannable_reason(customer: CustomerState) -> str | None:
+def unplannable_reason(
+    customer: CustomerState, *, today: datetime.date | None = None
+) -> str | None:
     """Why this customer's reminders cannot be planned from its data, if they cannot: an
     installment due outside the ledger's window of plausible dates (an import before
     the bounds, a typing error kept in the database) would make an absurd email ("46 112
     days late") or break date arithmetic."""
+    today = today or timezone.localdate()
     for inst in customer.installments:
-        if not bounds.plausible_due_date(inst.due_date):
+        if not bounds.plausible_due_date(inst.due_date, today=today):
             return _("Invoice %(number)s is due on %(date)s, outside the plausible dates.") % {
                 "number": inst.invoice_number,
                 "date": inst.due_date.isoformat(),
@@ -315,8 +330,9 @@ def plan_day(
     if not manual and not is_business_day(day):
         return []
     plans = []
+    today = timezone.localdate()
     for customer in state.customers.values():
-        reason = unplannable_reason(customer)
+        reason = unplannable_reason(customer, today=today)
         if reason is None:
             try:
                 plan = plan_customer(customer, day, scenarios, manual=manual)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
 
+from core.money import MoneyField
 from customers.models import Customer
 from receivables.models import CompanyProfile, Installment, reminder_free_on
 from reminders.models import (
@@ -25,8 +26,11 @@ if TYPE_CHECKING:
 
 Status = Reminder.Status
 
+# Rows fetched per round trip while the snapshot is streamed in.
+LOAD_CHUNK = 5000
 
-@dataclass
+
+@dataclass(slots=True)
 class InstallmentState:
     id: int
     customer_id: int
@@ -53,7 +57,7 @@ class InstallmentState:
         return (day - self.due_date).days
 
 
-@dataclass
+@dataclass(slots=True)
 class CustomerState:
     id: int
     name: str
@@ -119,32 +123,59 @@ def load_state(
         )
         for n, day in enumerate(days)
     }
-    rows = base.annotate(**free_on).values(
-        "pk",
-        "invoice_id",
-        "invoice__number",
-        "invoice__currency",
-        "invoice__customer_id",
-        "invoice__issue_date",
-        "sequence",
-        "due_date",
-        "amount",
-        "paid_amount",
-        *free_on,
+    # Tuples streamed in chunks (a server-side cursor on PostgreSQL), never a list of
+    # dicts of the whole ledger; the amount left is computed by the database.
+    rows = (
+        base.annotate(
+            **free_on,
+            left=ExpressionWrapper(F("amount") - F("paid_amount"), output_field=MoneyField()),
+        )
+        .order_by("due_date", "invoice__number", "sequence")
+        .values_list(
+            "pk",
+            "invoice_id",
+            "invoice__number",
+            "invoice__currency",
+            "invoice__customer_id",
+            "invoice__issue_date",
+            "sequence",
+            "due_date",
+            "left",
+            *free_on,
+        )
     )
+    # The days an installment may be reminded: one shared frozenset per combination.
+    day_sets: dict[tuple[bool, ...], frozenset[datetime.date]] = {}
     installments: dict[int, InstallmentState] = {}
-    for r in rows.order_by("due_date", "invoice__number", "sequence"):
-        installments[r["pk"]] = InstallmentState(
-            id=r["pk"],
-            customer_id=r["invoice__customer_id"],
-            invoice_id=r["invoice_id"],
-            invoice_number=r["invoice__number"],
-            currency=r["invoice__currency"],
-            sequence=r["sequence"],
-            issue_date=r["invoice__issue_date"],
-            due_date=r["due_date"],
-            amount_left=r["amount"] - r["paid_amount"],
-            remindable_on=frozenset(day for n, day in enumerate(days) if r[f"free_{n}"]),
+    for (
+        pk,
+        invoice_id,
+        number,
+        currency,
+        customer_id,
+        issued,
+        sequence,
+        due,
+        left,
+        *free,
+    ) in rows.iterator(chunk_size=LOAD_CHUNK):
+        flags = tuple(free)
+        remindable_on = day_sets.get(flags)
+        if remindable_on is None:
+            remindable_on = day_sets[flags] = frozenset(
+                day for day, flag in zip(days, flags, strict=True) if flag
+            )
+        installments[pk] = InstallmentState(
+            id=pk,
+            customer_id=customer_id,
+            invoice_id=invoice_id,
+            invoice_number=number,
+            currency=currency,
+            sequence=sequence,
+            issue_date=issued,
+            due_date=due,
+            amount_left=left,
+            remindable_on=remindable_on,
         )
     # Joins rather than IN (subquery): the planner handles them well at any size.
     items = ReminderItem.objects.filter(
