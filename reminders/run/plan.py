@@ -37,7 +37,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import holidays
@@ -89,6 +89,10 @@ class Step:
     also_phone_task: bool
     approval_required: bool
     min_amount: Decimal
+
+    @cached_property
+    def offset(self) -> datetime.timedelta:
+        return datetime.timedelta(days=self.offset_days)
 
     @property
     def display_name(self) -> str:
@@ -216,10 +220,10 @@ class CustomerPlan:
 
 
 def step_due_on(inst: InstallmentState, step: Step) -> datetime.date:
-    due = inst.due_date + datetime.timedelta(days=step.offset_days)
-    if inst.last_step is not None and inst.last_done_on is not None:
-        spacing = step.offset_days - inst.last_step.offset_days
-        due = max(due, inst.last_done_on + datetime.timedelta(days=spacing))
+    due = inst.due_date + step.offset
+    last = inst.last_step
+    if last is not None and inst.last_done_on is not None:
+        due = max(due, inst.last_done_on + (step.offset - last.offset))
     return due
 
 
@@ -246,15 +250,15 @@ def plan_customer(
     disputed or paid one (they are not in the snapshot)."""
     plan = CustomerPlan(customer=customer, day=day)
     candidates: list[PlannedItem] = []
-    for inst in customer.installments:
+    next_step, scenario_id = scenarios.next_step, customer.scenario_id
+    for inst in customer.installments:  # the hot loop of every run: kept lean
         if not manual and day not in inst.remindable_on:
             continue
+        last = inst.last_step
         step = (
             None
-            if inst.last_pending
-            else scenarios.next_step(
-                customer.scenario_id, inst.last_step.position if inst.last_step else 0
-            )
+            if last is not None and inst.last_done_on is None  # pending
+            else next_step(scenario_id, last.position if last is not None else 0)
         )
         if step is not None and (
             step.action == Action.EMAIL if manual else step_due_on(inst, step) <= day
@@ -307,6 +311,13 @@ def unplannable_reason(
     the bounds, a typing error kept in the database) would make an absurd email ("46 112
     days late") or break date arithmetic."""
     today = today or timezone.localdate()
+    dues = [inst.due_date for inst in customer.installments]
+    if not dues or (
+        # The window is an interval: its ends decide for every date between them.
+        bounds.plausible_due_date(min(dues), today=today)
+        and bounds.plausible_due_date(max(dues), today=today)
+    ):
+        return None
     for inst in customer.installments:
         if not bounds.plausible_due_date(inst.due_date, today=today):
             return _("Invoice %(number)s is due on %(date)s, outside the plausible dates.") % {

@@ -7,11 +7,13 @@ database for each day the snapshot covers."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db import connection
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 
 from core.money import MoneyField
 from customers.models import Customer
@@ -83,6 +85,23 @@ class State:
     customers: dict[int, CustomerState]
 
 
+def stream(rows: QuerySet) -> Iterator[tuple]:
+    """The tuples of a ``values_list`` query, fetched in chunks. On PostgreSQL they come
+    straight from a server-side cursor: psycopg already gives dates, Decimals and
+    booleans, so Django's per-row converters (a third of the snapshot's time) are
+    skipped; elsewhere (SQLite) Django's own iterator converts them."""
+    query = rows.query
+    columns = [*query.extra_select, *query.values_select, *query.annotation_select]
+    if connection.vendor != "postgresql" or columns != list(getattr(rows, "_fields", None) or ()):
+        yield from rows.iterator(chunk_size=LOAD_CHUNK)
+        return
+    sql, params = query.get_compiler(using=rows.db).as_sql()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(LOAD_CHUNK):
+            yield from chunk
+
+
 def done_on(channel: str, status: str, attempted_on, run_date) -> datetime.date | None:
     """The day a step was actually taken, or None while it is pending."""
     if status == Status.SENT:
@@ -127,8 +146,8 @@ def load_state(
     # dicts of the whole ledger; the amount left is computed by the database.
     rows = (
         base.annotate(
-            **free_on,
             left=ExpressionWrapper(F("amount") - F("paid_amount"), output_field=MoneyField()),
+            **free_on,
         )
         .order_by("due_date", "invoice__number", "sequence")
         .values_list(
@@ -158,7 +177,7 @@ def load_state(
         due,
         left,
         *free,
-    ) in rows.iterator(chunk_size=LOAD_CHUNK):
+    ) in stream(rows):
         flags = tuple(free)
         remindable_on = day_sets.get(flags)
         if remindable_on is None:
