@@ -108,3 +108,35 @@ def test_stream_gives_what_django_gives(clock):
     assert len(streamed) > 200
     assert streamed == list(rows.iterator())
     assert [tuple(map(type, r)) for r in streamed] == [tuple(map(type, r)) for r in rows]
+
+
+def test_items_are_copied_and_a_step_taken_twice_is_refused(company_profile, mailoutbox):
+    from decimal import Decimal
+
+    from django.db import IntegrityError, transaction
+
+    from reminders.run.claim import insert_items
+    from tests.factories import make_invoice, make_reminder_customer
+
+    customer = make_reminder_customer("CPY")
+    make_invoice(
+        customer, issue_date=datetime.date(2026, 9, 1), due_date=datetime.date(2026, 10, 1)
+    )
+    services.reminders_run(run_date=datetime.date(2026, 11, 18))
+    item = ReminderItem.objects.select_related("installment").get()
+    assert (item.amount_left, item.days_late, item.active) == (Decimal("1000.00"), 48, True)
+    assert item.reminder.customer_id == customer.pk and item.step.position == 1
+    # The same step again: the database refuses it, as Django's IntegrityError.
+    again = (item.reminder_id, item.installment_id, item.step_id, Decimal("1.00"), 3)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_items([again])
+    assert ReminderItem.objects.count() == 1
+    # Once the first is no longer live, the step may be taken again.
+    ReminderItem.objects.update(active=False)
+    insert_items([again])
+    copied = ReminderItem.objects.get(active=True)
+    assert (copied.amount_left, copied.days_late, copied.step_id) == (
+        Decimal("1.00"),
+        3,
+        item.step_id,
+    )
