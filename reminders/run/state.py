@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 
@@ -95,7 +96,10 @@ def stream(rows: QuerySet) -> Iterator[tuple]:
     if connection.vendor != "postgresql" or columns != list(getattr(rows, "_fields", None) or ()):
         yield from rows.iterator(chunk_size=LOAD_CHUNK)
         return
-    sql, params = query.get_compiler(using=rows.db).as_sql()
+    try:
+        sql, params = query.get_compiler(using=rows.db).as_sql()
+    except EmptyResultSet:  # a filter that can match nothing (a user who sees no customer)
+        return
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(LOAD_CHUNK):

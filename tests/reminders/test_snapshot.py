@@ -140,3 +140,8 @@ def test_items_are_copied_and_a_step_taken_twice_is_refused(company_profile, mai
         3,
         item.step_id,
     )
+
+
+def test_stream_of_a_query_that_can_match_nothing_is_empty():
+    rows = Installment.objects.filter(pk__in=[]).values_list("pk", "due_date")
+    assert list(stream(rows)) == []
