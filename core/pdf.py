@@ -34,7 +34,7 @@ from django.conf import settings
 # WeasyPrint logs every rendering step (and its import) at INFO: a worker needs none.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
-from weasyprint import HTML  # noqa: E402
+from weasyprint import CSS, HTML  # noqa: E402
 from weasyprint.text.fonts import FontConfiguration  # noqa: E402
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
 
@@ -125,10 +125,33 @@ def font_configuration() -> FontConfiguration:
     return _font_config[1]
 
 
-def render_pdf(html: str, *, fetcher: StaticOnlyFetcher | None = None) -> bytes:
-    """Render an HTML document (already escaped by the template engine) to PDF bytes.
+_stylesheets: dict[tuple[int, str], CSS] = {}
+
+
+def shared_stylesheet(relative_path: str) -> CSS:
+    """The static stylesheet ``static/<relative_path>``, parsed once per process (its
+    ``@font-face`` fonts loaded into the shared FontConfiguration with it) and shared by
+    every document that names it: a letter's layout is not parsed again for each letter.
+    Fetched through :class:`StaticOnlyFetcher` like any asset."""
+    key = (os.getpid(), relative_path)
+    stylesheet = _stylesheets.get(key)
+    if stylesheet is None:
+        stylesheet = _stylesheets[key] = CSS(
+            url=asset_url(relative_path),
+            url_fetcher=StaticOnlyFetcher(),
+            font_config=font_configuration(),
+        )
+    return stylesheet
+
+
+def render_pdf(
+    html: str, *, fetcher: StaticOnlyFetcher | None = None, stylesheets: tuple[str, ...] = ()
+) -> bytes:
+    """Render an HTML document (already escaped by the template engine) to PDF bytes,
+    with the shared static ``stylesheets`` (paths under ``static/``) after its own.
     ``fetcher`` may be passed to inspect what the document asked for."""
     fetcher = fetcher if fetcher is not None else StaticOnlyFetcher()
     with _lock:
+        sheets = [shared_stylesheet(path) for path in stylesheets]
         document = HTML(string=html, base_url=ASSET_BASE_URL, url_fetcher=fetcher)
-        return document.write_pdf(font_config=font_configuration())
+        return document.write_pdf(stylesheets=sheets, font_config=font_configuration())

@@ -8,6 +8,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -23,7 +24,8 @@ from core.htmx import wants_fragment as _wants_fragment
 from customers.models import Customer
 from receivables.models import Dispute
 from reminders import forms, selectors, services
-from reminders.models import Reminder
+from reminders.emails import load_recipients
+from reminders.models import Reminder, ScenarioStep
 
 
 def _customer(request: HttpRequest, pk: int) -> Customer:
@@ -221,11 +223,57 @@ def resolve_dispute(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _respond(request, customer, "reminders/_dispute_form.html", {}, _("Dispute resolved."))
 
 
+PREVIEW_DAYS = 7
+PREVIEW_PAGE_SIZE = 50
+
+
 @require_GET
 def preview(request: HttpRequest) -> HttpResponse:
-    """What the next runs would send, from tomorrow, day by day; nothing is sent."""
+    """What the next runs would send, from tomorrow: counts per day and step, the
+    customers of one day (paginated), and one customer's days on demand
+    (``?customer=<id>``); nothing is sent. A parameter that does not parse is ignored."""
     today = timezone.localdate()
-    data = selectors.reminders_preview(
-        user=request.user, start=today + datetime.timedelta(days=1), days=7
+    start = today + datetime.timedelta(days=1)
+    days = [start + datetime.timedelta(days=n) for n in range(PREVIEW_DAYS)]
+    context: dict = {"today": today, "days": days}
+    customer_pk = _int_param(request, "customer")
+    if customer_pk is not None:
+        customer = _customer(request, customer_pk)
+        context |= {
+            "customer": customer,
+            "preview": selectors.reminders_preview(
+                user=request.user, start=start, days=PREVIEW_DAYS, customer_id=customer.pk
+            ),
+        }
+        return render(request, "reminders/preview_customer.html", context)
+    list_day = _date_param(request, "day")
+    summary = selectors.reminders_preview_summary(
+        user=request.user,
+        start=start,
+        days=PREVIEW_DAYS,
+        list_day=list_day if list_day in days else None,
     )
-    return render(request, "reminders/preview.html", {"preview": data, "today": today})
+    page = Paginator(summary.lines, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    recipients = load_recipients(
+        {line.customer_id for line in page if line.action == ScenarioStep.Action.EMAIL}
+    )
+    context |= {
+        "summary": summary,
+        "page": page,
+        "lines": [(line, recipients.get(line.customer_id)) for line in page],
+    }
+    response = render(request, "reminders/preview.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _int_param(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+
+def _date_param(request: HttpRequest, name: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(request.GET.get(name, ""))
+    except ValueError:
+        return None

@@ -166,3 +166,27 @@ def test_customers_own_page(client, company_profile):
             made.append(1)
 
     assert_constant(client, lambda: f"/p/{token_for(c.pk)}/", grow, sizes=(2, 12))
+
+
+def test_reminders_preview(finance_client):
+    """The 7-day preview: its figures, a day's customers and one customer's days, in a
+    fixed number of queries whatever the number of customers due."""
+    from tests.factories import make_reminder_customer
+
+    made = []
+
+    def grow(size):
+        while len(made) < size:
+            n = len(made)
+            customer = make_reminder_customer(f"QP{n:03d}")
+            due = d(2026, 10, 1) + datetime.timedelta(days=n * 2)
+            make_invoice(customer, issue_date=due - datetime.timedelta(days=30), due_date=due)
+            make_invoice(
+                customer, issue_date=d(2026, 9, 1), due_date=d(2026, 11, 20), amount="50.00"
+            )
+            made.append(customer)
+
+    url = reverse("reminders:preview")
+    assert_constant(finance_client, lambda: url, grow)
+    assert_constant(finance_client, lambda: url, grow, sizes=(20, 24), params={"day": "2026-11-20"})
+    assert_constant(finance_client, lambda: f"{url}?customer={made[0].pk}", grow, sizes=(24, 30))

@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 Status = Reminder.Status
 DEADLINE_DAYS = 8
 TEMPLATE = "reminders/letters/formal_notice_{language}.html"
+# The letter's layout (static/): parsed once per process, shared by every letter.
+LETTER_STYLESHEET = "css/letter.css"
 LANGUAGES = ("fr", "en")
 
 # --- formatting: the letter is not rendered in a request, so no locale applies ----------
@@ -365,7 +367,7 @@ def render_letter_pdf(
 ) -> bytes:
     """The letter as PDF bytes (a preview: nothing is stored, sent or logged)."""
     context = build_letter_context(customer=customer, letter_date=letter_date, reminder=reminder)
-    return render_pdf(render_letter_html(context))
+    return render_pdf(render_letter_html(context), stylesheets=(LETTER_STYLESHEET,))
 
 
 def letter_date_of(reminder: Reminder) -> datetime.date:

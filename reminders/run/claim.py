@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Iterable
+from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -330,23 +332,43 @@ def persist_plans(
             reminders.append(_task(cid, step_id, channel, run_date, actor, total))
             item_groups.append(group)
     Reminder.objects.bulk_create(reminders, batch_size=BULK_BATCH)
-    items = [
-        ReminderItem(
-            reminder_id=reminder.pk,
-            installment_id=item.installment.id,
-            step_id=item.step.id,
-            amount_left=item.installment.amount_left,
-            days_late=item.days_late,
-        )
+    insert_items(
+        (reminder.pk, item.installment.id, item.step.id, item.installment.amount_left,
+         item.days_late)
         for reminder, group in zip(reminders, item_groups, strict=True)
         for item in group
-    ]
-    ReminderItem.objects.bulk_create(items, batch_size=BULK_BATCH)
+    )  # fmt: skip
     for reminder in reminders:
         if reminder.channel == Channel.LETTER and reminder.status == Status.SENDING:
             approve_by_run(reminder)
             transaction.on_commit(partial(queue_letter_render, reminder.pk))
     return reminders
+
+
+ITEM_COLUMNS = ("reminder_id", "installment_id", "step_id", "amount_left", "days_late")
+
+
+def insert_items(rows: Iterable[tuple[int, int, int, Decimal, int]]) -> None:
+    """Write reminder items (live): on PostgreSQL with one ``COPY`` (a run at a million
+    invoices writes over half a million of them), elsewhere with ``bulk_create``. The
+    database checks them the same way either way: a step already taken fails the whole
+    write (``reminder_item_once_per_step``), and the transaction with it."""
+    if connection.vendor != "postgresql":
+        ReminderItem.objects.bulk_create(
+            (ReminderItem(**dict(zip(ITEM_COLUMNS, row, strict=True))) for row in rows),
+            batch_size=BULK_BATCH,
+        )
+        return
+    table = ReminderItem._meta.db_table
+    statement = f"COPY {table} ({', '.join(ITEM_COLUMNS)}, active) FROM STDIN"
+    # Django's error classes (an IntegrityError for a step already taken), as for a query.
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(statement) as copy,
+    ):
+        for row in rows:
+            copy.write_row((*row, True))
 
 
 SKIPPED_OUTCOME = "unplannable"

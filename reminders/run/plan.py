@@ -37,10 +37,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import holidays
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.money import ZERO
@@ -89,6 +90,10 @@ class Step:
     approval_required: bool
     min_amount: Decimal
 
+    @cached_property
+    def offset(self) -> datetime.timedelta:
+        return datetime.timedelta(days=self.offset_days)
+
     @property
     def display_name(self) -> str:
         """The name in the active language, as ``ScenarioStep.display_name``."""
@@ -102,15 +107,26 @@ class Scenarios:
     default_id: int | None
     by_scenario: dict[int, list[Step]]
     by_id: dict[int, Step]
+    # next_step's answers, by (scenario, position): asked for every installment.
+    _next: dict[tuple[int | None, int], Step | None] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def effective(self, scenario_id: int | None) -> int | None:
         return scenario_id if scenario_id is not None else self.default_id
 
     def next_step(self, scenario_id: int | None, after_position: int) -> Step | None:
-        for step in self.by_scenario.get(scenario_id or -1, ()):
-            if step.position > after_position:
-                return step
-        return None
+        key = (scenario_id, after_position)
+        try:
+            return self._next[key]
+        except KeyError:
+            pass
+        found = next(
+            (s for s in self.by_scenario.get(scenario_id or -1, ()) if s.position > after_position),
+            None,
+        )
+        self._next[key] = found
+        return found
 
     def tone_floor(self, scenario_id: int | None, level: Step | None) -> Step | None:
         """The mildest email a customer at ``level`` may get from the run: the last email
@@ -204,10 +220,10 @@ class CustomerPlan:
 
 
 def step_due_on(inst: InstallmentState, step: Step) -> datetime.date:
-    due = inst.due_date + datetime.timedelta(days=step.offset_days)
-    if inst.last_step is not None and inst.last_done_on is not None:
-        spacing = step.offset_days - inst.last_step.offset_days
-        due = max(due, inst.last_done_on + datetime.timedelta(days=spacing))
+    due = inst.due_date + step.offset
+    last = inst.last_step
+    if last is not None and inst.last_done_on is not None:
+        due = max(due, inst.last_done_on + (step.offset - last.offset))
     return due
 
 
@@ -234,15 +250,15 @@ def plan_customer(
     disputed or paid one (they are not in the snapshot)."""
     plan = CustomerPlan(customer=customer, day=day)
     candidates: list[PlannedItem] = []
-    for inst in customer.installments:
+    next_step, scenario_id = scenarios.next_step, customer.scenario_id
+    for inst in customer.installments:  # the hot loop of every run: kept lean
         if not manual and day not in inst.remindable_on:
             continue
+        last = inst.last_step
         step = (
             None
-            if inst.last_pending
-            else scenarios.next_step(
-                customer.scenario_id, inst.last_step.position if inst.last_step else 0
-            )
+            if last is not None and inst.last_done_on is None  # pending
+            else next_step(scenario_id, last.position if last is not None else 0)
         )
         if step is not None and (
             step.action == Action.EMAIL if manual else step_due_on(inst, step) <= day
@@ -287,13 +303,23 @@ class Skipped:
     reason: str
 
 
-def unplannable_reason(customer: CustomerState) -> str | None:
+def unplannable_reason(
+    customer: CustomerState, *, today: datetime.date | None = None
+) -> str | None:
     """Why this customer's reminders cannot be planned from its data, if they cannot: an
     installment due outside the ledger's window of plausible dates (an import before
     the bounds, a typing error kept in the database) would make an absurd email ("46 112
     days late") or break date arithmetic."""
+    today = today or timezone.localdate()
+    dues = [inst.due_date for inst in customer.installments]
+    if not dues or (
+        # The window is an interval: its ends decide for every date between them.
+        bounds.plausible_due_date(min(dues), today=today)
+        and bounds.plausible_due_date(max(dues), today=today)
+    ):
+        return None
     for inst in customer.installments:
-        if not bounds.plausible_due_date(inst.due_date):
+        if not bounds.plausible_due_date(inst.due_date, today=today):
             return _("Invoice %(number)s is due on %(date)s, outside the plausible dates.") % {
                 "number": inst.invoice_number,
                 "date": inst.due_date.isoformat(),
@@ -315,8 +341,9 @@ def plan_day(
     if not manual and not is_business_day(day):
         return []
     plans = []
+    today = timezone.localdate()
     for customer in state.customers.values():
-        reason = unplannable_reason(customer)
+        reason = unplannable_reason(customer, today=today)
         if reason is None:
             try:
                 plan = plan_customer(customer, day, scenarios, manual=manual)
