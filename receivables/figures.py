@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import wraps
@@ -36,12 +36,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from receivables.models import Invoice
-from receivables.models.figures import CustomerFigures, FiguresDay, InvoiceFigures
+from receivables.models.figures import CustomerFigures, FiguresDay, InvoiceFigures, SalesDay
 
 # Advisory lock keys: (FIGURES_LOCK_CLASS, customer id) per customer; (FIGURES_ALL, 0),
 # shared by every per-customer refresh and exclusive for the day's roll-over.
 FIGURES_LOCK_CLASS = 0x464947  # "FIG"
 FIGURES_ALL = 0x464941  # "FIA"
+SALES_LOCK_CLASS = 0x464953  # "FIS": (class, day's ordinal) per day of sales
 
 
 @dataclass
@@ -168,7 +169,7 @@ def _lock(customer_ids: list[int]) -> None:
         )
 
 
-def _in(column: str, ids: list[int] | None, params: dict[str, Any], prefix: str) -> str:
+def _in(column: str, ids: Sequence[object] | None, params: dict[str, Any], prefix: str) -> str:
     """``AND column IN (…)`` for ``ids`` (None: no restriction), parameters added."""
     if ids is None:
         return ""
@@ -180,25 +181,70 @@ def _in(column: str, ids: list[int] | None, params: dict[str, Any], prefix: str)
 
 
 _INVOICES_SQL = """
-INSERT INTO {figures} (invoice_id, open_amount, next_due_date)
+INSERT INTO {figures} (invoice_id, open_amount, next_due_date, sales_day)
 SELECT v.id,
        COALESCE(SUM(i.amount - i.paid_amount), 0),
-       MIN(CASE WHEN i.paid_amount < i.amount THEN i.due_date END)
+       MIN(CASE WHEN i.paid_amount < i.amount THEN i.due_date END),
+       v.issue_date
 FROM receivables_invoice v
 LEFT JOIN receivables_installment i ON i.invoice_id = v.id
 WHERE 1 = 1 {only}
-GROUP BY v.id
+GROUP BY v.id, v.issue_date
 ON CONFLICT (invoice_id) DO UPDATE
-SET open_amount = excluded.open_amount, next_due_date = excluded.next_due_date
+SET open_amount = excluded.open_amount, next_due_date = excluded.next_due_date,
+    sales_day = excluded.sales_day
+"""
+
+# A day's net sales, from the invoices issued that day (the definition:
+# receivables.kpis.net_sales_at).
+_SALES_SQL = """
+INSERT INTO {sales} (day, amount)
+SELECT issue_date,
+       SUM(CASE WHEN kind = %(credit_note)s THEN -amount ELSE amount END)
+FROM receivables_invoice
+WHERE cancelled_at IS NULL {only}
+GROUP BY issue_date
 """
 
 
 def _refresh_invoices(ids: list[int] | None) -> None:
+    """The invoices' figures, then the sales of the days they were and are counted in."""
     params: dict[str, Any] = {}
     only = _in("v.id", ids, params, "v")
     sql = _INVOICES_SQL.format(figures=InvoiceFigures._meta.db_table, only=only)
+    if ids is None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        _refresh_sales(None)
+        return
+    days: set[datetime.date] = {
+        day
+        for day in InvoiceFigures.objects.filter(invoice_id__in=ids).values_list(
+            "sales_day", flat=True
+        )
+        if day is not None
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+    days.update(Invoice.objects.filter(pk__in=ids).values_list("issue_date", flat=True))
+    _refresh_sales(sorted(days))
+
+
+def _refresh_sales(days: list[datetime.date] | None) -> None:
+    if days is not None and connection.vendor == "postgresql":
+        # As for a customer: wait for whoever is changing these days, then read afresh.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, s.d) FROM (SELECT DISTINCT unnest(%s::int[])"
+                " AS d ORDER BY d) s",
+                [SALES_LOCK_CLASS, [day.toordinal() for day in days]],
+            )
+    sales = SalesDay.objects.all() if days is None else SalesDay.objects.filter(day__in=days)
+    sales.delete()
+    params: dict[str, Any] = {"credit_note": Invoice.Kind.CREDIT_NOTE}
+    only = _in("issue_date", days, params, "d")
+    with connection.cursor() as cursor:
+        cursor.execute(_SALES_SQL.format(sales=SalesDay._meta.db_table, only=only), params)
 
 
 # The definition of a balance (receivables/selectors/balances.py) for today: nothing is

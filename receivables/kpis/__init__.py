@@ -64,6 +64,7 @@ from receivables.kpis.figures import (
     net_sales,
     net_sales_at,
     ratio,
+    sees_whole_ledger,
 )
 from receivables.kpis.report import (
     Debtor,
@@ -108,6 +109,7 @@ __all__ = [
     "payment_allocations",
     "payment_behaviour",
     "ratio",
+    "sees_whole_ledger",
     "top_debtors",
     "weighted_lateness",
 ]

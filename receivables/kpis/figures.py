@@ -23,10 +23,11 @@ from django.db.models import (
     When,
 )
 
+from core import access
 from core.access import AnyUser
 from core.money import MONEY_FIELD, ZERO, to_cents
 from customers.models import Customer
-from receivables.models import Invoice
+from receivables.models import Invoice, SalesDay
 from receivables.selectors import BUCKETS, AgedBalance, aged_balance
 
 DSO_WINDOW_DAYS = 90
@@ -152,25 +153,43 @@ def signed_amount() -> Case:
     )
 
 
-def net_sales_at(customers: QuerySet[Customer], ends: list[datetime.date]) -> dict:
-    """Net sales incl. tax (invoices less credit notes) over the DSO window ending on
-    each of ``ends``, in one query of conditional sums."""
+def net_sales_at(
+    customers: QuerySet[Customer], ends: list[datetime.date], *, whole_ledger: bool = False
+) -> dict:
+    """Net sales incl. tax (invoices less credit notes, cancelled ones left out) over the
+    DSO window ending on each of ``ends``, in one query of conditional sums: over the
+    stored sales of each day (receivables/figures.py) when ``customers`` are the whole
+    ledger (``whole_ledger``: the caller sees every customer), else over their invoices."""
     window = datetime.timedelta(days=DSO_WINDOW_DAYS)
-    sums = (
-        Invoice.objects.active()
-        .filter(customer__in=customers)
-        .aggregate(
+    if whole_ledger:
+        days = SalesDay.objects.filter(day__gt=min(ends) - window, day__lte=max(ends))
+        sums = days.aggregate(
             **{
-                f"s{i}": Sum(
-                    signed_amount(),
-                    filter=Q(issue_date__gt=end - window, issue_date__lte=end),
-                    output_field=MONEY_FIELD,
-                )
+                f"s{i}": Sum("amount", filter=Q(day__gt=end - window, day__lte=end))
                 for i, end in enumerate(ends)
             }
         )
-    )
+    else:
+        sums = (
+            Invoice.objects.active()
+            .filter(customer__in=customers)
+            .aggregate(
+                **{
+                    f"s{i}": Sum(
+                        signed_amount(),
+                        filter=Q(issue_date__gt=end - window, issue_date__lte=end),
+                        output_field=MONEY_FIELD,
+                    )
+                    for i, end in enumerate(ends)
+                }
+            )
+        )
     return {end: to_cents(sums[f"s{i}"]) for i, end in enumerate(ends)}
+
+
+def sees_whole_ledger(user: AnyUser) -> bool:
+    """Whether ``user`` sees every customer (the stored whole-ledger figures apply)."""
+    return access.may(user, access.Action.VIEW_ALL)
 
 
 def dso_from(outstanding: Decimal, sales: Decimal) -> Decimal | None:
@@ -183,7 +202,9 @@ def dso_from(outstanding: Decimal, sales: Decimal) -> Decimal | None:
 
 def net_sales(*, user: AnyUser, as_of: datetime.date) -> Decimal:
     """Net sales incl. tax of the :data:`DSO_WINDOW_DAYS` days ending on ``as_of``."""
-    return net_sales_at(visible_customers(user), [as_of])[as_of]
+    return net_sales_at(visible_customers(user), [as_of], whole_ledger=sees_whole_ledger(user))[
+        as_of
+    ]
 
 
 def days_sales_outstanding(*, user: AnyUser, as_of: datetime.date) -> Decimal | None:

@@ -27,6 +27,7 @@ from receivables.kpis.figures import (
     month_ends,
     net_sales,
     net_sales_at,
+    sees_whole_ledger,
     totals_of,
     visible_customers,
 )
@@ -89,7 +90,7 @@ def outstanding_trend(
     once; folding twelve dates into one statement would multiply its work by twelve
     anyway) and one query of conditional sums for all the sales windows."""
     ends = month_ends(until=as_of, count=months)
-    sales = net_sales_at(visible_customers(user), ends)
+    sales = net_sales_at(visible_customers(user), ends, whole_ledger=sees_whole_ledger(user))
     balances = month_end_balances(user=user, ends=ends)
     return [
         TrendPoint(

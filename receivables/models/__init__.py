@@ -8,7 +8,7 @@ from receivables.models.bank import (
 )
 from receivables.models.company import CompanyProfile, ReferenceRate
 from receivables.models.disputes import Dispute, PromiseToPay, reminder_free_on
-from receivables.models.figures import CustomerFigures, FiguresDay, InvoiceFigures
+from receivables.models.figures import CustomerFigures, FiguresDay, InvoiceFigures, SalesDay
 from receivables.models.imports import ColumnMapping, FecLine, ImportProgress, ImportRun
 from receivables.models.invoices import (
     LEDGER_CURRENCY,
@@ -42,6 +42,7 @@ __all__ = [
     "PaymentClaim",
     "PromiseToPay",
     "ReferenceRate",
+    "SalesDay",
     "reminder_free_on",
     "return_reason",
     "status_reason_text",

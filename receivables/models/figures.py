@@ -26,6 +26,9 @@ class InvoiceFigures(models.Model):
     )
     open_amount = MoneyField(_("left to pay"), default=ZERO)
     next_due_date = models.DateField(_("next unpaid due date"), null=True, blank=True)
+    # The day whose sales it was last counted in (its issue date then): a corrected issue
+    # date moves it from that day's total to the new one's.
+    sales_day = models.DateField(_("counted in the sales of"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("invoice figures")
@@ -83,6 +86,22 @@ class CustomerFigures(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.total}"
+
+
+class SalesDay(models.Model):
+    """Net sales incl. tax of one issue date over the whole ledger (invoices less credit
+    notes, cancelled ones left out): the DSO's sales windows of the staff who see every
+    customer are sums of a few hundred of these rows instead of a scan of every invoice."""
+
+    day = models.DateField(_("day"), primary_key=True)
+    amount = MoneyField(_("net sales"), default=ZERO)
+
+    class Meta:
+        verbose_name = _("sales of a day")
+        verbose_name_plural = _("sales of a day")
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.amount}"
 
 
 class FiguresDay(models.Model):

@@ -32,6 +32,7 @@ from receivables.models import (
     Invoice,
     InvoiceFigures,
     Payment,
+    SalesDay,
 )
 from receivables.selectors import BUCKETS, InvoiceStatus, ledger_balances, with_invoice_status
 from receivables.selectors.invoices import status_q
@@ -133,6 +134,22 @@ def assert_figures_match_the_ledger() -> None:
         assert got == expected_kpis, pk
 
 
+def assert_sales_match_the_invoices(today: datetime.date) -> None:
+    """Each day's stored net sales equal its invoices less credit notes (cancelled ones
+    left out), and the DSO windows read from them equal those read from the invoices."""
+    expected: dict[datetime.date, Decimal] = defaultdict(lambda: ZERO)
+    for invoice in Invoice.objects.filter(cancelled_at__isnull=True):
+        sign = -1 if invoice.is_credit_note else 1
+        expected[invoice.issue_date] += sign * invoice.amount
+    stored = dict(SalesDay.objects.values_list("day", "amount"))
+    assert stored == dict(expected)
+    ends = [today - 200 * DAY, today - 31 * DAY, today, today + 25 * DAY]
+    everyone = Customer.objects.all()
+    assert kpis.net_sales_at(everyone, ends, whole_ledger=True) == kpis.net_sales_at(
+        everyone, ends, whole_ledger=False
+    )
+
+
 def assert_status_filters_select_the_statuses(today: datetime.date) -> None:
     """The invoice list's status filter (conditions the indexes serve) picks exactly the
     invoices whose computed status it names, on several days."""
@@ -170,6 +187,7 @@ class FiguresFollowTheLedger(HypothesisTestCase):
         assert_figures_match_the_ledger()
         assert_manager_kpis_equal_the_computed_ones(self.finance)
         assert_status_filters_select_the_statuses(today)
+        assert_sales_match_the_invoices(today)
 
 
 @pytest.mark.django_db

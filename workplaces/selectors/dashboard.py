@@ -340,7 +340,9 @@ def dashboard_totals(*, user: AnyUser, today: datetime.date) -> Totals:
     ends (see :func:`month_end_balances`); DSO by the KPI page's simple 90-day method."""
     totals = kpis.ledger_totals(user=user, as_of=today)
     ends = [e for e in kpis.month_ends(until=today, count=kpis.TREND_MONTHS) if e < today]
-    sales = kpis.net_sales_at(Customer.objects.visible_to(user), [*ends, today])
+    sales = kpis.net_sales_at(
+        Customer.objects.visible_to(user), [*ends, today], whole_ledger=kpis.sees_whole_ledger(user)
+    )
     past = month_end_balances(user=user, ends=ends)
     series: dict[str, list[Decimal | None]] = {
         "outstanding": [past[e][0] for e in ends] + [totals.total],
