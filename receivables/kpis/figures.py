@@ -27,8 +27,10 @@ from core import access
 from core.access import AnyUser
 from core.money import MONEY_FIELD, ZERO, to_cents
 from customers.models import Customer
+from receivables import figures
 from receivables.models import Invoice, SalesDay
 from receivables.selectors import BUCKETS, AgedBalance, aged_balance
+from receivables.selectors.aged_balance import stored_totals
 
 DSO_WINDOW_DAYS = 90
 BEHAVIOUR_MONTHS = 12
@@ -139,6 +141,10 @@ def ledger_totals(*, user: AnyUser, as_of: datetime.date) -> LedgerTotals:
     """Outstanding, overdue and each aged-balance bucket over the customers ``user``
     sees, as of ``as_of``: the TOTAL row of :func:`receivables.selectors.aged_balance`
     (one set-based statement), so the dashboard and the aged balance always agree."""
+    if figures.is_today(as_of):
+        t = stored_totals(user=user)
+        overdue = sum((t[k] for k in OVERDUE_BUCKETS), ZERO)
+        return LedgerTotals(as_of=as_of, overdue=overdue, **{k: t[k] for k in (*BUCKETS, "total")})
     return totals_of(aged_balance(user=user, as_of=as_of))
 
 

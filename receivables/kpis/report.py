@@ -11,6 +11,7 @@ from decimal import Decimal
 from core import access
 from core.access import AnyUser
 from core.money import ZERO
+from receivables import figures
 from receivables.kpis.behaviour import (
     Forecast,
     PaymentBehaviour,
@@ -33,6 +34,7 @@ from receivables.kpis.figures import (
 )
 from receivables.models import AgedBalanceSnapshot
 from receivables.selectors import AgedBalance, aged_balance
+from receivables.selectors.aged_balance import stored_largest
 
 # --- Top debtors -----------------------------------------------------------------------
 
@@ -66,6 +68,11 @@ def top_debtors(*, user: AnyUser, as_of: datetime.date, limit: int = TOP_DEBTORS
     """The ``limit`` customers owing the most (net balance) as of ``as_of``, largest
     first, ties by reference: taken from the aged balance's rows (one per customer with a
     balance), so no second pass over the ledger is needed on the dashboard."""
+    if figures.is_today(as_of):
+        return [
+            Debtor(customer_id=pk, customer_ref=ref, name=name, total=total, overdue=overdue)
+            for pk, ref, name, total, overdue in stored_largest(user=user, limit=limit)
+        ]
     return top_of(aged_balance(user=user, as_of=as_of), limit)
 
 
@@ -143,8 +150,12 @@ class ManagerKpis:
 def manager_kpis(*, user: AnyUser, as_of: datetime.date) -> ManagerKpis:
     """Everything the manager page shows, in a fixed number of queries (17): the aged
     balance of the day serves both the totals and the top debtors."""
-    ab = aged_balance(user=user, as_of=as_of)
-    totals = totals_of(ab)
+    if figures.is_today(as_of):  # two sums of the stored figures, no row read
+        totals = ledger_totals(user=user, as_of=as_of)
+        top = top_debtors(user=user, as_of=as_of)
+    else:
+        ab = aged_balance(user=user, as_of=as_of)
+        totals, top = totals_of(ab), top_of(ab, TOP_DEBTORS)
     sales = net_sales(user=user, as_of=as_of)
     return ManagerKpis(
         as_of=as_of,
@@ -153,6 +164,6 @@ def manager_kpis(*, user: AnyUser, as_of: datetime.date) -> ManagerKpis:
         dso=dso_from(totals.total, sales),
         behaviour=payment_behaviour(user=user, as_of=as_of),
         forecast=collection_forecast(user=user, as_of=as_of),
-        top_debtors=top_of(ab, TOP_DEBTORS),
+        top_debtors=top,
         trend=outstanding_trend(user=user, as_of=as_of),
     )
