@@ -364,15 +364,16 @@ def _refresh_kpis(ids: list[int] | None, today: datetime.date) -> None:
     """The customers' payment behaviour and collection forecast as of ``today`` (the
     definitions: receivables/kpis/behaviour.py, whose queries this reuses): reset, then
     set from one grouped statement each, the forecast reading the delays just stored."""
-    from customers.models import Customer
     from receivables.kpis import behaviour
 
     table = CustomerFigures._meta.db_table
     rows = CustomerFigures.objects.all()
-    customers = Customer.objects.all()
     if ids is not None:
         rows = rows.filter(customer_id__in=ids)
-        customers = customers.filter(pk__in=ids)
+    # Ids, not a queryset: the invoices' own column is filtered, with no join to the
+    # customers that the planner could misjudge (an import's thousands of customers
+    # were once joined row by row to every allocation of the year).
+    customers = ids
     rows.update(**dict.fromkeys(KPI_COLUMNS, 0))
     sums_sql, sums_params = behaviour.behaviour_sums(customers, today).query.sql_with_params()
     delays: tuple[str, list] = (

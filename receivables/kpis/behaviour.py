@@ -47,6 +47,15 @@ from receivables.models import (
 
 # --- Payment behaviour -----------------------------------------------------------------
 
+# Whose figures: a queryset of customers (a user's scope), or their ids (a refresh of the
+# stored figures: filtered on the invoices' own column, no join the planner could
+# misjudge).
+type Customers = QuerySet[Customer] | list[int] | None  # None: the whole ledger
+
+
+def _of(customers: Customers, lookup: str) -> Q:
+    return Q() if customers is None else Q(**{f"{lookup}__in": customers})
+
 
 def payment_allocations(as_of: datetime.date) -> QuerySet[Allocation]:
     """Payment allocations (not credit notes) of the 12 months ending on ``as_of``, on
@@ -94,13 +103,13 @@ class PaymentBehaviour:
     on_time_share: Decimal | None
 
 
-def behaviour_sums(customers: QuerySet[Customer], as_of: datetime.date) -> QuerySet:
+def behaviour_sums(customers: Customers, as_of: datetime.date) -> QuerySet:
     """Per customer of ``customers`` who paid something in the 12 months ending on
     ``as_of``: ``customer_id``, ``paid``, ``weighted`` (amount × days late) and
     ``on_time``, in one grouped query (stored by receivables/figures.py for today)."""
     return (
         payment_allocations(as_of)
-        .filter(installment__invoice__customer__in=customers)
+        .filter(_of(customers, "installment__invoice__customer"))
         .order_by()
         .values(customer_id=F("installment__invoice__customer"))
         .annotate(
@@ -197,7 +206,7 @@ FORECAST_COLUMNS: tuple[str, ...] = (*(f"h{i}" for i in range(len(FORECAST_WEEKS
 
 
 def forecast_by_customer_sql(
-    customers: QuerySet[Customer], as_of: datetime.date, *, delays: tuple[str, list] | None = None
+    customers: Customers, as_of: datetime.date, *, delays: tuple[str, list] | None = None
 ) -> tuple[str, list]:
     """The statement (and its parameters) giving, per customer of ``customers`` with an
     open installment, ``disputed`` and the horizons of :data:`FORECAST_COLUMNS` (see the
@@ -206,7 +215,7 @@ def forecast_by_customer_sql(
     has_dispute = Exists(Dispute.objects.open().filter(invoice=OuterRef("invoice")))
     installments = (
         Installment.objects.open()
-        .filter(invoice__customer__in=customers)
+        .filter(_of(customers, "invoice__customer"))
         .order_by()
         .annotate(
             f_customer=F("invoice__customer"),
@@ -237,10 +246,10 @@ def forecast_by_customer_sql(
     return sql, params
 
 
-def _delays_sql(customers: QuerySet[Customer], as_of: datetime.date) -> tuple[str, list]:
+def _delays_sql(customers: Customers, as_of: datetime.date) -> tuple[str, list]:
     sql, params = (
         payment_allocations(as_of)
-        .filter(installment__invoice__customer__in=customers)
+        .filter(_of(customers, "installment__invoice__customer"))
         .order_by()
         .values(customer_id=F("installment__invoice__customer"))
         .annotate(delay=_delay(Sum(weighted_lateness()), Sum("amount")))
