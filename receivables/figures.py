@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from receivables.models import Invoice
 from receivables.models.figures import CustomerFigures, FiguresDay, InvoiceFigures, SalesDay
+from receivables.selectors.balances import OPEN_ITEMS_SQL, balance_params
 
 # Advisory lock keys: (FIGURES_LOCK_CLASS, customer id) per customer; (FIGURES_ALL, 0),
 # shared by every per-customer refresh and exclusive for the day's roll-over.
@@ -247,11 +248,10 @@ def _refresh_sales(days: list[datetime.date] | None) -> None:
         cursor.execute(_SALES_SQL.format(sales=SalesDay._meta.db_table, only=only), params)
 
 
-# The definition of a balance (receivables/selectors/balances.py) for today: nothing is
-# dated later than today, so an installment's unpaid part is ``amount - paid_amount`` and
-# the credit the unallocated parts of payments and credit notes (plus what was allocated
-# to invoices issued in the future). The customer filter sits inside each derived table
-# so that refreshing one customer reads only that customer's rows.
+# Today's balance of the customers (the open-items form of the definition,
+# receivables/selectors/balances.py), stored with the figures' totals. The customer
+# filter sits inside each derived table so that refreshing one customer reads only that
+# customer's rows.
 _CUSTOMERS_SQL = """
 INSERT INTO {figures}
     (customer_id, not_due, d1_30, d31_60, d61_90, d90_plus, credit, overdue, total,
@@ -260,58 +260,7 @@ SELECT t.id, t.not_due - t.credit, t.d1_30, t.d31_60, t.d61_90, t.d90_plus, t.cr
        t.d1_30 + t.d31_60 + t.d61_90 + t.d90_plus,
        t.not_due - t.credit + t.d1_30 + t.d31_60 + t.d61_90 + t.d90_plus,
        {kpi_zeros}
-FROM (
-    SELECT c.id,
-           COALESCE(b.not_due, 0) AS not_due, COALESCE(b.d1_30, 0) AS d1_30,
-           COALESCE(b.d31_60, 0) AS d31_60, COALESCE(b.d61_90, 0) AS d61_90,
-           COALESCE(b.d90_plus, 0) AS d90_plus,
-           COALESCE(p.credit, 0) + COALESCE(n.credit, 0) + COALESCE(f.paid, 0) AS credit
-    FROM customers_customer c
-    LEFT JOIN (
-        SELECT v.customer_id,
-               SUM(CASE WHEN i.due_date >= %(as_of)s THEN i.amount - i.paid_amount ELSE 0 END)
-                   AS not_due,
-               SUM(CASE WHEN i.due_date BETWEEN %(d30)s AND %(d1)s
-                        THEN i.amount - i.paid_amount ELSE 0 END) AS d1_30,
-               SUM(CASE WHEN i.due_date BETWEEN %(d60)s AND %(d31)s
-                        THEN i.amount - i.paid_amount ELSE 0 END) AS d31_60,
-               SUM(CASE WHEN i.due_date BETWEEN %(d90)s AND %(d61)s
-                        THEN i.amount - i.paid_amount ELSE 0 END) AS d61_90,
-               SUM(CASE WHEN i.due_date <= %(d91)s THEN i.amount - i.paid_amount ELSE 0 END)
-                   AS d90_plus
-        FROM receivables_installment i
-        JOIN receivables_invoice v ON v.id = i.invoice_id
-        WHERE i.paid_amount < i.amount
-          AND v.cancelled_at IS NULL AND v.kind = %(invoice)s AND v.issue_date <= %(as_of)s
-          {only_v}
-        GROUP BY v.customer_id
-    ) b ON b.customer_id = c.id
-    LEFT JOIN (
-        SELECT customer_id, SUM(amount - allocated_amount) AS credit FROM receivables_payment
-        WHERE allocated_amount < amount AND date <= %(as_of)s AND returned_on IS NULL
-          {only_p}
-        GROUP BY customer_id
-    ) p ON p.customer_id = c.id
-    LEFT JOIN (
-        SELECT n.customer_id,
-               SUM(n.amount - COALESCE((SELECT SUM(a.amount) FROM receivables_allocation a
-                                        WHERE a.credit_note_id = n.id), 0)) AS credit
-        FROM receivables_invoice n
-        WHERE n.kind = %(credit_note)s AND n.cancelled_at IS NULL AND n.issue_date <= %(as_of)s
-          {only_n}
-        GROUP BY n.customer_id
-    ) n ON n.customer_id = c.id
-    LEFT JOIN (
-        SELECT v.customer_id, SUM(i.paid_amount) AS paid
-        FROM receivables_installment i
-        JOIN receivables_invoice v ON v.id = i.invoice_id
-        WHERE i.paid_amount > 0 AND v.issue_date > %(as_of)s
-          AND v.cancelled_at IS NULL AND v.kind = %(invoice)s
-          {only_v}
-        GROUP BY v.customer_id
-    ) f ON f.customer_id = c.id
-    WHERE 1 = 1 {only_c}
-) t
+FROM ({open_items}) t
 WHERE 1 = 1
 ON CONFLICT (customer_id) DO UPDATE
 SET not_due = excluded.not_due, d1_30 = excluded.d1_30, d31_60 = excluded.d31_60,
@@ -321,28 +270,19 @@ SET not_due = excluded.not_due, d1_30 = excluded.d1_30, d31_60 = excluded.d31_60
 
 
 def _refresh_customers(ids: list[int] | None, today: datetime.date) -> None:
-    d = datetime.timedelta
-    params: dict[str, Any] = {
-        "as_of": today,
-        "d1": today - d(1),
-        "d30": today - d(30),
-        "d31": today - d(31),
-        "d60": today - d(60),
-        "d61": today - d(61),
-        "d90": today - d(90),
-        "d91": today - d(91),
-        "invoice": Invoice.Kind.INVOICE,
-        "credit_note": Invoice.Kind.CREDIT_NOTE,
-    }
-    sql = _CUSTOMERS_SQL.format(
-        figures=CustomerFigures._meta.db_table,
-        # Set by _refresh_kpis right after; a new row starts at zero.
-        kpi_columns=", ".join(KPI_COLUMNS),
-        kpi_zeros=", ".join("0" for _column in KPI_COLUMNS),
+    params = balance_params(today)
+    open_items = OPEN_ITEMS_SQL.format(
         only_v=_in("v.customer_id", ids, params, "c"),
         only_p=_in("customer_id", ids, params, "c"),
         only_n=_in("n.customer_id", ids, params, "c"),
         only_c=_in("c.id", ids, params, "c"),
+    )
+    sql = _CUSTOMERS_SQL.format(
+        figures=CustomerFigures._meta.db_table,
+        open_items=open_items,
+        # Set by _refresh_kpis right after; a new row starts at zero.
+        kpi_columns=", ".join(KPI_COLUMNS),
+        kpi_zeros=", ".join("0" for _column in KPI_COLUMNS),
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

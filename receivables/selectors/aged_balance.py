@@ -14,8 +14,12 @@ from django.utils import timezone
 from core.access import AnyUser
 from core.money import ZERO, to_cents
 from receivables import figures
-from receivables.models import Invoice
-from receivables.selectors.balances import BUCKETS, end_of_day, scope_sql
+from receivables.selectors.balances import (
+    BUCKETS,
+    OPEN_ITEMS_SQL,
+    balance_params,
+    scope_sql,
+)
 
 
 @dataclass(frozen=True)
@@ -31,57 +35,12 @@ class AgedBalance:
 # Both statements give, per customer: id, customer_ref, name, the five buckets before
 # credit, and the credit (the definition: receivables/selectors/balances.py).
 _CURRENT_BALANCE_SQL = """
-SELECT c.id, c.customer_ref, c.name,
-       COALESCE(b.not_due, 0) AS not_due, COALESCE(b.d1_30, 0) AS d1_30,
-       COALESCE(b.d31_60, 0) AS d31_60, COALESCE(b.d61_90, 0) AS d61_90,
-       COALESCE(b.d90_plus, 0) AS d90_plus,
-       COALESCE(p.credit, 0) + COALESCE(n.credit, 0) + COALESCE(f.paid, 0) AS credit
-FROM customers_customer c
-LEFT JOIN (
-    SELECT v.customer_id,
-           SUM(CASE WHEN i.due_date >= %(as_of)s THEN i.amount - i.paid_amount ELSE 0 END)
-               AS not_due,
-           SUM(CASE WHEN i.due_date BETWEEN %(d30)s AND %(d1)s
-                    THEN i.amount - i.paid_amount ELSE 0 END) AS d1_30,
-           SUM(CASE WHEN i.due_date BETWEEN %(d60)s AND %(d31)s
-                    THEN i.amount - i.paid_amount ELSE 0 END) AS d31_60,
-           SUM(CASE WHEN i.due_date BETWEEN %(d90)s AND %(d61)s
-                    THEN i.amount - i.paid_amount ELSE 0 END) AS d61_90,
-           SUM(CASE WHEN i.due_date <= %(d91)s THEN i.amount - i.paid_amount ELSE 0 END)
-               AS d90_plus
-    FROM receivables_installment i
-    JOIN receivables_invoice v ON v.id = i.invoice_id
-    WHERE i.paid_amount < i.amount
-      AND v.cancelled_at IS NULL AND v.kind = %(invoice)s AND v.issue_date <= %(as_of)s
-    GROUP BY v.customer_id
-) b ON b.customer_id = c.id
-LEFT JOIN (
-    SELECT customer_id, SUM(amount - allocated_amount) AS credit FROM receivables_payment
-    WHERE allocated_amount < amount AND date <= %(as_of)s AND returned_on IS NULL
-    GROUP BY customer_id
-) p ON p.customer_id = c.id
-LEFT JOIN (
-    SELECT n.customer_id, SUM(n.amount - COALESCE(a.used, 0)) AS credit
-    FROM receivables_invoice n
-    LEFT JOIN (
-        SELECT credit_note_id, SUM(amount) AS used FROM receivables_allocation
-        WHERE credit_note_id IS NOT NULL GROUP BY credit_note_id
-    ) a ON a.credit_note_id = n.id
-    WHERE n.kind = %(credit_note)s AND n.cancelled_at IS NULL AND n.issue_date <= %(as_of)s
-    GROUP BY n.customer_id
-) n ON n.customer_id = c.id
-LEFT JOIN (
-    SELECT v.customer_id, SUM(i.paid_amount) AS paid
-    FROM receivables_installment i
-    JOIN receivables_invoice v ON v.id = i.invoice_id
-    WHERE i.paid_amount > 0 AND v.issue_date > %(as_of)s
-      AND v.cancelled_at IS NULL AND v.kind = %(invoice)s
-    GROUP BY v.customer_id
-) f ON f.customer_id = c.id
-WHERE (b.customer_id IS NOT NULL OR p.customer_id IS NOT NULL OR n.customer_id IS NOT NULL
-       OR f.customer_id IS NOT NULL)
-  {scope}
-"""
+SELECT t.id, c.customer_ref, c.name,
+       t.not_due, t.d1_30, t.d31_60, t.d61_90, t.d90_plus, t.credit
+FROM ({open_items}) t
+JOIN customers_customer c ON c.id = t.id
+WHERE 1 = 1 {{scope}}
+""".format(open_items=OPEN_ITEMS_SQL.format(only_v="", only_p="", only_n="", only_c=""))
 
 
 _AGED_BALANCE_SQL = """
@@ -141,23 +100,6 @@ WHERE (f.not_due <> 0 OR f.d1_30 <> 0 OR f.d31_60 <> 0 OR f.d61_90 <> 0 OR f.d90
 """
 
 
-def _params(as_of: datetime.date) -> dict[str, Any]:
-    d = datetime.timedelta
-    return {
-        "as_of": as_of,
-        "after": end_of_day(as_of),
-        "d1": as_of - d(1),
-        "d30": as_of - d(30),
-        "d31": as_of - d(31),
-        "d60": as_of - d(60),
-        "d61": as_of - d(61),
-        "d90": as_of - d(90),
-        "d91": as_of - d(91),
-        "invoice": Invoice.Kind.INVOICE,
-        "credit_note": Invoice.Kind.CREDIT_NOTE,
-    }
-
-
 def aged_balance(
     *, user: AnyUser | None, as_of: datetime.date, today: datetime.date | None = None
 ) -> AgedBalance:
@@ -176,7 +118,7 @@ def aged_balance(
     the allocation services, give the same figures while the database reads only the
     open items instead of the whole history.
     """
-    params = _params(as_of)
+    params = balance_params(as_of)
     try:
         scope = scope_sql(user, params)
     except EmptyResultSet:  # a user with no role sees no customer
@@ -234,7 +176,7 @@ def customers_over_credit_limit(*, user, today: datetime.date | None = None) -> 
     largest balance first. Today's balance is the aged balance's
     open-items statement (the same figures as everywhere): the database reads the open
     items, not the whole history."""
-    params = _params(today or timezone.localdate())
+    params = balance_params(today or timezone.localdate())
     try:
         scope = scope_sql(user, params)
     except EmptyResultSet:

@@ -346,6 +346,87 @@ def _stored_balances(customers: QuerySet[Customer]) -> QuerySet[Any]:
     )
 
 
+# Today's (or a later day's) balance of every customer in open items: nothing is dated
+# later than today, so an installment's unpaid part is ``amount - paid_amount`` and the
+# credit the unallocated parts of payments and credit notes, plus what was allocated to
+# invoices issued after the day. One row per customer (id, the five buckets before
+# credit, credit); ``{only_v}``, ``{only_p}``, ``{only_n}`` and ``{only_c}`` restrict the
+# invoices, payments, credit notes and customers read (empty: all), parameters from
+# :func:`balance_params`. The stored figures (receivables/figures.py) and the aged
+# balance of a day not yet stored both read it.
+OPEN_ITEMS_SQL = """
+SELECT c.id,
+       COALESCE(b.not_due, 0) AS not_due, COALESCE(b.d1_30, 0) AS d1_30,
+       COALESCE(b.d31_60, 0) AS d31_60, COALESCE(b.d61_90, 0) AS d61_90,
+       COALESCE(b.d90_plus, 0) AS d90_plus,
+       COALESCE(p.credit, 0) + COALESCE(n.credit, 0) + COALESCE(f.paid, 0) AS credit
+FROM customers_customer c
+LEFT JOIN (
+    SELECT v.customer_id,
+           SUM(CASE WHEN i.due_date >= %(as_of)s THEN i.amount - i.paid_amount ELSE 0 END)
+               AS not_due,
+           SUM(CASE WHEN i.due_date BETWEEN %(d30)s AND %(d1)s
+                    THEN i.amount - i.paid_amount ELSE 0 END) AS d1_30,
+           SUM(CASE WHEN i.due_date BETWEEN %(d60)s AND %(d31)s
+                    THEN i.amount - i.paid_amount ELSE 0 END) AS d31_60,
+           SUM(CASE WHEN i.due_date BETWEEN %(d90)s AND %(d61)s
+                    THEN i.amount - i.paid_amount ELSE 0 END) AS d61_90,
+           SUM(CASE WHEN i.due_date <= %(d91)s THEN i.amount - i.paid_amount ELSE 0 END)
+               AS d90_plus
+    FROM receivables_installment i
+    JOIN receivables_invoice v ON v.id = i.invoice_id
+    WHERE i.paid_amount < i.amount
+      AND v.cancelled_at IS NULL AND v.kind = %(invoice)s AND v.issue_date <= %(as_of)s
+      {only_v}
+    GROUP BY v.customer_id
+) b ON b.customer_id = c.id
+LEFT JOIN (
+    SELECT customer_id, SUM(amount - allocated_amount) AS credit FROM receivables_payment
+    WHERE allocated_amount < amount AND date <= %(as_of)s AND returned_on IS NULL
+      {only_p}
+    GROUP BY customer_id
+) p ON p.customer_id = c.id
+LEFT JOIN (
+    SELECT n.customer_id,
+           SUM(n.amount - COALESCE((SELECT SUM(a.amount) FROM receivables_allocation a
+                                    WHERE a.credit_note_id = n.id), 0)) AS credit
+    FROM receivables_invoice n
+    WHERE n.kind = %(credit_note)s AND n.cancelled_at IS NULL AND n.issue_date <= %(as_of)s
+      {only_n}
+    GROUP BY n.customer_id
+) n ON n.customer_id = c.id
+LEFT JOIN (
+    SELECT v.customer_id, SUM(i.paid_amount) AS paid
+    FROM receivables_installment i
+    JOIN receivables_invoice v ON v.id = i.invoice_id
+    WHERE i.paid_amount > 0 AND v.issue_date > %(as_of)s
+      AND v.cancelled_at IS NULL AND v.kind = %(invoice)s
+      {only_v}
+    GROUP BY v.customer_id
+) f ON f.customer_id = c.id
+WHERE 1 = 1 {only_c}
+"""
+
+
+def balance_params(as_of: datetime.date) -> dict[str, Any]:
+    """The parameters of :data:`OPEN_ITEMS_SQL` (and of the aged balance's statements)
+    for ``as_of``: the bucket edges, the first instant after the day, the kinds."""
+    d = datetime.timedelta
+    return {
+        "as_of": as_of,
+        "after": end_of_day(as_of),
+        "d1": as_of - d(1),
+        "d30": as_of - d(30),
+        "d31": as_of - d(31),
+        "d60": as_of - d(60),
+        "d61": as_of - d(61),
+        "d90": as_of - d(90),
+        "d91": as_of - d(91),
+        "invoice": Invoice.Kind.INVOICE,
+        "credit_note": Invoice.Kind.CREDIT_NOTE,
+    }
+
+
 def scope_sql(user: AnyUser | None, params: dict[str, Any]) -> str:
     """``AND c.id IN (…)``: the customers ``user`` may see (None: the whole ledger), from
     the one place that decides it, its parameters added to ``params``. Raises
